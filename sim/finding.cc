@@ -5,21 +5,21 @@
 
 namespace snapsim {
 
-const char* SeverityName(Severity s) {
+const char* FindingSeverityName(FindingSeverity s) {
   switch (s) {
-    case Severity::kCritical: return "critical";
-    case Severity::kError: return "error";
-    case Severity::kWarning: return "warning";
+    case FindingSeverity::kCritical: return "critical";
+    case FindingSeverity::kError: return "error";
+    case FindingSeverity::kWarning: return "warning";
   }
   return "unknown";
 }
 
 const char* ContractName(Contract c) { return c == Contract::kWithin ? "within" : "beyond"; }
 
-static Severity ParseSeverity(const std::string& s) {
-  if (s == "critical") return Severity::kCritical;
-  if (s == "error") return Severity::kError;
-  return Severity::kWarning;
+static FindingSeverity ParseFindingSeverity(const std::string& s) {
+  if (s == "critical") return FindingSeverity::kCritical;
+  if (s == "error") return FindingSeverity::kError;
+  return FindingSeverity::kWarning;
 }
 
 std::string Finding::Signature() const {
@@ -29,7 +29,7 @@ std::string Finding::Signature() const {
 void to_json(nlohmann::json& j, const Finding& f) {
   j = nlohmann::json{{"id", f.Signature()},
                      {"invariant", f.invariant},
-                     {"severity", SeverityName(f.severity)},
+                     {"severity", FindingSeverityName(f.severity)},
                      {"contract", ContractName(f.contract)},
                      {"scenario", f.scenario},
                      {"seed", f.seed},
@@ -44,7 +44,7 @@ void to_json(nlohmann::json& j, const Finding& f) {
 
 void from_json(const nlohmann::json& j, Finding& f) {
   f.invariant = j.at("invariant").get<std::string>();
-  f.severity = ParseSeverity(j.at("severity").get<std::string>());
+  f.severity = ParseFindingSeverity(j.at("severity").get<std::string>());
   f.contract = j.at("contract").get<std::string>() == "beyond" ? Contract::kBeyond
                                                                 : Contract::kWithin;
   f.scenario = j.at("scenario").get<std::string>();

@@ -16,7 +16,7 @@
 
 namespace snapsim {
 
-enum class Severity : uint8_t {
+enum class FindingSeverity : uint8_t {
   kCritical,  // wrong data returned as good, or acknowledged data lost
   kError,     // a promise broken without wrong data (e.g. activation fails, liveness)
   kWarning,   // suspicious but allowed (e.g. space leaked)
@@ -26,12 +26,12 @@ enum class Contract : uint8_t {
   kBeyond,  // a beyond-contract fault was active: detection is the best outcome
 };
 
-const char* SeverityName(Severity s);
+const char* FindingSeverityName(FindingSeverity s);
 const char* ContractName(Contract c);
 
 struct Finding {
   std::string invariant;       // stable name, e.g. "no_lost_committed_exception"
-  Severity severity = Severity::kCritical;
+  FindingSeverity severity = FindingSeverity::kCritical;
   Contract contract = Contract::kWithin;
   std::string scenario;
   uint64_t seed = 0;
