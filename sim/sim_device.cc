@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/sim_device.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace snapsim {
+namespace {
+
+std::string_view OpName(const Bio& bio) {
+  if (bio.is_empty_flush()) return "flush";
+  return bio.is_write() ? "write" : "read";
+}
+
+uint32_t TraceFlags(const Bio& bio) {
+  return (bio.preflush ? kTraceFlagPreflush : 0) | (bio.fua ? kTraceFlagFua : 0);
+}
+
+bool Overlaps(sector_t a, uint64_t a_count, sector_t b, uint64_t b_count) {
+  return a < b + b_count && b < a + a_count;
+}
+
+}  // namespace
+
+SimDevice::SimDevice(SimDeviceConfig config, Scheduler& scheduler, Prng& prng,
+                     const FaultProfile& profile, Probes& probes, Trace* trace)
+    : SimDevice(config, PageStore(config.size_sectors, config.initial_content), scheduler, prng,
+                profile, probes, trace) {}
+
+SimDevice::SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& scheduler, Prng& prng,
+                     const FaultProfile& profile, Probes& probes, Trace* trace)
+    : config_(std::move(config)),
+      scheduler_(scheduler),
+      prng_(prng),
+      profile_(profile),
+      probes_(probes),
+      trace_(trace),
+      durable_(std::move(durable)),
+      current_(durable_) {
+  assert(durable_.size_sectors() == config_.size_sectors);
+  assert(config_.logical_block_size >= kSectorSize && config_.logical_block_size <= 4096 &&
+         (config_.logical_block_size & (config_.logical_block_size - 1)) == 0);
+  last_completion_ = scheduler_.now();
+}
+
+const DeviceFaults& SimDevice::faults() const {
+  return config_.role == DeviceRole::kOrigin ? profile_.origin : profile_.cow;
+}
+
+void SimDevice::TraceIo(std::string_view kind, const Bio& bio, uint64_t id, int64_t result,
+                        std::string_view detail) {
+  if (trace_ == nullptr) return;
+  trace_->Record(TraceEvent{scheduler_.now(), kind, config_.name, OpName(bio), bio.sector,
+                            bio.sector_count, TraceFlags(bio), id, result, detail});
+}
+
+int SimDevice::DecideError(const Bio& bio, uint64_t io_number) {
+  const DeviceFaults& f = faults();
+  if (f.eio_at_nth_io != 0 && io_number == f.eio_at_nth_io) {
+    probes_.Bump(Probe::kIoNthEio);
+    return -EIO;
+  }
+  if (f.eio_range_count != 0 && bio.sector_count != 0 &&
+      Overlaps(bio.sector, bio.sector_count, f.eio_range_start, f.eio_range_count)) {
+    probes_.Bump(Probe::kIoRangeEio);
+    return -EIO;
+  }
+  if (!bio.is_write() && prng_.Chance(f.read_eio)) {
+    probes_.Bump(Probe::kIoReadEio);
+    return -EIO;
+  }
+  if (bio.is_write() && bio.sector_count != 0 && prng_.Chance(f.write_eio)) {
+    probes_.Bump(Probe::kIoWriteEio);
+    return -EIO;
+  }
+  return 0;
+}
+
+SimTime SimDevice::DrawLatency() {
+  const SimTime now = scheduler_.now();
+  SimTime at = now + prng_.UintInclusive(profile_.latency_min_ns, profile_.latency_max_ns);
+  if (!prng_.Chance(profile_.reorder)) {
+    at = std::max(at, last_completion_);  // FIFO: no earlier than anything before it
+  } else if (at < last_completion_) {
+    probes_.Bump(Probe::kSchedReorderedCompletion);
+  }
+  last_completion_ = std::max(last_completion_, at);
+  return at - now;
+}
+
+void SimDevice::Submit(Bio bio) {
+  assert(!crashed_ && "I/O to a crashed device: Restart() it first");
+  assert(bio.sector <= config_.size_sectors &&
+         bio.sector_count <= config_.size_sectors - bio.sector);
+  assert(bio.sector_count == 0 || bio.data != nullptr);
+  assert(bio.sector_count != 0 || bio.is_empty_flush());
+  [[maybe_unused]] const uint32_t lbs_sectors = config_.logical_block_size / kSectorSize;
+  assert(bio.sector % lbs_sectors == 0 && bio.sector_count % lbs_sectors == 0);
+  assert(in_flight_.size() < kMaxInFlight && "too many bios in flight");
+
+  const uint64_t id = next_io_id_++;
+  InFlightIo io;
+  io.error = DecideError(bio, id);
+  io.flush_marker = writes_completed_;
+  io.epoch = flushes_submitted_;
+  io.target = bio.sector;
+  if (bio.preflush) ++flushes_submitted_;
+  if (bio.is_write() && bio.sector_count != 0) {
+    io.data.assign(bio.data, bio.data + bio.bytes());
+    if (io.error == 0 && prng_.Chance(profile_.misdirected_write)) {
+      const sector_t room = (config_.size_sectors - bio.sector_count) / lbs_sectors;
+      io.target = prng_.UintInclusive(0, room) * lbs_sectors;
+      if (io.target != bio.sector) {
+        probes_.Bump(Probe::kBeyondMisdirectedWrite);
+        RecordFault(Probe::kBeyondMisdirectedWrite, id, io.target, bio.sector_count, bio.sector);
+      }
+    }
+  }
+  TraceIo("submit", bio, id, 0);
+  io.bio = std::move(bio);
+  in_flight_.emplace(id, std::move(io));
+  scheduler_.Schedule(DrawLatency(), [this, id] { Complete(id); });
+}
+
+void SimDevice::WaitFor(const bool& done) {
+  if (!scheduler_.RunUntil([&done] { return done; })) {
+    throw SimulationStuck(config_.name + ": waited for an I/O that can never complete");
+  }
+}
+
+void SimDevice::Complete(uint64_t id) {
+  auto node = in_flight_.extract(id);
+  if (node.empty()) return;  // dropped by a crash
+  InFlightIo& io = node.mapped();
+  Bio& bio = io.bio;
+  int result = io.error;
+  if (result == 0 && bio.preflush) FlushCache(io.flush_marker, id);
+  if (result == 0 && bio.sector_count != 0) {
+    if (bio.is_write()) {
+      CompleteWrite(id, io);
+    } else {
+      auto it = latent_errors_.lower_bound(bio.sector);
+      if (it != latent_errors_.end() && *it < bio.sector + bio.sector_count) {
+        probes_.Bump(Probe::kIoLatentReadError);
+        result = -EIO;
+      } else {
+        current_.Read(bio.sector, bio.sector_count, bio.data);
+      }
+    }
+  }
+  TraceIo("complete", bio, id, result);
+  BioEndIo end_io = std::move(bio.end_io);
+  if (end_io) end_io(result);
+}
+
+void SimDevice::FlushCache(uint64_t marker, uint64_t id) {
+  if (prng_.Chance(profile_.lying_flush)) {
+    probes_.Bump(Probe::kBeyondLyingFlush);
+    RecordFault(Probe::kBeyondLyingFlush, id, 0, 0, 0);
+    return;
+  }
+  // The cache is in completion order, so the writes completed before the marker are a prefix.
+  while (!cache_.empty() && cache_.front().completion_seq < marker) {
+    CacheEntry& entry = cache_.front();
+    MakeDurable(entry.write_id, entry.sector, entry.sector_count, entry.data.data());
+    cache_.pop_front();
+  }
+}
+
+void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
+  const sector_t sector = io.target;
+  const uint32_t count = io.bio.sector_count;
+  const uint64_t seq = writes_completed_++;
+  current_.Write(sector, count, io.data.data());
+  // A rewrite clears latent errors; a fresh one may appear on the new sectors.
+  latent_errors_.erase(latent_errors_.lower_bound(sector), latent_errors_.lower_bound(sector + count));
+  if (prng_.Chance(faults().latent_read_error)) {
+    latent_errors_.insert(sector + prng_.UintLessThan(count));
+  }
+  if (io.bio.fua || !profile_.write_cache) {
+    // Older cached writes must not bring stale data back over this one at a crash: they now
+    // carry this write's data on the shared sectors (a device never writes back stale data).
+    for (CacheEntry& older : cache_) {
+      if (!Overlaps(older.sector, older.sector_count, sector, count)) continue;
+      const sector_t from = std::max(older.sector, sector);
+      const sector_t to = std::min(older.sector + older.sector_count, sector + count);
+      std::memcpy(older.data.data() + (from - older.sector) * kSectorSize,
+                  io.data.data() + (from - sector) * kSectorSize, (to - from) * kSectorSize);
+    }
+    MakeDurable(id, sector, count, io.data.data());
+    return;
+  }
+  assert(cache_.size() < kMaxCachedWrites && "write cache full: flush more often");
+  cache_.push_back(CacheEntry{id, seq, flushes_submitted_, sector, count, std::move(io.data)});
+}
+
+void SimDevice::MakeDurable(uint64_t write_id, sector_t sector, uint32_t count,
+                            const uint8_t* data) {
+  if (prng_.Chance(profile_.lost_durable_write)) {
+    probes_.Bump(Probe::kBeyondLostDurableWrite);
+    RecordFault(Probe::kBeyondLostDurableWrite, write_id, sector, count, sector);
+    return;
+  }
+  durable_.Write(sector, count, data);
+  if (prng_.Chance(profile_.corrupted_sector)) {
+    const sector_t bad = sector + prng_.UintLessThan(count);
+    uint8_t bytes[kSectorSize];
+    durable_.Read(bad, 1, bytes);
+    const uint32_t offset = static_cast<uint32_t>(prng_.UintLessThan(kSectorSize));
+    bytes[offset] ^= static_cast<uint8_t>(1 + prng_.UintLessThan(255));  // never a no-op
+    durable_.Write(bad, 1, bytes);
+    probes_.Bump(Probe::kBeyondCorruptedSector);
+    RecordFault(Probe::kBeyondCorruptedSector, write_id, bad, 1, bad);
+  }
+}
+
+void SimDevice::RecordFault(Probe probe, uint64_t write_id, sector_t sector, uint32_t count,
+                            sector_t intended) {
+  if (trace_ != nullptr) {
+    trace_->Record(TraceEvent{scheduler_.now(), "fault", config_.name, "", sector, count,
+                              kTraceFlagBeyondContract, write_id, 0, ProbeName(probe)});
+  }
+  if (applied_faults_.size() < kMaxAppliedFaults) {
+    applied_faults_.push_back(AppliedFault{probe, write_id, sector, count, intended});
+  }
+}
+
+std::vector<CachedWrite> SimDevice::NonDurableWrites() const {
+  std::vector<CachedWrite> writes;
+  writes.reserve(cache_.size());
+  for (const CacheEntry& entry : cache_) {
+    writes.push_back(CachedWrite{entry.write_id, entry.sector, entry.sector_count, entry.epoch,
+                                 false});
+  }
+  for (const auto& [id, io] : in_flight_) {
+    if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
+    writes.push_back(
+        CachedWrite{id, io.target, io.bio.sector_count, flushes_submitted_, true});
+  }
+  return writes;
+}
+
+PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
+  PageStore image = durable_;
+  size_t index = 0;
+  auto apply = [&](sector_t sector, uint32_t count, const uint8_t* data) {
+    assert(index < fates.size());
+    const WriteFate& fate = fates[index++];
+    switch (fate.fate) {
+      case Fate::kKeep:
+        image.Write(sector, count, data);
+        break;
+      case Fate::kDrop:
+        break;
+      case Fate::kTear:
+        assert(fate.landed.size() == count);
+        for (uint32_t i = 0; i < count; ++i) {
+          if (fate.landed[i]) image.Write(sector + i, 1, data + i * kSectorSize);
+        }
+        break;
+    }
+    if (fate.partial_bytes != 0) {
+      assert(fate.fate != Fate::kDrop && fate.partial_sector < count &&
+             fate.partial_bytes < kSectorSize);
+      uint8_t bytes[kSectorSize];
+      const sector_t at = sector + fate.partial_sector;
+      // The sector holds its old content with only a prefix of the new one over it.
+      durable_.Read(at, 1, bytes);
+      std::memcpy(bytes, data + fate.partial_sector * kSectorSize, fate.partial_bytes);
+      image.Write(at, 1, bytes);
+    }
+  };
+  for (const CacheEntry& entry : cache_) apply(entry.sector, entry.sector_count, entry.data.data());
+  for (const auto& [id, io] : in_flight_) {
+    if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
+    apply(io.target, io.bio.sector_count, io.data.data());
+  }
+  assert(index == fates.size() && "one fate per non-durable write");
+  return image;
+}
+
+void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
+  assert(!crashed_);
+  durable_ = CrashImage(fates);
+  const std::vector<CachedWrite> writes = NonDurableWrites();
+  for (size_t i = 0; i < fates.size(); ++i) {
+    assert(FateFits(fates[i], writes[i]));
+    if (writes[i].in_flight) probes_.Bump(Probe::kCrashInFlightWrite);
+    switch (fates[i].fate) {
+      case Fate::kKeep:
+        probes_.Bump(Probe::kCrashWriteKept);
+        break;
+      case Fate::kDrop:
+        probes_.Bump(Probe::kCrashWriteDropped);
+        break;
+      case Fate::kTear:
+        probes_.Bump(Probe::kCrashWriteTorn);
+        break;
+    }
+    if (fates[i].partial_bytes != 0) {
+      probes_.Bump(Probe::kBeyondSubsectorTear);
+      RecordFault(Probe::kBeyondSubsectorTear, writes[i].write_id,
+                  writes[i].sector + fates[i].partial_sector, 1,
+                  writes[i].sector + fates[i].partial_sector);
+    }
+  }
+  if (trace_ != nullptr) {
+    trace_->Record(TraceEvent{scheduler_.now(), "crash", config_.name, "", 0, fates.size(), 0, 0,
+                              0, {}});
+  }
+  cache_.clear();
+  in_flight_.clear();  // their completions never run; end_io is not called
+  current_ = durable_;
+  crashed_ = true;
+  assert(cache_.empty() && in_flight_.empty() && "a crash leaves no volatile state");
+}
+
+void SimDevice::Crash(Prng& crash_prng) {
+  ApplyCrash(DrawFates(NonDurableWrites(), profile_, crash_prng));
+}
+
+void SimDevice::Restart() {
+  assert(crashed_);
+  assert(cache_.empty() && in_flight_.empty());
+  crashed_ = false;
+  last_completion_ = scheduler_.now();
+}
+
+}  // namespace snapsim
