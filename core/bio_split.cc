@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "core/bio_split.h"
+
+#include <algorithm>
+#include <cassert>
+#include <memory>
+#include <utility>
+
+namespace snapsim {
+namespace {
+
+// The parent's side of a fork: shared by its children, freed with the last one.
+struct ForkState {
+  BioEndIo parent;
+  uint32_t remaining = 0;
+  int error = 0;
+};
+
+}  // namespace
+
+std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count) {
+  assert(count >= 1 && count <= kMaxBioPieces);
+  auto state = std::make_shared<ForkState>();
+  state->parent = std::move(parent);
+  state->remaining = count;
+  std::vector<BioEndIo> children;
+  children.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    children.push_back([state](int error) {
+      assert(state->remaining > 0);
+      if (error != 0 && state->error == 0) state->error = error;
+      if (--state->remaining == 0) state->parent(state->error);
+    });
+  }
+  return children;
+}
+
+void SplitBio(Bio bio, uint32_t boundary, absl::FunctionRef<void(Bio)> map) {
+  assert(boundary != 0 && (boundary & (boundary - 1)) == 0);
+  assert(bio.sector_count >= 1 && bio.sector_count <= kMaxBioSectors);
+  // Cut first, then map: a piece may end inside `map`, and the count must be final by then.
+  std::vector<Bio> pieces;
+  sector_t sector = bio.sector;
+  uint32_t left = bio.sector_count;
+  uint8_t* data = bio.data;
+  while (left > 0) {
+    assert(pieces.size() < kMaxBioPieces);
+    const sector_t to_boundary = boundary - (sector & (boundary - 1));
+    const uint32_t count = static_cast<uint32_t>(std::min<sector_t>(left, to_boundary));
+    Bio piece;
+    piece.op = bio.op;
+    piece.sector = sector;
+    piece.sector_count = count;
+    piece.fua = bio.fua;
+    piece.preflush = false;  // dm core issues the preflush on its own, before the data
+    piece.data = data;
+    pieces.push_back(std::move(piece));
+    sector += count;
+    left -= count;
+    data += uint64_t{count} << kSectorShift;
+  }
+  std::vector<BioEndIo> ends = ForkEndIo(std::move(bio.end_io), pieces.size());
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    pieces[i].end_io = std::move(ends[i]);
+    map(std::move(pieces[i]));
+  }
+}
+
+}  // namespace snapsim

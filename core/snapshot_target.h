@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// SnapshotTarget: the part of dm-snap.c (Linux 3.7 era) that drives an exception store: the
+// "snapshot" and "snapshot-merge" targets together with the "snapshot-origin" side of one origin
+// that has exactly one snapshot. docs/target.md maps each method to its dm-snap.c function.
+//
+// State:
+//   complete_      origin chunk -> COW chunk, every exception whose commit succeeded
+//   pending_       origin chunk -> the exception being copied/committed for it, with the origin
+//                  writes held behind it and the snapshot bios waiting for it
+//   tracked_       origin chunk -> snapshot reads in flight to the origin (kSnapshot), or
+//                  snapshot writes in flight to the COW (kSnapshotMerge)
+//   valid_         false once invalidated; never true again
+// Invariants (asserted): a chunk is never both in complete_ and pending_; every pending
+// exception's COW chunk was handed out by the store's PrepareException; an origin write to a
+// chunk with a pending exception is not issued before that exception completes.
+//
+// Contract:
+//  - Everything is driven by BlockDevice Submit and completions; no completion is assumed to be
+//    synchronous or ordered. The only waits are inside the store (its metadata I/O) and the
+//    optional origin FLUSH before commit_merge, both through BlockDevice::WaitFor.
+//  - Copy completions are serialised as kcopyd's callback thread serialises them: one that ends
+//    while another is being handled (the store waits for metadata I/O) is queued behind it.
+//  - REQUIRES: the devices and the log outlive the target; at most kMaxInFlightBios bios
+//    submitted and not yet ended; every bio at most kMaxBioSectors long and inside its device.
+//  - Destruction submits no I/O. Destroy the target with in_flight() == 0, or abandon it together
+//    with its devices (a crash): completions must not be delivered to a destroyed target.
+#ifndef SNAPSIM_CORE_SNAPSHOT_TARGET_H_
+#define SNAPSIM_CORE_SNAPSHOT_TARGET_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "core/bio_split.h"
+#include "core/block_device.h"
+#include "core/exception_store.h"
+#include "core/format.h"
+#include "core/kernel_log.h"
+
+namespace snapsim {
+
+inline constexpr const char kSnapshotsLogPrefix[] = "device-mapper: snapshots: ";
+
+// Bios accepted by one target and not yet ended (a bound for the callers, asserted).
+inline constexpr uint64_t kMaxInFlightBios = 1024;
+// Every queue of pieces (held origin writes, waiting snapshot bios, writes queued behind a merge
+// step) holds at most this many: each piece belongs to one accepted bio.
+inline constexpr uint64_t kMaxQueuedPieces = kMaxInFlightBios * kMaxBioPieces;
+// Pending exceptions at once: each is created by one queued piece.
+inline constexpr uint64_t kMaxPendingExceptions = kMaxQueuedPieces;
+// Copy and merge completions waiting for the one being handled.
+inline constexpr uint64_t kMaxQueuedCompletions = kMaxPendingExceptions + 1;
+
+enum class TargetKind { kSnapshot, kSnapshotMerge };
+
+// Deliberate breakages, for tests that prove the checker catches them.
+enum class TargetMutation : uint8_t {
+  kNone = 0,
+  kReleaseOriginBeforeCommit,  // release held origin writes when the copy ends, before commit
+};
+
+// All false is the faithful 3.7 target.
+struct TargetOptions {
+  // A snapshot write covering a whole chunk is written to the COW chunk instead of copying.
+  bool full_chunk_write_skips_copy = false;
+  // FLUSH the origin before commit_merge (upstream "dm snapshot: flush disk cache when merging").
+  bool flush_origin_before_commit_merge = false;
+  TargetMutation mutation = TargetMutation::kNone;
+};
+
+class SnapshotTarget {
+ public:
+  // snapshot_ctr. `args`: "<origin_path> <cow_path> <P|N> <chunk_size>"; the paths are only
+  // echoed by Table(). Runs read_metadata and builds the completed table. Errors carry the
+  // kernel's ti->error text. A header marked invalid activates an invalid snapshot.
+  // REQUIRES: origin, cow non-null; log may be null (no messages).
+  static absl::StatusOr<std::unique_ptr<SnapshotTarget>> Create(
+      TargetKind kind, BlockDevice* origin, BlockDevice* cow, const std::vector<std::string>& args,
+      const TargetOptions& options, const StoreOptions& store_options, KernelLog* log);
+
+  SnapshotTarget(const SnapshotTarget&) = delete;
+  SnapshotTarget& operator=(const SnapshotTarget&) = delete;
+  ~SnapshotTarget();
+
+  // snapshot_merge_resume: starts (or continues) merging. No-op for kSnapshot.
+  void Resume();
+  // stop_merge without the wait: no new merge step starts; the one in flight finishes.
+  void Suspend();
+
+  // A bio to the snapshot-origin device (origin_map). For kSnapshotMerge the merging snapshot
+  // replaces the origin (as lvconvert --merge does), so this is SubmitSnapshot.
+  void SubmitOrigin(Bio bio);
+  // A bio to the snapshot / snapshot-merge device (snapshot_map / snapshot_merge_map).
+  void SubmitSnapshot(Bio bio);
+
+  // "Invalid", "Merge failed" or "<allocated>/<total> <metadata>" (sectors).
+  std::string Status() const;
+  // "<origin_path> <cow_path> P <chunk_size>".
+  std::string Table() const;
+
+  bool valid() const { return valid_; }
+  bool merging() const { return merge_running_; }
+  bool merge_failed() const { return merge_failed_; }
+  uint32_t chunk_size() const { return chunk_size_; }
+  // Bios accepted and not yet ended + exceptions being copied/committed + a merge step.
+  uint64_t in_flight() const;
+
+ private:
+  struct PendingException;
+  enum class Path { kOrigin, kSnapshot };
+
+  SnapshotTarget(TargetKind kind, BlockDevice* origin, BlockDevice* cow, std::string origin_path,
+                 std::string cow_path, const TargetOptions& options, KernelLog* log);
+
+  void LogError(const std::string& text);
+  void Accept(Path path, Bio bio);
+  void Dispatch(Path path, Bio bio);
+  void MapFlush(Path path, Bio bio);
+  void MapPiece(Path path, Bio piece);
+
+  chunk_t SectorToChunk(sector_t sector) const { return sector >> chunk_shift_; }
+  sector_t RemapToCow(chunk_t new_chunk, sector_t sector) const;
+  void SubmitTracked(BlockDevice* device, chunk_t chunk, Bio piece);
+  void EndTracked(chunk_t chunk);
+  bool IsTracked(chunk_t chunk) const { return tracked_.contains(chunk); }
+
+  void OriginMap(Bio piece);
+  void OriginWrite(Bio piece);
+  void SnapshotMap(Bio piece);
+  void SnapshotMergeMap(Bio piece);
+
+  PendingException* FindOrCreatePending(chunk_t chunk, bool* created);
+  void StartCopy(PendingException* pe);
+  void StartFullBio(PendingException* pe, Bio piece);
+  void QueueCompletion(absl::AnyInvocable<void()> job);
+  void RunCompletions();
+  void CopyCallback(PendingException* pe, int error);
+  void PendingComplete(PendingException* pe, bool success);
+  void FinishPending(PendingException* pe);
+  void InvalidateSnapshot(int error);
+
+  void MergeNextChunks();
+  bool MergeRangeTracked() const;
+  void StartMergeCopy();
+  void MergeCallback(int read_error, int write_error);
+  void MergeFail();
+  void ReleaseQueuedAfterMerge(int error);
+
+  const TargetKind kind_;
+  BlockDevice* const origin_;
+  BlockDevice* const cow_;
+  const std::string origin_path_;
+  const std::string cow_path_;
+  const TargetOptions options_;
+  KernelLog* const log_;
+  std::unique_ptr<ExceptionStore> store_;
+  uint32_t chunk_size_ = 0;
+  uint32_t chunk_shift_ = 0;
+
+  bool valid_ = true;
+  absl::btree_map<chunk_t, chunk_t> complete_;
+  absl::btree_map<chunk_t, std::unique_ptr<PendingException>> pending_;
+  absl::btree_map<chunk_t, uint32_t> tracked_;
+  uint64_t accepted_bios_ = 0;
+
+  // kcopyd's callback thread: completions run one at a time, in arrival order.
+  std::deque<absl::AnyInvocable<void()>> completions_;
+  bool in_completion_ = false;
+
+  // Merge state (snapshot-merge only).
+  bool merge_running_ = false;   // RUNNING_MERGE
+  bool shutdown_merge_ = false;  // SHUTDOWN_MERGE
+  bool merge_failed_ = false;
+  bool merge_waiting_for_tracked_ = false;
+  bool merge_io_in_flight_ = false;
+  chunk_t first_merging_chunk_ = 0;
+  chunk_t num_merging_chunks_ = 0;
+  sector_t merge_src_sector_ = 0;
+  sector_t merge_dest_sector_ = 0;
+  uint32_t merge_sectors_ = 0;
+  std::unique_ptr<uint8_t[]> merge_buffer_;
+  std::vector<Bio> queued_during_merge_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_CORE_SNAPSHOT_TARGET_H_
