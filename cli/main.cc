@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// snapsim <command> [flags] [args]: finds the command in the registry (cli/command.h), checks
+// that every flag belongs to it, lets Abseil parse the flags and runs the command.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "cli/command.h"
+
+namespace snapsim::cli {
+namespace {
+
+// Bounds the arguments main looks at; a longer command line is refused.
+constexpr size_t kMaxArguments = 4096;
+
+std::vector<Command>& Registry() {
+  // Function-local so that registration order across files does not matter.
+  static auto* registry = new std::vector<Command>();
+  return *registry;
+}
+
+// Debian's Abseil 20220623 has its own absl::string_view, distinct from std::string_view.
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+std::string DisplayFlagName(std::string_view name) {
+  return absl::StrReplaceAll(AbslView(name), {{"_", "-"}});
+}
+
+void PrintCommandList(FILE* out) {
+  absl::FPrintF(out,
+                "snapsim: simulation and fault injection for the dm-snapshot persistent store\n\n"
+                "usage: snapsim <command> [flags] [args]\n\ncommands:\n");
+  for (const Command& command : Commands()) {
+    absl::FPrintF(out, "  %-12s %s\n", AbslView(command.name), AbslView(command.summary));
+  }
+  absl::FPrintF(out,
+                "\n`snapsim <command> --help` shows a command's usage and flags.\n"
+                "`snapsim --version` prints the version and git commit.\n");
+}
+
+void PrintCommandHelp(const Command& command, FILE* out) {
+  absl::FPrintF(out, "%s\n", AbslView(command.usage));
+  if (command.flags.empty()) return;
+  absl::FPrintF(out, "\nflags:\n");
+  for (std::string_view name : command.flags) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(AbslView(name));
+    if (flag == nullptr) {
+      absl::FPrintF(out, "  --%s\n", DisplayFlagName(name));
+      continue;
+    }
+    absl::FPrintF(out, "  --%s  %s (default: %s)\n", DisplayFlagName(name), flag->Help(),
+                  flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue());
+  }
+}
+
+bool Declares(const Command& command, std::string_view name) {
+  return std::find(command.flags.begin(), command.flags.end(), name) != command.flags.end();
+}
+
+// Checks each flag in args[2..] against the command and rewrites its name with '_' for Abseil.
+// Returns false after printing a one-line error.
+bool NormaliseFlags(const Command& command, std::vector<std::string>& args) {
+  for (size_t i = 2; i < args.size(); ++i) {
+    std::string& arg = args[i];
+    if (arg == "--") break;  // the rest is positional
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const size_t dashes = arg.compare(0, 2, "--") == 0 ? 2 : 1;
+    const size_t equals = arg.find('=');
+    const std::string given = arg.substr(dashes, equals == std::string::npos ? std::string::npos
+                                                                             : equals - dashes);
+    std::string name = absl::StrReplaceAll(given, {{"-", "_"}});
+    bool negated = false;
+    if (!Declares(command, name) && name.compare(0, 2, "no") == 0 &&
+        Declares(command, name.substr(2))) {
+      negated = true;
+      name = name.substr(2);
+    }
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (!Declares(command, name) || flag == nullptr) {
+      absl::FPrintF(stderr, "snapsim %s: unknown flag --%s (see snapsim %s --help)\n",
+                    AbslView(command.name), given,
+                    AbslView(command.name));
+      return false;
+    }
+    const bool is_bool = flag->IsOfType<bool>();
+    if (negated && !is_bool) {
+      absl::FPrintF(stderr, "snapsim %s: unknown flag --%s\n", AbslView(command.name), given);
+      return false;
+    }
+    arg = absl::StrCat("--", negated ? "no" : "", name,
+                       equals == std::string::npos ? "" : arg.substr(equals));
+    // A non-boolean flag without '=' takes the next argument as its value.
+    if (!is_bool && equals == std::string::npos) {
+      if (i + 1 >= args.size()) {
+        absl::FPrintF(stderr, "snapsim %s: flag --%s needs a value\n", AbslView(command.name),
+                      given);
+        return false;
+      }
+      ++i;
+    }
+  }
+  return true;
+}
+
+bool AsksForHelp(const std::vector<std::string>& args) {
+  for (size_t i = 2; i < args.size() && args[i] != "--"; ++i) {
+    if (args[i] == "--help" || args[i] == "-h" || args[i] == "-help") return true;
+  }
+  return false;
+}
+
+int Main(int argc, char** argv) {
+  if (static_cast<size_t>(argc) > kMaxArguments) {
+    absl::FPrintF(stderr, "snapsim: too many arguments (at most %d)\n", kMaxArguments);
+    return kExitUsage;
+  }
+  std::vector<std::string> args(argv, argv + argc);
+  if (args.size() < 2) {
+    PrintCommandList(stderr);
+    return kExitUsage;
+  }
+  const std::string& first = args[1];
+  if (first == "--version" || first == "version") {
+    absl::PrintF("snapsim %s (git %s)\n", SNAPSIM_VERSION, SNAPSIM_GIT_COMMIT);
+    return kExitOk;
+  }
+  if (first == "--help" || first == "-h" || first == "help") {
+    if (args.size() > 2) {
+      const Command* command = FindCommand(args[2]);
+      if (command == nullptr) {
+        absl::FPrintF(stderr, "snapsim: unknown command '%s' (see snapsim --help)\n", args[2]);
+        return kExitUsage;
+      }
+      PrintCommandHelp(*command, stdout);
+      return kExitOk;
+    }
+    PrintCommandList(stdout);
+    return kExitOk;
+  }
+  const Command* command = FindCommand(first);
+  if (command == nullptr) {
+    absl::FPrintF(stderr, "snapsim: unknown command '%s' (see snapsim --help)\n", first);
+    return kExitUsage;
+  }
+  if (AsksForHelp(args)) {
+    PrintCommandHelp(*command, stdout);
+    return kExitOk;
+  }
+  if (!NormaliseFlags(*command, args)) return kExitUsage;
+
+  // Abseil sees "snapsim <args after the command>" and returns argv[0] plus the positionals.
+  std::vector<char*> flag_argv;
+  flag_argv.push_back(args[0].data());
+  for (size_t i = 2; i < args.size(); ++i) flag_argv.push_back(args[i].data());
+  const std::vector<char*> rest =
+      absl::ParseCommandLine(static_cast<int>(flag_argv.size()), flag_argv.data());
+  const std::vector<std::string> positional(rest.begin() + 1, rest.end());
+  return command->run(positional);
+}
+
+}  // namespace
+
+const std::vector<Command>& Commands() { return Registry(); }
+
+const Command* FindCommand(std::string_view name) {
+  for (const Command& command : Registry()) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+CommandRegistrar::CommandRegistrar(Command command) {
+  std::vector<Command>& registry = Registry();
+  const auto at = std::lower_bound(
+      registry.begin(), registry.end(), command.name,
+      [](const Command& c, std::string_view name) { return c.name < name; });
+  registry.insert(at, std::move(command));
+}
+
+}  // namespace snapsim::cli
+
+int main(int argc, char** argv) { return snapsim::cli::Main(argc, argv); }
