@@ -254,18 +254,36 @@ TEST_F(TargetTest, ConcurrentCopiesCompletingInReverseOrderAllCommit) {
   EXPECT_EQ(target->Status(), "80/8192 32");
 }
 
+// Chunk size 1: 32 exceptions fill area 0, so the 32nd commit writes the area while the 33rd
+// copy is still out. That copy ends inside the commit's wait and must be queued behind it (as
+// kcopyd's single callback thread does), not re-enter the store with a full area.
 TEST_F(TargetTest, CopyCompletionDuringCommitIsQueuedBehindIt) {
-  auto target = Make();
-  auto a = OriginWrite(*target, 1 * kChunk, 1, 0x11);
-  auto b = OriginWrite(*target, 2 * kChunk, 1, 0x22);
-  origin_.ReleaseAll();  // both copy reads
-  ASSERT_EQ(cow_.queued(), 2u);
-  // Releasing the first copy write commits; the commit's WaitFor releases the second copy write
-  // (FIFO) while the first commit waits: its completion must wait, not re-enter the store.
-  cow_.ReleaseAt(0);
+  auto created = SnapshotTarget::Create(TargetKind::kSnapshot, &origin_, &cow_,
+                                        {"o", "c", "P", "1"}, {}, {}, &log_);
+  ASSERT_TRUE(created.ok());
+  constexpr uint32_t kPerArea = ExceptionsPerArea(1);
+  std::vector<std::shared_ptr<Io>> ios;
+  for (sector_t s = 0; s <= kPerArea; ++s) ios.push_back(OriginWrite(**created, s, 1, 0x77));
+  origin_.ReleaseAll();  // every copy read
+  ASSERT_EQ(cow_.queued(), kPerArea + 1);
+  for (uint32_t i = 0; i < kPerArea; ++i) cow_.ReleaseAt(0);  // the 32nd waits for the area
   Drain();
-  EXPECT_TRUE(a->done && b->done);
-  EXPECT_EQ(LoadTable().size(), 2u);
+  for (const auto& io : ios) EXPECT_EQ(io->error, 0);
+  absl::StatusOr<std::unique_ptr<ExceptionStore>> store =
+      CreateExceptionStore({"P", "1"}, &origin_, &cow_, StoreOptions{}, nullptr);
+  ASSERT_TRUE(store.ok());
+  std::vector<Exception> table;
+  ASSERT_EQ((*store)->ReadMetadata([&table](chunk_t o, chunk_t n) {
+    table.push_back(Exception{o, n});
+    return 0;
+  }),
+            0);
+  ASSERT_EQ(table.size(), kPerArea + 1);
+  for (const Exception& e : table) {
+    EXPECT_FALSE(IsMetadataChunk(kPerArea, e.new_chunk));
+    EXPECT_EQ(cow_.SectorData(e.new_chunk)[0], OriginByte(e.old_chunk));
+  }
+  EXPECT_TRUE((*created)->valid());
 }
 
 TEST_F(TargetTest, TwoOriginWritesToTheSameChunkShareOnePendingException) {
@@ -635,6 +653,40 @@ TEST_F(TargetTest, ReleaseOriginBeforeCommitMutationIssuesTheWriteBeforeTheAreaW
   auto origin_write = FindRecord(origin_, BioOp::kWrite, 3 * kChunk);
   ASSERT_TRUE(area_write && origin_write);
   EXPECT_LT(origin_write->seq, area_write->seq);  // the faithful order is the other way round
+}
+
+// The simulator abandons everything at a crash, possibly from inside the store's wait; the
+// target must then be destructible with I/O in flight and submit nothing while it goes.
+TEST(TargetCrashTest, AbandonedMidCommitWithIoInFlightDestroysCleanly) {
+  auto origin = std::make_unique<DeferredDevice>("origin", kOriginSectors);
+  auto cow = std::make_unique<DeferredDevice>("cow", kCowSectors);
+  CollectingLog log;
+  auto target = SnapshotTarget::Create(TargetKind::kSnapshot, origin.get(), cow.get(),
+                                       {"o", "c", "P", "16"}, {}, {}, &log);
+  ASSERT_TRUE(target.ok());
+  std::vector<std::vector<uint8_t>> buffers(4, std::vector<uint8_t>(kSectorSize, 0x5A));
+  int ended = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    Bio bio;
+    bio.op = BioOp::kWrite;
+    bio.sector = i * kChunk;
+    bio.sector_count = 1;
+    bio.data = buffers[i].data();
+    bio.end_io = [&ended](int) { ++ended; };
+    (*target)->SubmitOrigin(std::move(bio));
+  }
+  origin->ReleaseAll();  // copy reads; copy writes now queued on the COW
+  cow->set_crash_in_wait(true);
+  // The last copy write ends the batch: commit_exception writes the area and waits.
+  EXPECT_THROW(cow->ReleaseAll(), testing::SimulatedCrash);
+  const size_t origin_records = origin->records().size();
+  const size_t cow_records = cow->records().size();
+  target->reset();
+  EXPECT_EQ(origin->records().size(), origin_records);
+  EXPECT_EQ(cow->records().size(), cow_records);
+  EXPECT_EQ(ended, 0);
+  cow.reset();
+  origin.reset();
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ void DeferredDevice::Complete(Bio bio, size_t record_index, uint64_t generation)
 }
 
 void DeferredDevice::WaitFor(const bool& done) {
+  if (crash_in_wait_ && !done) throw SimulatedCrash{};
   for (size_t i = 0; !done; ++i) {
     if (queue_.empty() || i >= kMaxReleasesPerCall) {
       std::fprintf(stderr, "DeferredDevice %s: WaitFor with nothing left to release\n",

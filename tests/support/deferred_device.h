@@ -10,6 +10,7 @@
 //  - WaitFor(done) releases queued bios in FIFO order until done, so SyncIo works; it aborts if
 //    the queue empties first (the test would otherwise hang).
 //  - With set_auto_complete(true) every bio is released inside Submit.
+//  - With set_crash_in_wait(true) WaitFor throws SimulatedCrash instead of waiting.
 #ifndef SNAPSIM_TESTS_SUPPORT_DEFERRED_DEVICE_H_
 #define SNAPSIM_TESTS_SUPPORT_DEFERRED_DEVICE_H_
 
@@ -22,6 +23,9 @@
 #include "core/format.h"
 
 namespace snapsim::testing {
+
+// Thrown by WaitFor in crash mode: how the simulator abandons a world from inside a wait.
+struct SimulatedCrash {};
 
 // Releases in one call (ReleaseAll) before it gives up: a bound on I/O that keeps causing I/O.
 inline constexpr size_t kMaxReleasesPerCall = 1u << 20;
@@ -66,6 +70,7 @@ class DeferredDevice final : public BlockDevice {
   // Numbers records from `counter` (shared by several devices to see the order across them).
   void set_sequence(uint64_t* counter) { sequence_ = counter; }
   void set_auto_complete(bool on) { auto_complete_ = on; }
+  void set_crash_in_wait(bool on) { crash_in_wait_ = on; }
   // Every later bio overlapping [sector, sector + count) of this op ends with `error`.
   void FailRange(BioOp op, sector_t sector, sector_t count, int error);
   void ClearFailures() { failures_.clear(); }
@@ -96,6 +101,7 @@ class DeferredDevice final : public BlockDevice {
   std::deque<Queued> queue_;
   std::vector<Failure> failures_;
   bool auto_complete_ = false;
+  bool crash_in_wait_ = false;
   uint64_t* sequence_ = nullptr;
   uint64_t records_generation_ = 0;
 };
