@@ -9,8 +9,8 @@
 
 namespace snapsim {
 
-int ValidateChunkSize(uint32_t chunk_sectors, uint32_t origin_block_bytes,
-                      uint32_t cow_block_bytes, const char** error) {
+int ValidateChunkSize(uint32_t chunk_sectors, uint32_t origin_block_bytes, uint32_t cow_block_bytes,
+                      const char** error) {
   if (chunk_sectors == 0 || (chunk_sectors & (chunk_sectors - 1)) != 0) {
     *error = kChunkNotPowerOf2;
     return -EINVAL;

@@ -27,8 +27,8 @@ inline constexpr const char kChunkInvalid[] = "Invalid chunk size";
 
 // dm_exception_store_set_chunk_size's checks. Block sizes are in bytes (512, 4096, ...).
 // Returns 0, or -EINVAL with *error set to one of the texts above.
-int ValidateChunkSize(uint32_t chunk_sectors, uint32_t origin_block_bytes,
-                      uint32_t cow_block_bytes, const char** error);
+int ValidateChunkSize(uint32_t chunk_sectors, uint32_t origin_block_bytes, uint32_t cow_block_bytes,
+                      const char** error);
 
 // Parses the table's chunk size argument as kstrtoul does (decimal, an optional leading '+',
 // an optional trailing newline); anything else, or a value above INT_MAX, is "Invalid chunk

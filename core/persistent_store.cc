@@ -73,8 +73,7 @@ chunk_t PersistentStore::AreaLocation(chunk_t area) const {
 // both flags to prove the checker notices.
 int PersistentStore::AreaIo(BioOp op) {
   assert(!area_.empty());
-  const bool flush_fua =
-      op == BioOp::kWrite && options_.mutation != StoreMutation::kNoAreaFlush;
+  const bool flush_fua = op == BioOp::kWrite && options_.mutation != StoreMutation::kNoAreaFlush;
   return ChunkIo(area_.data(), AreaLocation(current_area_), op, flush_fua, flush_fua);
 }
 
@@ -153,9 +152,7 @@ void PersistentStore::WriteException(uint32_t index, const DiskException& de) {
   EncodeException(area_.data(), index, de);
 }
 
-void PersistentStore::ClearException(uint32_t index) {
-  WriteException(index, DiskException{0, 0});
-}
+void PersistentStore::ClearException(uint32_t index) { WriteException(index, DiskException{0, 0}); }
 
 // insert_exceptions: every slot of area_ up to the terminator; *full when there is none.
 int PersistentStore::InsertExceptions(ExceptionCallback callback, bool* full) {

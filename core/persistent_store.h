@@ -50,15 +50,15 @@ class PersistentStore final : public ExceptionStore {
   const char* type_name() const override { return "persistent"; }
   uint32_t chunk_size() const override { return chunk_size_; }
 
-  int ReadMetadata(ExceptionCallback callback) override;       // persistent_read_metadata
-  int PrepareException(Exception* e) override;                 // persistent_prepare_exception
+  int ReadMetadata(ExceptionCallback callback) override;  // persistent_read_metadata
+  int PrepareException(Exception* e) override;            // persistent_prepare_exception
   void CommitException(const Exception& e, CommitCallback callback) override;
   int PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) override;
-  int CommitMerge(int nr_merged) override;                     // persistent_commit_merge
-  void DropSnapshot() override;                                // persistent_drop_snapshot
+  int CommitMerge(int nr_merged) override;  // persistent_commit_merge
+  void DropSnapshot() override;             // persistent_drop_snapshot
   void Usage(sector_t* total_sectors, sector_t* sectors_allocated,
-             sector_t* metadata_sectors) const override;       // persistent_usage
-  std::string Status(StatusType type) const override;          // persistent_status
+             sector_t* metadata_sectors) const override;  // persistent_usage
+  std::string Status(StatusType type) const override;     // persistent_status
 
   // Read-only state for unit tests and status displays. The checker must NOT use these: it judges
   // the store from outside (the recovered target and the on-disk bytes), never its private state.
@@ -75,17 +75,17 @@ class PersistentStore final : public ExceptionStore {
   void FreeArea();
   // chunk_io: one whole chunk of the COW device, synchronously.
   int ChunkIo(uint8_t* buffer, chunk_t chunk, BioOp op, bool preflush, bool fua);
-  chunk_t AreaLocation(chunk_t area) const;                 // area_location
-  int AreaIo(BioOp op);                                     // area_io
-  void ZeroMemoryArea();                                    // zero_memory_area
-  int ZeroDiskArea(chunk_t area);                           // zero_disk_area
-  int ReadHeader(bool* new_snapshot);                       // read_header
-  int WriteHeader(bool durable);                            // write_header
+  chunk_t AreaLocation(chunk_t area) const;  // area_location
+  int AreaIo(BioOp op);                      // area_io
+  void ZeroMemoryArea();                     // zero_memory_area
+  int ZeroDiskArea(chunk_t area);            // zero_disk_area
+  int ReadHeader(bool* new_snapshot);        // read_header
+  int WriteHeader(bool durable);             // write_header
   // insert_exceptions: the slots of area_ up to the terminator.
   int InsertExceptions(ExceptionCallback callback, bool* full);
-  int ReadExceptions(ExceptionCallback callback);           // read_exceptions
-  void SkipMetadata();                                      // the later upstream skip_metadata
-  DiskException ReadException(uint32_t index) const;        // read_exception
+  int ReadExceptions(ExceptionCallback callback);     // read_exceptions
+  void SkipMetadata();                                // the later upstream skip_metadata
+  DiskException ReadException(uint32_t index) const;  // read_exception
   void WriteException(uint32_t index, const DiskException& de);
   void ClearException(uint32_t index);
   void Warn(const std::string& message);
