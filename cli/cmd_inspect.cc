@@ -85,10 +85,9 @@ void PrintText(const std::string& path, const InspectReport& report) {
                h.magic == kSnapMagic ? " (SnAp)" : (report.is_new ? " (new, never used)" : ""));
   absl::PrintF("valid               %d\n", h.valid);
   absl::PrintF("version             %d\n", h.version);
-  absl::PrintF("chunk_size          %d sectors%s\n", h.chunk_size,
-               report.is_new ? absl::StrFormat(" (a new snapshot would use %d)",
-                                               report.chunk_sectors)
-                             : "");
+  absl::PrintF(
+      "chunk_size          %d sectors%s\n", h.chunk_size,
+      report.is_new ? absl::StrFormat(" (a new snapshot would use %d)", report.chunk_sectors) : "");
   if (report.exceptions_per_area != 0) {
     absl::PrintF("exceptions_per_area %d\n", report.exceptions_per_area);
   }
@@ -115,8 +114,7 @@ void PrintText(const std::string& path, const InspectReport& report) {
   }
   absl::PrintF("damage              %d finding(s)\n", report.damage.size());
   for (const Damage& d : report.damage) {
-    absl::PrintF("  %-7s %-26s %s\n", SeverityName(d.severity), DamageKindName(d.kind),
-                 d.message);
+    absl::PrintF("  %-7s %-26s %s\n", SeverityName(d.severity), DamageKindName(d.kind), d.message);
   }
 }
 
@@ -144,8 +142,7 @@ int RunInspect(const std::vector<std::string>& args) {
   if (chunk_sha256) {
     auto computed = SnapshotChunkSha256(*origin, **cow, report);
     if (!computed.ok()) {
-      return Fail(absl::StrCat("cannot compute the snapshot image: ",
-                               computed.status().message()));
+      return Fail(absl::StrCat("cannot compute the snapshot image: ", computed.status().message()));
     }
     hashes = *std::move(computed);
   }

@@ -73,8 +73,8 @@ bool NormaliseFlags(const Command& command, std::vector<std::string>& args) {
     if (arg.size() < 2 || arg[0] != '-') continue;
     const size_t dashes = arg.compare(0, 2, "--") == 0 ? 2 : 1;
     const size_t equals = arg.find('=');
-    const std::string given = arg.substr(dashes, equals == std::string::npos ? std::string::npos
-                                                                             : equals - dashes);
+    const std::string given =
+        arg.substr(dashes, equals == std::string::npos ? std::string::npos : equals - dashes);
     std::string name = absl::StrReplaceAll(given, {{"-", "_"}});
     bool negated = false;
     if (!Declares(command, name) && name.compare(0, 2, "no") == 0 &&
@@ -85,8 +85,7 @@ bool NormaliseFlags(const Command& command, std::vector<std::string>& args) {
     const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     if (!Declares(command, name) || flag == nullptr) {
       absl::FPrintF(stderr, "snapsim %s: unknown flag --%s (see snapsim %s --help)\n",
-                    AbslView(command.name), given,
-                    AbslView(command.name));
+                    AbslView(command.name), given, AbslView(command.name));
       return false;
     }
     const bool is_bool = flag->IsOfType<bool>();
@@ -178,9 +177,9 @@ const Command* FindCommand(std::string_view name) {
 
 CommandRegistrar::CommandRegistrar(Command command) {
   std::vector<Command>& registry = Registry();
-  const auto at = std::lower_bound(
-      registry.begin(), registry.end(), command.name,
-      [](const Command& c, std::string_view name) { return c.name < name; });
+  const auto at =
+      std::lower_bound(registry.begin(), registry.end(), command.name,
+                       [](const Command& c, std::string_view name) { return c.name < name; });
   registry.insert(at, std::move(command));
 }
 

@@ -63,8 +63,7 @@ absl::StatusOr<std::unique_ptr<FileDevice>> FileDevice::Open(const std::string& 
   }
   if (size_bytes % kSectorSize != 0) {
     ::close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " size is not a multiple of 512 bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(path, " size is not a multiple of 512 bytes"));
   }
   return std::unique_ptr<FileDevice>(new FileDevice(fd, path, access, size_bytes >> kSectorShift,
                                                     logical_block_size, is_block_device));
@@ -91,8 +90,8 @@ int FileDevice::Transfer(const Bio& bio) {
   off_t offset = static_cast<off_t>(bio.sector << kSectorShift);
   int interruptions = 0;
   while (left != 0) {
-    const ssize_t done = bio.is_write() ? ::pwrite(fd_, data, left, offset)
-                                        : ::pread(fd_, data, left, offset);
+    const ssize_t done =
+        bio.is_write() ? ::pwrite(fd_, data, left, offset) : ::pread(fd_, data, left, offset);
     if (done < 0 && (errno == EINTR || errno == EAGAIN) &&
         ++interruptions <= kMaxInterruptedRetries) {
       continue;

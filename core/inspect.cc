@@ -63,9 +63,7 @@ class Decoder {
 
 bool Decoder::ReadHeader() {
   std::vector<uint8_t> sector(kSectorSize);
-  const int r = cow_.size_sectors() == 0
-                    ? -EIO
-                    : SyncIo(cow_, BioOp::kRead, 0, 1, sector.data());
+  const int r = cow_.size_sectors() == 0 ? -EIO : SyncIo(cow_, BioOp::kRead, 0, 1, sector.data());
   if (r != 0) {
     Add(DamageKind::kHeaderUnreadable, HeaderLocation(), Severity::kError,
         absl::StrCat("cannot read the header: error ", r));
@@ -267,8 +265,7 @@ int ReadSnapshotChunk(BlockDevice& origin, BlockDevice& cow, uint32_t chunk_sect
   return SyncIo(cow, BioOp::kRead, it->second * chunk_sectors, count, buffer.data());
 }
 
-absl::StatusOr<std::vector<std::string>> SnapshotChunkSha256(BlockDevice& origin,
-                                                             BlockDevice& cow,
+absl::StatusOr<std::vector<std::string>> SnapshotChunkSha256(BlockDevice& origin, BlockDevice& cow,
                                                              const InspectReport& report) {
   if (!report.loadable) {
     return absl::FailedPreconditionError("the COW cannot be loaded");

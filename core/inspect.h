@@ -36,17 +36,17 @@ namespace snapsim {
 
 // Stable names (DamageKindName) are part of the JSON output: only ever add kinds.
 enum class DamageKind : uint8_t {
-  kHeaderUnreadable,         // "header_unreadable": chunk 0 cannot be read
-  kBadMagic,                 // "bad_magic": neither 0 nor SnAp
-  kBadVersion,               // "bad_version": not disk version 1
-  kInvalidChunkSize,         // "invalid_chunk_size": 0, not a power of 2, too high, not a
-                             //   multiple of the logical block size
-  kAreaUnreadable,           // "area_unreadable": a metadata area is past the end or fails to read
-  kNewChunkIsMetadata,       // "new_chunk_is_metadata": an entry points at the header or an area
-  kNewChunkPastCowEnd,       // "new_chunk_past_cow_end": an entry points past the COW's end
-  kOriginChunkMappedTwice,   // "origin_chunk_mapped_twice": two entries share old_chunk
-  kCowChunkUsedTwice,        // "cow_chunk_used_twice": two entries share new_chunk
-  kOldChunkPastOriginEnd,    // "old_chunk_past_origin_end": only when the origin is given
+  kHeaderUnreadable,        // "header_unreadable": chunk 0 cannot be read
+  kBadMagic,                // "bad_magic": neither 0 nor SnAp
+  kBadVersion,              // "bad_version": not disk version 1
+  kInvalidChunkSize,        // "invalid_chunk_size": 0, not a power of 2, too high, not a
+                            //   multiple of the logical block size
+  kAreaUnreadable,          // "area_unreadable": a metadata area is past the end or fails to read
+  kNewChunkIsMetadata,      // "new_chunk_is_metadata": an entry points at the header or an area
+  kNewChunkPastCowEnd,      // "new_chunk_past_cow_end": an entry points past the COW's end
+  kOriginChunkMappedTwice,  // "origin_chunk_mapped_twice": two entries share old_chunk
+  kCowChunkUsedTwice,       // "cow_chunk_used_twice": two entries share new_chunk
+  kOldChunkPastOriginEnd,   // "old_chunk_past_origin_end": only when the origin is given
 };
 inline constexpr int kNumDamageKinds = 10;
 const char* DamageKindName(DamageKind kind);
@@ -79,10 +79,10 @@ struct InspectOptions {
 struct InspectReport {
   // The 16 header bytes as stored (zeros if chunk 0 could not be read).
   DiskHeader header{};
-  bool is_new = false;           // magic 0: never used, nothing to decode
+  bool is_new = false;  // magic 0: never used, nothing to decode
   // True when read_metadata would succeed (returning 0, or 1 for an invalidated snapshot).
   bool loadable = false;
-  uint32_t chunk_sectors = 0;    // the chunk size in use (the table's for a new COW)
+  uint32_t chunk_sectors = 0;  // the chunk size in use (the table's for a new COW)
   uint32_t exceptions_per_area = 0;
   sector_t cow_sectors = 0;
   std::vector<DiskException> exceptions;  // on-disk order, as read_metadata delivers them
@@ -116,8 +116,7 @@ int ReadSnapshotChunk(BlockDevice& origin, BlockDevice& cow, uint32_t chunk_sect
 // SHA-256 (hex) of every chunk of the snapshot image, in chunk order. FailedPrecondition when
 // the COW is not loadable or the snapshot is invalid (the kernel returns EIO for every read),
 // DataLoss when a read fails.
-absl::StatusOr<std::vector<std::string>> SnapshotChunkSha256(BlockDevice& origin,
-                                                             BlockDevice& cow,
+absl::StatusOr<std::vector<std::string>> SnapshotChunkSha256(BlockDevice& origin, BlockDevice& cow,
                                                              const InspectReport& report);
 
 }  // namespace snapsim

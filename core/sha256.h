@@ -32,7 +32,7 @@ class Sha256 {
 
   std::array<uint32_t, 8> state_;
   std::array<uint8_t, 64> buffer_;
-  size_t buffered_ = 0;     // bytes waiting in buffer_, always < 64
+  size_t buffered_ = 0;  // bytes waiting in buffer_, always < 64
   uint64_t total_bytes_ = 0;
 };
 

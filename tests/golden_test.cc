@@ -2,13 +2,14 @@
 //
 // Inspect over devices written by a real Linux 6.1 kernel: no damage, the table the workload
 // implies, the kernel's status line, and the snapshot image the kernel read back.
+#include "tests/support/golden.h"
+
 #include <string>
 #include <vector>
 
 #include "core/inspect.h"
 #include "core/sha256.h"
 #include "gtest/gtest.h"
-#include "tests/support/golden.h"
 
 namespace snapsim {
 namespace {
@@ -103,8 +104,8 @@ TEST_P(CompleteTableTest, TableIsTheOneTheWorkloadImplies) {
   const GoldenCase golden = Load(GetParam());
   auto cow = Image(golden, "cow");
   const InspectReport report = InspectCow(*cow);
-  const auto expected = testing::ExpectedTableFromWorkload(
-      golden, cow->size_sectors() / golden.chunk_sectors);
+  const auto expected =
+      testing::ExpectedTableFromWorkload(golden, cow->size_sectors() / golden.chunk_sectors);
   ASSERT_EQ(report.exceptions.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(report.exceptions[i].old_chunk, expected[i].old_chunk) << "entry " << i;
@@ -155,8 +156,8 @@ TEST(GoldenMerge, PreMergeImagesHoldTheWholeTableAndTheSnapshot) {
   auto cow = Image(golden, "image-cow-before-merge");
   const InspectReport report = InspectCow(*cow, {.origin = origin.get()});
   EXPECT_TRUE(report.damage.empty());
-  const auto expected = testing::ExpectedTableFromWorkload(
-      golden, cow->size_sectors() / golden.chunk_sectors);
+  const auto expected =
+      testing::ExpectedTableFromWorkload(golden, cow->size_sectors() / golden.chunk_sectors);
   ASSERT_EQ(report.exceptions.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(report.exceptions[i].old_chunk, expected[i].old_chunk) << "entry " << i;

@@ -48,9 +48,7 @@ absl::StatusOr<std::unique_ptr<MemoryDevice>> GoldenCase::LoadImage(
       MemoryDevice::FromBytes(*std::move(bytes), kSectorSize, image));
 }
 
-bool GoldenCase::HasRead(const std::string& key) const {
-  return manifest["reads"].contains(key);
-}
+bool GoldenCase::HasRead(const std::string& key) const { return manifest["reads"].contains(key); }
 
 std::vector<std::string> GoldenCase::ChunkSha256(const std::string& key) const {
   if (!HasRead(key)) return {};
@@ -95,8 +93,7 @@ std::optional<std::string> FinalSnapshotStatus(const GoldenCase& golden) {
   return std::nullopt;
 }
 
-std::vector<DiskException> ExpectedTableFromWorkload(const GoldenCase& golden,
-                                                     chunk_t cow_chunks) {
+std::vector<DiskException> ExpectedTableFromWorkload(const GoldenCase& golden, chunk_t cow_chunks) {
   const uint32_t c = golden.chunk_sectors;
   std::vector<DiskException> table;
   std::set<chunk_t> mapped;
