@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "core/inspect.h"
 #include "core/sha256.h"
+#include "core/snapshot_target.h"
 #include "gtest/gtest.h"
 
 namespace snapsim {
@@ -193,6 +195,106 @@ TEST(GoldenMerge, PartlyMergedSnapshotStillReadsThePreMergeImage) {
   EXPECT_EQ(*hashes, golden.ChunkSha256("snap-after-partial-merge"));
   EXPECT_EQ(*hashes, golden.ChunkSha256("snap-before-merge"));
 }
+
+// Reading the snapshot through our SnapshotTarget (3.7.1 semantics) over the kernel's images.
+struct TargetRead {
+  std::string name;
+  std::string origin_image;
+  std::string cow_image;
+  std::string read_key;         // the manifest's reads[...] for this state
+  std::string expected_status;  // empty: the manifest's final status
+};
+
+std::string TargetReadName(const ::testing::TestParamInfo<TargetRead>& info) {
+  std::string name = info.param.name + "_" + info.param.cow_image;
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
+
+// The table arguments of the last plain "snapshot" target the case created, e.g.
+// {"/dev/oracle/origin", "/dev/oracle/cow", "P", "0"}.
+std::vector<std::string> LastSnapshotTableArgs(const GoldenCase& golden) {
+  std::vector<std::string> args;
+  for (const nlohmann::json& event : golden.manifest["events"]) {
+    const std::vector<std::string> words =
+        absl::StrSplit(event["command"].get<std::string>(), ' ', absl::SkipEmpty());
+    for (size_t i = 0; i + 4 < words.size(); ++i) {
+      if (words[i] == "snapshot") args.assign(words.begin() + i + 1, words.begin() + i + 5);
+    }
+  }
+  return args;
+}
+
+class TargetGoldenTest : public ::testing::TestWithParam<TargetRead> {};
+
+TEST_P(TargetGoldenTest, SnapshotReadsAndStatusMatchTheKernel) {
+  const TargetRead& param = GetParam();
+  const GoldenCase golden = Load(param.name);
+  auto origin = Image(golden, param.origin_image);
+  auto cow = Image(golden, param.cow_image);
+  const std::string origin_before = Sha256Hex(origin->bytes());
+  const std::string cow_before = Sha256Hex(cow->bytes());
+  const std::vector<std::string> args = LastSnapshotTableArgs(golden);
+  ASSERT_EQ(args.size(), 4u);
+  auto target =
+      SnapshotTarget::Create(TargetKind::kSnapshot, origin.get(), cow.get(), args, {}, {}, nullptr);
+  ASSERT_TRUE(target.ok()) << target.status();
+  SnapshotTarget& snap = **target;
+
+  const auto expected_status = param.expected_status.empty()
+                                   ? testing::FinalSnapshotStatus(golden)
+                                   : std::optional<std::string>(param.expected_status);
+  ASSERT_TRUE(expected_status.has_value());
+  EXPECT_EQ(snap.Status(), *expected_status);
+
+  const std::vector<std::string> kernel = golden.ChunkSha256(param.read_key);
+  const uint32_t c = snap.chunk_size();
+  ASSERT_EQ(c, golden.chunk_sectors);
+  std::vector<uint8_t> buffer(uint64_t{c} << kSectorShift);
+  const chunk_t chunks = origin->size_sectors() / c;
+  for (chunk_t chunk = 0; chunk < chunks; ++chunk) {
+    bool done = false;
+    int error = 1;
+    Bio bio;
+    bio.op = BioOp::kRead;
+    bio.sector = chunk * c;
+    bio.sector_count = c;
+    bio.data = buffer.data();
+    bio.end_io = [&](int e) {
+      error = e;
+      done = true;
+    };
+    snap.SubmitSnapshot(std::move(bio));
+    ASSERT_TRUE(done) << "memory devices complete inside Submit";
+    if (kernel.empty()) {
+      // The kernel's dd of this snapshot failed: every read of an invalid snapshot is EIO.
+      ASSERT_EQ(error, -EIO) << "chunk " << chunk;
+      continue;
+    }
+    ASSERT_EQ(error, 0) << "chunk " << chunk;
+    ASSERT_LT(chunk, kernel.size());
+    EXPECT_EQ(Sha256Hex(buffer), kernel[chunk]) << "chunk " << chunk;
+  }
+  EXPECT_EQ(snap.in_flight(), 0u);
+  // Activating an existing COW and reading the snapshot writes nothing.
+  EXPECT_EQ(Sha256Hex(origin->bytes()), origin_before);
+  EXPECT_EQ(Sha256Hex(cow->bytes()), cow_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kernel61, TargetGoldenTest,
+    ::testing::Values(TargetRead{"a-cs16", "origin", "cow", "snap", ""},
+                      TargetRead{"a-default", "origin", "cow", "snap", ""},
+                      TargetRead{"b-multiarea", "origin", "cow", "snap", ""},
+                      TargetRead{"c-writable", "origin", "cow", "snap", ""},
+                      TargetRead{"d-invalid", "origin", "cow", "snap", ""},
+                      TargetRead{"e-merge-partial", "origin", "cow", "snap-after-partial-merge",
+                                 ""},
+                      TargetRead{"e-merge-partial", "image-origin-before-merge",
+                                 "image-cow-before-merge", "snap-before-merge", "2448/8192 24"}),
+    TargetReadName);
 
 }  // namespace
 }  // namespace snapsim
