@@ -18,8 +18,28 @@ PageStore::PageStore(sector_t size_sectors, SectorGenerator generator)
   assert(generator_);
 }
 
+PageStore PageStore::OverlayOn(const PageStore& base) {
+  PageStore overlay(base.size_sectors_, base.generator_);
+  overlay.base_ = &base;
+  return overlay;
+}
+
+void PageStore::ReadUnwritten(sector_t sector, uint32_t count, uint8_t* out) const {
+  if (base_ != nullptr) {
+    base_->Read(sector, count, out);
+    return;
+  }
+  for (uint32_t i = 0; i < count; ++i) generator_(sector + i, out + i * kSectorSize);
+}
+
 void PageStore::FillFromGenerator(uint64_t page_index, Page& page) const {
   const sector_t first = page_index * kSectorsPerPage;
+  if (base_ != nullptr) {
+    const uint64_t n = std::min<uint64_t>(kSectorsPerPage, size_sectors_ - first);
+    base_->Read(first, n, page.bytes.data());
+    std::memset(page.bytes.data() + n * kSectorSize, 0, (kSectorsPerPage - n) * kSectorSize);
+    return;
+  }
   for (uint32_t i = 0; i < kSectorsPerPage; ++i) {
     // The last page of a device whose size is not a multiple of 8 sectors holds zeros past it.
     if (first + i < size_sectors_) {
@@ -55,7 +75,7 @@ void PageStore::Read(sector_t sector, uint64_t count, uint8_t* out) const {
     if (it != pages_.end()) {
       std::memcpy(out, it->second->bytes.data() + in_page * kSectorSize, n * kSectorSize);
     } else {
-      for (uint32_t i = 0; i < n; ++i) generator_(sector + i, out + i * kSectorSize);
+      ReadUnwritten(sector, n, out);
     }
     sector += n;
     count -= n;
@@ -74,28 +94,6 @@ void PageStore::Write(sector_t sector, uint64_t count, const uint8_t* data) {
     sector += n;
     count -= n;
     data += n * kSectorSize;
-  }
-}
-
-void PageStore::CopyFrom(const PageStore& other, sector_t sector, uint64_t count) {
-  assert(other.size_sectors_ == size_sectors_);
-  assert(sector <= size_sectors_ && count <= size_sectors_ - sector);
-  uint8_t buffer[kPageSize];
-  while (count > 0) {
-    const uint64_t page_index = sector / kSectorsPerPage;
-    const uint32_t in_page = static_cast<uint32_t>(sector % kSectorsPerPage);
-    const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(count, kSectorsPerPage - in_page));
-    auto theirs = other.pages_.find(page_index);
-    if (n == kSectorsPerPage && theirs != other.pages_.end()) {
-      pages_[page_index] = theirs->second;  // share the immutable page
-    } else if (n == kSectorsPerPage) {
-      pages_.erase(page_index);  // both read from the generator
-    } else {
-      other.Read(sector, n, buffer);
-      Write(sector, n, buffer);
-    }
-    sector += n;
-    count -= n;
   }
 }
 

@@ -8,7 +8,12 @@
 //  - Pages are 4 KiB, immutable once shared: copying a PageStore copies one pointer per written
 //    page, and a later write to either copy allocates a fresh page (copy on write). A page held
 //    by one store only is updated in place.
-//  - Iteration is in page order (absl::btree_map): nothing depends on pointer or hash order.
+//  - An overlay store (OverlayOn) holds only the pages written to it and reads every other page
+//    from its base store, which must outlive it and keep its address: the simulated device's
+//    "current" content is an overlay of its cache writes on its durable image, so a crash costs
+//    the pages written since the last one, not the device's.
+//  - Pages are found by hash (absl::flat_hash_map, for speed); nothing iterates them in an
+//    order that could leak into a run (reads and exports go by sector number).
 #ifndef SNAPSIM_SIM_PAGE_STORE_H_
 #define SNAPSIM_SIM_PAGE_STORE_H_
 
@@ -18,7 +23,7 @@
 #include <memory>
 #include <string>
 
-#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "core/format.h"
 
@@ -44,15 +49,18 @@ class PageStore {
   // REQUIRES: generator is callable.
   PageStore(sector_t size_sectors, SectorGenerator generator);
 
+  // A store reading through to `base` wherever it holds no page of its own.
+  static PageStore OverlayOn(const PageStore& base);
+
   sector_t size_sectors() const { return size_sectors_; }
+  bool is_overlay() const { return base_ != nullptr; }
   const SectorGenerator& generator() const { return generator_; }
 
   // REQUIRES: sector + count <= size_sectors().
   void Read(sector_t sector, uint64_t count, uint8_t* out) const;
   void Write(sector_t sector, uint64_t count, const uint8_t* data);
-  // Copies `count` sectors' content from `other` (same size) into this store by sharing pages
-  // where whole pages are covered.
-  void CopyFrom(const PageStore& other, sector_t sector, uint64_t count);
+  // Drops every page: reads return the generator's (or the base's) content again.
+  void Clear() { pages_.clear(); }
 
   // Written pages and their bytes (what a crash state or a clone costs).
   size_t page_count() const { return pages_.size(); }
@@ -69,10 +77,13 @@ class PageStore {
   // A page this store may modify: allocated (from the generator) or unshared first.
   Page& MutablePage(uint64_t page_index, bool will_overwrite_all);
   void FillFromGenerator(uint64_t page_index, Page& page) const;
+  // Never-written sectors: from the base store if any, else from the generator.
+  void ReadUnwritten(sector_t sector, uint32_t count, uint8_t* out) const;
 
   sector_t size_sectors_;
   SectorGenerator generator_;
-  absl::btree_map<uint64_t, PagePtr> pages_;
+  const PageStore* base_ = nullptr;
+  absl::flat_hash_map<uint64_t, PagePtr> pages_;
 };
 
 }  // namespace snapsim

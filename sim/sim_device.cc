@@ -39,7 +39,7 @@ SimDevice::SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& sched
       probes_(probes),
       trace_(trace),
       durable_(std::move(durable)),
-      current_(durable_) {
+      current_(PageStore::OverlayOn(durable_)) {
   assert(durable_.size_sectors() == config_.size_sectors);
   assert(config_.logical_block_size >= kSectorSize && config_.logical_block_size <= 4096 &&
          (config_.logical_block_size & (config_.logical_block_size - 1)) == 0);
@@ -245,10 +245,21 @@ std::vector<CachedWrite> SimDevice::NonDurableWrites() const {
 
 PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
   PageStore image = durable_;
+  ApplyFates(fates, image);
+  return image;
+}
+
+void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image) const {
   size_t index = 0;
   auto apply = [&](sector_t sector, uint32_t count, const uint8_t* data) {
     assert(index < fates.size());
     const WriteFate& fate = fates[index++];
+    uint8_t partial[kSectorSize];
+    if (fate.partial_bytes != 0) {
+      assert(fate.fate != Fate::kDrop && fate.partial_sector < count &&
+             fate.partial_bytes < kSectorSize);
+      image.Read(sector + fate.partial_sector, 1, partial);
+    }
     switch (fate.fate) {
       case Fate::kKeep:
         image.Write(sector, count, data);
@@ -263,14 +274,9 @@ PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
         break;
     }
     if (fate.partial_bytes != 0) {
-      assert(fate.fate != Fate::kDrop && fate.partial_sector < count &&
-             fate.partial_bytes < kSectorSize);
-      uint8_t bytes[kSectorSize];
-      const sector_t at = sector + fate.partial_sector;
-      // The sector holds its old content with only a prefix of the new one over it.
-      durable_.Read(at, 1, bytes);
-      std::memcpy(bytes, data + fate.partial_sector * kSectorSize, fate.partial_bytes);
-      image.Write(at, 1, bytes);
+      // The sector holds its content from before this write with only a prefix of the new one.
+      std::memcpy(partial, data + fate.partial_sector * kSectorSize, fate.partial_bytes);
+      image.Write(sector + fate.partial_sector, 1, partial);
     }
   };
   for (const CacheEntry& entry : cache_) apply(entry.sector, entry.sector_count, entry.data.data());
@@ -279,13 +285,12 @@ PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
     apply(io.target, io.bio.sector_count, io.data.data());
   }
   assert(index == fates.size() && "one fate per non-durable write");
-  return image;
 }
 
 void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
   assert(!crashed_);
-  durable_ = CrashImage(fates);
   const std::vector<CachedWrite> writes = NonDurableWrites();
+  ApplyFates(fates, durable_);
   for (size_t i = 0; i < fates.size(); ++i) {
     assert(FateFits(fates[i], writes[i]));
     if (writes[i].in_flight) probes_.Bump(Probe::kCrashInFlightWrite);
@@ -313,7 +318,7 @@ void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
   }
   cache_.clear();
   in_flight_.clear();  // their completions never run; end_io is not called
-  current_ = durable_;
+  current_.Clear();  // reads through to the durable image again
   crashed_ = true;
   assert(cache_.empty() && in_flight_.empty() && "a crash leaves no volatile state");
 }

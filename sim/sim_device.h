@@ -17,8 +17,9 @@
 //  - A failed (EIO) write changes nothing; a failed preflush makes nothing durable.
 //
 // Invariants:
-//  - current_ == durable_ with the cached writes applied in completion order (asserted in tests
-//    through the public images).
+//  - current_ reads as durable_ with every write completed since the last crash applied in
+//    completion order; it is an overlay on durable_ (page_store.h) holding the pages written
+//    since the last crash, so a crash costs what was written, not the device size.
 //  - At most kMaxInFlight bios in flight, kMaxCachedWrites writes in the cache.
 //  - Pristine and faulted data are kept apart: the content stores hold what the device would
 //    return; every fault applied is listed in applied_faults() (where, which write, which
@@ -104,7 +105,12 @@ class SimDevice : public BlockDevice {
   // Accepts I/O again after a crash, as after a reboot: same durable image, empty cache.
   void Restart();
 
+  SimDevice(const SimDevice&) = delete;
+  SimDevice& operator=(const SimDevice&) = delete;
+
   // The content a read returns now (cache over durable), and the durable content.
+  // current_image() reads through to the device's durable image: use it while the device
+  // lives; copy durable_image() to keep a crash state.
   const PageStore& current_image() const { return current_; }
   const PageStore& durable_image() const { return durable_; }
   // Reads the current content directly: no time, no faults. For checkers and exports.
@@ -142,6 +148,8 @@ class SimDevice : public BlockDevice {
   void Complete(uint64_t id);
   void FlushCache(uint64_t marker, uint64_t id);
   void CompleteWrite(uint64_t id, InFlightIo& io);
+  // Applies one fate per non-durable write to `image`, in medium order.
+  void ApplyFates(const std::vector<WriteFate>& fates, PageStore& image) const;
   // Writes to the medium (lost-write and corruption faults apply here).
   void MakeDurable(uint64_t write_id, sector_t sector, uint32_t count, const uint8_t* data);
   void RecordFault(Probe probe, uint64_t write_id, sector_t sector, uint32_t count,

@@ -7,7 +7,7 @@
 //   [4, 8)    device: 0 origin, 1 snapshot, 2.. special writers
 //   [8, 16)   sector the writer meant it for
 //   [16, 24)  write id (0: the origin's initial content)
-//   [24, 32)  checksum: a 64-bit word hash over bytes [0, 24) and [32, 512)
+//   [24, 32)  checksum: a four-lane 64-bit word hash over bytes [0, 24) and [32, 512)
 //   [32, 512) filler derived from (device, sector, write id)
 //
 // Contract: DecodeStamp returns the stamp only if the magic, the checksum and the filler all
