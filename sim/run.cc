@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/run.h"
+
+#include "sim/prng.h"
+#include "sim/simulation.h"
+#include "sim/workload_generator.h"
+
+namespace snapsim {
+
+std::vector<Step> StepsForSeed(const Scenario& scenario, uint64_t seed) {
+  Prng workload = Prng(seed).Split("workload");
+  return GenerateWorkload(scenario, workload);
+}
+
+RunResult RunSteps(const Scenario& scenario, uint64_t seed, const std::vector<Step>& steps,
+                   const RunOptions& options) {
+  Simulation simulation(scenario, seed, options);
+  return simulation.Run(steps);
+}
+
+RunResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
+  return RunSteps(scenario, seed, StepsForSeed(scenario, seed), options);
+}
+
+}  // namespace snapsim
