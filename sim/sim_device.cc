@@ -41,6 +41,7 @@ SimDevice::SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& sched
       durable_(std::move(durable)),
       current_(PageStore::OverlayOn(durable_)) {
   assert(durable_.size_sectors() == config_.size_sectors);
+  assert(!durable_.is_overlay() && "reopen over a durable image, not another device's view");
   assert(config_.logical_block_size >= kSectorSize && config_.logical_block_size <= 4096 &&
          (config_.logical_block_size & (config_.logical_block_size - 1)) == 0);
   last_completion_ = scheduler_.now();
