@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim::testing {
@@ -91,6 +92,24 @@ std::optional<std::string> FinalSnapshotStatus(const GoldenCase& golden) {
     if (auto part = SnapshotPart((*it)["status"].get<std::string>())) return part;
   }
   return std::nullopt;
+}
+
+std::vector<uint8_t> InitialOriginImage(uint64_t bytes) {
+  std::vector<uint8_t> image(bytes);
+  for (uint64_t sector = 0; sector < bytes / kSectorSize; ++sector) {
+    const std::string line = absl::StrFormat("ORIGIN-SECTOR-%08d\n", sector);
+    for (uint32_t i = 0; i < kSectorSize; ++i) {
+      image[sector * kSectorSize + i] = static_cast<uint8_t>(line[i % line.size()]);
+    }
+  }
+  return image;
+}
+
+std::vector<uint8_t> PatternBytes(const std::string& tag, uint64_t bytes) {
+  const std::string unit = tag + "\n";
+  std::vector<uint8_t> data(bytes);
+  for (uint64_t i = 0; i < bytes; ++i) data[i] = static_cast<uint8_t>(unit[i % unit.size()]);
+  return data;
 }
 
 std::vector<DiskException> ExpectedTableFromWorkload(const GoldenCase& golden, chunk_t cow_chunks) {

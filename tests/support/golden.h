@@ -55,6 +55,12 @@ std::optional<std::string> FinalSnapshotStatus(const GoldenCase& golden);
 // metadata areas, chunks of one write in ascending order. Stops at `cow_chunks` (no room).
 std::vector<DiskException> ExpectedTableFromWorkload(const GoldenCase& golden, chunk_t cow_chunks);
 
+// The origin every case starts from: sector s holds "ORIGIN-SECTOR-%08d\n" (s) repeated and cut
+// to 512 bytes (the manifests' origin_initial.generator). REQUIRES: bytes is whole sectors.
+std::vector<uint8_t> InitialOriginImage(uint64_t bytes);
+// A workload write's data: "<tag>\n" repeated and cut to `bytes`.
+std::vector<uint8_t> PatternBytes(const std::string& tag, uint64_t bytes);
+
 // All bytes of a file. NotFound when it cannot be read.
 absl::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path);
 
