@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "reports/markdown_report.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace snapsim {
+namespace {
+
+std::string Cell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SeedRangeText(const CampaignSummary& s, bool completed) {
+  const CampaignConfig& c = s.config;
+  if (completed) {
+    if (s.seeds_completed == 0) return "none";
+    return absl::StrCat(c.seed_first, "..", c.seed_first + s.seeds_completed - 1);
+  }
+  return c.seed_last ? absl::StrCat(c.seed_first, "..", *c.seed_last)
+                     : absl::StrCat(c.seed_first, "..(time budget)");
+}
+
+std::string RenderMarkdownReport(const CampaignSummary& s) {
+  const CampaignConfig& c = s.config;
+  std::string md = "# snapsim campaign\n\n";
+  absl::StrAppend(&md, "- tool: ", c.tool_version, " (", c.git_commit, ")\n");
+  absl::StrAppend(&md, "- scenarios: ", absl::StrJoin(c.scenarios, ", "), "\n");
+  absl::StrAppend(&md, "- seeds: requested ", SeedRangeText(s, false), ", completed ",
+                  SeedRangeText(s, true), "; shard ", c.shard_index, "/", c.shard_count, "\n");
+  absl::StrAppend(&md, "- runs: ", s.seeds_run, " (", s.runs_clean, " clean, ",
+                  s.runs_with_findings, " with findings)\n");
+  absl::StrAppend(&md, "- crash states checked: ", s.crash_states_checked, "; events: ", s.events,
+                  "; I/Os: ", s.ios, "\n");
+  absl::StrAppend(&md,
+                  absl::StrFormat("- wall time: %.1f s, %.2f seeds/s, %.2f crash states/s, "
+                                  "%d worker processes\n",
+                                  s.wall_clock.wall_ms / 1000.0, s.wall_clock.seeds_per_second,
+                                  s.wall_clock.crash_states_per_second, s.wall_clock.jobs));
+
+  absl::StrAppend(&md, "\n## Findings (", s.findings.size(), ")\n\n");
+  if (s.findings.empty()) {
+    md += "None.\n";
+  } else {
+    md += "| id | invariant | severity | contract | scenario | first seed | seeds | replay |\n";
+    md += "|---|---|---|---|---|---|---|---|\n";
+    for (const FindingGroup& g : s.findings) {
+      const Finding& f = g.first;
+      absl::StrAppend(&md, "| ", Cell(g.id), " | ", Cell(f.invariant), " | ",
+                      FindingSeverityName(f.severity), " | ", ContractName(f.contract), " | ",
+                      Cell(f.scenario), " | ", f.seed, " | ", g.seed_count, " | `",
+                      Cell(f.replay_command), "` |\n");
+    }
+    md += "\nDetails:\n\n";
+    for (const FindingGroup& g : s.findings) {
+      absl::StrAppend(&md, "- **", Cell(g.id), "** (seed ", g.first.seed, "): ",
+                      Cell(g.first.detail), "\n");
+      absl::StrAppend(&md, "  replay: `", g.first.replay_command, "`\n");
+      if (!g.minimized.empty()) absl::StrAppend(&md, "  minimized: ", g.minimized, "\n");
+    }
+  }
+
+  std::vector<std::string> fired, never;
+  for (const auto& [name, count] : s.probes) {
+    if (count > 0) {
+      fired.push_back(absl::StrCat(name, " ", count));
+    } else {
+      never.push_back(name);
+    }
+  }
+  absl::StrAppend(&md, "\n## Probes\n\nFired (", fired.size(), "): ",
+                  fired.empty() ? "none" : absl::StrJoin(fired, ", "), "\n\nNever fired (",
+                  never.size(), "): ", never.empty() ? "none" : absl::StrJoin(never, ", "),
+                  "\n");
+
+  md += "\n## Invariants\n\n| invariant | checked | failed |\n|---|---|---|\n";
+  for (const auto& [name, v] : s.verdicts) {
+    absl::StrAppend(&md, "| ", Cell(name), " | ", v.checked, " | ", v.failed, " |\n");
+  }
+  return md;
+}
+
+}  // namespace snapsim

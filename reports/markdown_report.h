@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// summary.md: the campaign summary in short, for a terminal or a mail: facts, the findings table
+// with replay commands, the probes that fired and those that never did.
+//
+// Contract: a pure function of the summary; table cells have '|' and newlines escaped.
+#ifndef SNAPSIM_REPORTS_MARKDOWN_REPORT_H_
+#define SNAPSIM_REPORTS_MARKDOWN_REPORT_H_
+
+#include <string>
+
+#include "sim/campaign_summary.h"
+
+namespace snapsim {
+
+std::string RenderMarkdownReport(const CampaignSummary& summary);
+
+// "1..10", "1..(budget)" or "none".
+std::string SeedRangeText(const CampaignSummary& summary, bool completed);
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_REPORTS_MARKDOWN_REPORT_H_

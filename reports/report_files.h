@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The report files of a campaign directory: summary.json, summary.md and index.html, each
+// written atomically (temporary file + rename), and their merge from shard directories.
+//
+// Contract: WriteReports touches only those three names in `dir`. MergeReports reads the
+// results.jsonl of each shard directory of one campaign and writes the three files into `out`
+// exactly as one process running every shard would have (wall_clock aside); it refuses an `out`
+// that is itself a campaign directory.
+#ifndef SNAPSIM_REPORTS_REPORT_FILES_H_
+#define SNAPSIM_REPORTS_REPORT_FILES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "sim/campaign_summary.h"
+
+namespace snapsim {
+
+inline constexpr const char* kSummaryJsonName = "summary.json";
+inline constexpr const char* kSummaryMarkdownName = "summary.md";
+inline constexpr const char* kHtmlReportName = "index.html";
+
+absl::Status WriteReports(const CampaignSummary& summary, const std::string& dir);
+
+absl::Status MergeReports(const std::vector<std::string>& dirs, const std::string& out);
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_REPORTS_REPORT_FILES_H_
