@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/replay_case.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sim/workload_generator.h"
+#include "tests/support/test_paths.h"
+
+namespace snapsim {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+ReplayCase MinimizedDefault() {
+  absl::StatusOr<Scenario> scenario =
+      LoadScenarioByName("default", std::string(testing::kSourceDir) + "/scenarios");
+  EXPECT_TRUE(scenario.ok()) << scenario.status();
+  ReplayCase replay;
+  replay.scenario_name = "default";
+  replay.scenario = *scenario;
+  replay.scenario.source_file.clear();
+  replay.seed = 42;
+  Prng prng(42);
+  replay.steps = GenerateWorkload(replay.scenario, prng);
+  replay.steps.resize(20);
+  replay.note = "minimized by hand";
+  replay.expected_invariant = "no_lost_committed_exception";
+  return replay;
+}
+
+std::string TempPath(const std::string& file) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "replay_test" /
+      ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::create_directories(dir);
+  return (dir / file).string();
+}
+
+// A small hand-written case; `steps` and `extra` are spliced in as JSON text.
+std::string HandWritten(const std::string& steps, const std::string& extra = "") {
+  return R"({
+  "format_version": 1,
+  "scenario_name": "tiny",
+  "scenario_toml": "name = \"tiny\"\ndescription = \"d\"\n[geometry]\nchunk_sectors = 8\norigin_size = 64\ncow_size = 64\n",
+  "seed": 3,
+  "steps": )" + steps + extra + "\n}\n";
+}
+
+std::string ErrorOf(const std::string& json_text) {
+  absl::StatusOr<ReplayCase> c = ParseReplayCase(json_text, "case.json");
+  return c.ok() ? "" : std::string(c.status().message());
+}
+
+TEST(ReplayCase, JsonRoundTripKeepsEveryField) {
+  const ReplayCase original = MinimizedDefault();
+  const std::string text = ReplayCaseToJson(original);
+  absl::StatusOr<ReplayCase> again = ParseReplayCase(text, "case.json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(*again == original);
+  EXPECT_EQ(again->steps.size(), 20u);
+  EXPECT_EQ(again->expected_invariant, "no_lost_committed_exception");
+  EXPECT_EQ(ReplayCaseToJson(*again), text);
+}
+
+TEST(ReplayCase, FileRoundTrip) {
+  const ReplayCase original = MinimizedDefault();
+  const std::string path = TempPath("case.json");
+  ASSERT_TRUE(SaveReplayCase(original, path).ok());
+  absl::StatusOr<ReplayCase> loaded = LoadReplayCase(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(*loaded == original);
+}
+
+TEST(ReplayCase, EmbeddedScenarioReplaysWhateverTheLibrarySays) {
+  ReplayCase original = MinimizedDefault();
+  original.scenario.workload.cycles = 7;  // differs from scenarios/default.toml
+  absl::StatusOr<ReplayCase> again = ParseReplayCase(ReplayCaseToJson(original), "case.json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->scenario.workload.cycles, 7u);
+}
+
+TEST(ReplayCase, HandWrittenCaseWithScenarioAsOneString) {
+  absl::StatusOr<ReplayCase> c = ParseReplayCase(
+      HandWritten(R"([{"kind": "origin_write", "sector": 8, "count": 8}, {"kind": "drain"},
+                      {"kind": "crash", "trigger": "area_write_completed"}])"),
+      "case.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->scenario.geometry.origin_sectors, 64u);
+  ASSERT_EQ(c->steps.size(), 3u);
+  EXPECT_EQ(c->steps[0].kind, StepKind::kOriginWrite);
+  EXPECT_EQ(c->steps[0].sector, 8u);
+  EXPECT_EQ(c->steps[2].trigger, CrashTrigger::kAreaWriteCompleted);
+  EXPECT_EQ(c->note, "");
+}
+
+TEST(StepJson, WritesOnlyTheFieldsOfItsKind) {
+  Step write{StepKind::kSnapshotWrite, 16, 4, CrashTrigger::kAfterEvents, 0};
+  EXPECT_EQ(nlohmann::json(write).dump(),
+            R"({"count":4,"kind":"snapshot_write","sector":16})");
+  Step crash{StepKind::kCrash, 0, 12, CrashTrigger::kNextAreaZeroed, 5};
+  EXPECT_EQ(nlohmann::json(crash).dump(),
+            R"({"count":12,"delay_ns":5,"kind":"crash","trigger":"next_area_zeroed"})");
+  EXPECT_EQ(nlohmann::json(Step{StepKind::kReload}).dump(), R"({"kind":"reload"})");
+}
+
+TEST(StepNames, EveryKindAndTriggerParsesBackFromItsName) {
+  for (size_t i = 0; i < kNumStepKinds; ++i) {
+    const StepKind kind = static_cast<StepKind>(i);
+    EXPECT_EQ(ParseStepKind(StepKindName(kind)), kind);
+  }
+  for (size_t i = 0; i < kNumCrashTriggers; ++i) {
+    const CrashTrigger trigger = static_cast<CrashTrigger>(i);
+    EXPECT_EQ(ParseCrashTrigger(CrashTriggerName(trigger)), trigger);
+  }
+  EXPECT_EQ(ParseStepKind("write"), std::nullopt);
+}
+
+TEST(ReplayCaseErrors, SyntaxErrorNamesTheFile) {
+  EXPECT_THAT(ErrorOf("{\"format_version\": 1,"), StartsWith("case.json: syntax: "));
+  EXPECT_EQ(ErrorOf("{\n").find('\n'), std::string::npos);
+}
+
+TEST(ReplayCaseErrors, UnknownTopLevelKey) {
+  EXPECT_EQ(ErrorOf(HandWritten("[]", R"(, "notes": "x")")), "case.json: notes: unknown key");
+}
+
+TEST(ReplayCaseErrors, MissingRequiredKey) {
+  EXPECT_EQ(ErrorOf(R"({"format_version": 1, "scenario_name": "x", "seed": 1, "steps": []})"),
+            "case.json: scenario_toml: required key is missing");
+}
+
+TEST(ReplayCaseErrors, WrongFormatVersion) {
+  std::string text = HandWritten("[]");
+  text.replace(text.find("\"format_version\": 1"), 19, "\"format_version\": 2");
+  EXPECT_EQ(ErrorOf(text), "case.json: format_version: must be 1, got 2");
+}
+
+TEST(ReplayCaseErrors, UnknownStepKindNamesTheStep) {
+  EXPECT_EQ(ErrorOf(HandWritten(R"([{"kind": "drain"}, {"kind": "write"}])")),
+            "case.json: steps[1]: kind: unknown step kind \"write\"");
+  EXPECT_EQ(ErrorOf(HandWritten(R"([{"kind": "crash", "trigger": "soon"}])")),
+            "case.json: steps[0]: trigger: unknown crash trigger \"soon\"");
+  EXPECT_EQ(ErrorOf(HandWritten(R"([{"kind": "drain", "sectr": 1}])")),
+            "case.json: steps[0]: unknown key \"sectr\"");
+}
+
+TEST(ReplayCaseErrors, WrongTypeInAStep) {
+  EXPECT_THAT(ErrorOf(HandWritten(R"([{"kind": "origin_read", "sector": "eight", "count": 8}])")),
+              StartsWith("case.json: steps[0]: type must be number"));
+}
+
+TEST(ReplayCaseErrors, StepOutsideTheDevice) {
+  EXPECT_EQ(ErrorOf(HandWritten(R"([{"kind": "origin_read", "sector": 60, "count": 8}])")),
+            "case.json: steps[0] (origin_read): sectors 60+8 go past the device end 64");
+}
+
+TEST(ReplayCaseErrors, BrokenEmbeddedScenarioNamesItsLineAndField) {
+  std::string text = HandWritten("[]");
+  text.replace(text.find("cow_size = 64"), 13, "cow_size = 8");
+  EXPECT_EQ(ErrorOf(text),
+            "case.json (scenario_toml):6: geometry.cow_size: must hold the header, one metadata "
+            "area and one data chunk (24 sectors), got 8");
+}
+
+TEST(ReplayCaseErrors, ScenarioNameMustMatchTheEmbeddedScenario) {
+  std::string text = HandWritten("[]");
+  text.replace(text.find("\"scenario_name\": \"tiny\""), 23, "\"scenario_name\": \"big\"");
+  EXPECT_EQ(ErrorOf(text),
+            "case.json: scenario_name: \"big\" differs from the embedded scenario's \"tiny\"");
+}
+
+TEST(ReplayCaseErrors, MissingFileIsNotFound) {
+  absl::StatusOr<ReplayCase> c = LoadReplayCase(TempPath("absent.json"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("absent.json: cannot open"));
+}
+
+}  // namespace
+}  // namespace snapsim
