@@ -9,12 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "core/exception_store.h"
 #include "core/format.h"
 #include "core/kernel_log.h"
+#include "core/memory_device.h"
+#include "core/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/deferred_device.h"
+#include "tests/support/golden.h"
 
 namespace snapsim {
 namespace {
@@ -688,6 +693,161 @@ TEST(TargetCrashTest, AbandonedMidCommitWithIoInFlightDestroysCleanly) {
   cow.reset();
   origin.reset();
 }
+
+// The origin every golden case starts from (manifest origin_initial.generator).
+std::vector<uint8_t> GoldenInitialOrigin(uint64_t bytes) {
+  std::vector<uint8_t> image(bytes);
+  for (uint64_t sector = 0; sector < bytes / kSectorSize; ++sector) {
+    const std::string line = absl::StrFormat("ORIGIN-SECTOR-%08d\n", sector);
+    for (uint32_t i = 0; i < kSectorSize; ++i) {
+      image[sector * kSectorSize + i] = static_cast<uint8_t>(line[i % line.size()]);
+    }
+  }
+  return image;
+}
+
+class TargetGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+// The golden cases whose workload only writes the origin: the COW then holds only copies of the
+// initial origin and metadata, so replaying the workload must give the kernel's COW byte for byte
+// (including, for d-invalid, the ENOSPC invalidation), and the kernel's status line.
+TEST_P(TargetGoldenTest, ReplayedOriginWorkloadWritesTheKernelsCowImage) {
+  absl::StatusOr<testing::GoldenCase> golden = testing::LoadGoldenCase(GetParam());
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  const nlohmann::json& m = golden->manifest;
+  std::vector<uint8_t> initial = GoldenInitialOrigin(m["origin_bytes"].get<uint64_t>());
+  ASSERT_EQ(Sha256Hex(initial), m["origin_initial"]["sha256"].get<std::string>());
+  MemoryDevice origin = MemoryDevice::FromBytes(std::move(initial));
+  MemoryDevice cow(m["cow_bytes"].get<uint64_t>() >> kSectorShift);
+
+  // The table's chunk size is the last word of the "create-snap" command.
+  std::string chunk_arg;
+  for (const auto& event : m["events"]) {
+    if (event["label"] == "create-snap") {
+      std::vector<std::string> words = absl::StrSplit(event["command"].get<std::string>(), ' ');
+      chunk_arg = words.back();
+    }
+  }
+  ASSERT_FALSE(chunk_arg.empty());
+  CollectingLog log;
+  auto target = SnapshotTarget::Create(TargetKind::kSnapshot, &origin, &cow,
+                                       {"254:0", "254:16", "P", chunk_arg}, {}, {}, &log);
+  ASSERT_TRUE(target.ok()) << target.status();
+  EXPECT_EQ((*target)->chunk_size(), golden->chunk_sectors);
+  for (const auto& step : m["workload"]) {
+    ASSERT_EQ(step["device"], "origin");
+    ASSERT_EQ(step["op"], "write");
+    const uint32_t sectors = step["sectors"].get<uint32_t>();
+    std::vector<uint8_t> data(uint64_t{sectors} << kSectorShift, 0xEE);
+    int result = 1;
+    Bio bio;
+    bio.op = BioOp::kWrite;
+    bio.sector = step["start_sector"].get<sector_t>();
+    bio.sector_count = sectors;
+    bio.data = data.data();
+    bio.end_io = [&result](int error) { result = error; };
+    (*target)->SubmitOrigin(std::move(bio));
+    ASSERT_EQ(result, 0);  // memory devices: everything ended inside the call
+  }
+  EXPECT_EQ((*target)->in_flight(), 0u);
+  EXPECT_EQ((*target)->Status(), testing::FinalSnapshotStatus(*golden).value_or("?"));
+  EXPECT_EQ((*target)->Table(), absl::StrCat("254:0 254:16 P ", golden->chunk_sectors));
+  EXPECT_EQ(Sha256Hex(cow.bytes()), m["files"]["cow.img"]["sha256"].get<std::string>());
+
+  // A reload (the kernel case reactivates too); then the target's messages are the kernel's.
+  target->reset();
+  auto reloaded = SnapshotTarget::Create(TargetKind::kSnapshot, &origin, &cow,
+                                         {"254:0", "254:16", "P", chunk_arg}, {}, {}, &log);
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ((*reloaded)->Status(), testing::FinalSnapshotStatus(*golden).value_or("?"));
+  std::vector<std::string> kernel_lines, our_lines;
+  for (const auto& line : m["dmesg_device_mapper"]) {
+    const std::string text = line.get<std::string>();
+    const size_t at = text.find(kSnapshotsLogPrefix);
+    if (at != std::string::npos) kernel_lines.push_back(text.substr(at));
+  }
+  for (const CollectingLog::Entry& e : log.entries()) {
+    if (e.message.rfind(kSnapshotsLogPrefix, 0) == 0) our_lines.push_back(e.message);
+  }
+  EXPECT_EQ(our_lines, kernel_lines);
+}
+
+// e-merge-partial: the kernel merged part of a 303-exception snapshot and was stopped. From the
+// same pre-merge images, merging step by step must pass through the kernel's stopping point with
+// identical COW and origin images, and merging to the end must leave the pre-merge snapshot image
+// on the origin.
+class TargetGoldenMergeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<testing::GoldenCase> golden = testing::LoadGoldenCase("e-merge-partial");
+    ASSERT_TRUE(golden.ok()) << golden.status();
+    golden_ = *std::move(golden);
+    for (auto [name, device] : {std::pair{"image-origin-before-merge", &origin_bytes_},
+                                std::pair{"image-cow-before-merge", &cow_bytes_}}) {
+      auto image = golden_.LoadImage(name);
+      ASSERT_TRUE(image.ok()) << image.status();
+      *device = (*image)->bytes();
+    }
+  }
+  const nlohmann::json& manifest() const { return golden_.manifest; }
+
+  testing::GoldenCase golden_;
+  std::vector<uint8_t> origin_bytes_;
+  std::vector<uint8_t> cow_bytes_;
+};
+
+TEST_F(TargetGoldenMergeTest, StepwiseMergeReachesTheKernelsStoppingPointImages) {
+  constexpr size_t kMaxReleases = 100000;
+  DeferredDevice origin("origin", origin_bytes_.size() >> kSectorShift);
+  DeferredDevice cow("cow", cow_bytes_.size() >> kSectorShift);
+  origin.bytes() = origin_bytes_;
+  cow.bytes() = cow_bytes_;
+  cow.set_auto_complete(true);  // activation reads
+  auto merge = SnapshotTarget::Create(TargetKind::kSnapshotMerge, &origin, &cow,
+                                      {"254:1", "254:16", "P", "8"}, {}, {}, nullptr);
+  ASSERT_TRUE(merge.ok()) << merge.status();
+  cow.set_auto_complete(false);
+  EXPECT_EQ((*merge)->Status(), "2448/8192 24");  // the kernel's "after-workload" line
+  (*merge)->Resume();
+  const std::string stop = "1128/8192 16";  // the snapshot's status after the kernel stopped
+  size_t releases = 0;
+  while ((*merge)->Status() != stop) {
+    ASSERT_LT(releases++, kMaxReleases);
+    ASSERT_TRUE((*merge)->merging()) << "merged past the kernel's stopping point";
+    if (origin.queued() > 0) {
+      origin.ReleaseAt(0);
+    } else {
+      ASSERT_GT(cow.queued(), 0u);
+      cow.ReleaseAt(0);
+    }
+  }
+  // The next step may have issued its COW read; it has changed nothing yet.
+  EXPECT_EQ(Sha256Hex(cow.bytes()), manifest()["files"]["cow.img"]["sha256"].get<std::string>());
+  EXPECT_EQ(Sha256Hex(origin.bytes()),
+            manifest()["files"]["origin.img"]["sha256"].get<std::string>());
+}
+
+TEST_F(TargetGoldenMergeTest, FullMergeLeavesThePreMergeSnapshotOnTheOrigin) {
+  MemoryDevice origin = MemoryDevice::FromBytes(origin_bytes_);
+  MemoryDevice cow = MemoryDevice::FromBytes(cow_bytes_);
+  auto merge = SnapshotTarget::Create(TargetKind::kSnapshotMerge, &origin, &cow,
+                                      {"254:1", "254:16", "P", "8"}, {}, {}, nullptr);
+  ASSERT_TRUE(merge.ok()) << merge.status();
+  (*merge)->Resume();
+  EXPECT_FALSE((*merge)->merging());
+  EXPECT_FALSE((*merge)->merge_failed());
+  EXPECT_EQ((*merge)->Status(), "16/8192 16");  // header + area 0, nothing allocated
+  EXPECT_EQ(Sha256Hex(origin.bytes()),
+            manifest()["reads"]["snap-before-merge"]["sha256_whole"].get<std::string>());
+}
+
+INSTANTIATE_TEST_SUITE_P(OriginOnlyCases, TargetGoldenTest,
+                         ::testing::Values("a-cs16", "a-default", "b-multiarea", "d-invalid"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace snapsim
