@@ -110,13 +110,7 @@ class PersistentStoreTest : public ::testing::Test {
 };
 
 BioRecord Io(BioOp op, sector_t sector, uint32_t count, bool flush = false, bool fua = false) {
-  BioRecord r;
-  r.op = op;
-  r.sector = sector;
-  r.sector_count = count;
-  r.preflush = flush;
-  r.fua = fua;
-  return r;
+  return BioRecord{op, sector, count, flush, fua, /*failed=*/false};
 }
 
 MATCHER_P(SameIo, expected, expected.ToString()) {
