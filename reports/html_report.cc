@@ -30,8 +30,9 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e6eaef; v
 th { background: #eef2f6; font-weight: 600; }
 td.num, th.num { text-align: right; }
 code.replay { display: inline-block; background: #f0f3f6; border: 1px solid #d5dce4;
-  border-radius: 4px; padding: 1px 6px; user-select: all; white-space: pre-wrap;
-  word-break: break-all; }
+  border-radius: 4px; padding: 1px 6px; user-select: all; white-space: nowrap; }
+.scroll { overflow-x: auto; }
+#findings td:first-child { overflow-wrap: anywhere; min-width: 12em; }
 .sev-critical { color: #b71c1c; font-weight: 600; }
 .sev-error { color: #d84315; font-weight: 600; }
 .sev-warning { color: #8d6e00; }
@@ -56,7 +57,7 @@ std::string Fact(const std::string& name, const std::string& value) {
 std::string FindingsTable(const CampaignSummary& s) {
   if (s.findings.empty()) return "<p class=\"muted\">No findings.</p>";
   std::string html =
-      "<table id=\"findings\"><thead><tr><th>id</th><th>invariant</th><th>severity</th>"
+      "<div class=\"scroll\"><table id=\"findings\"><thead><tr><th>id</th><th>invariant</th><th>severity</th>"
       "<th>contract</th><th>scenario</th><th class=\"num\">seed</th>"
       "<th class=\"num\">count</th><th>replay command</th></tr></thead><tbody>";
   for (const FindingGroup& g : s.findings) {
@@ -69,7 +70,7 @@ std::string FindingsTable(const CampaignSummary& s) {
                     "</td><td class=\"num\">", g.seed_count, "</td><td><code class=\"replay\">",
                     HtmlEscape(f.replay_command), "</code></td></tr>");
   }
-  html += "</tbody></table>";
+  html += "</tbody></table></div>";
   return html;
 }
 

@@ -9,8 +9,8 @@
 namespace snapsim {
 namespace {
 
-constexpr uint64_t kWidth = 640;
-constexpr uint64_t kLabelWidth = 230;
+constexpr uint64_t kWidth = 580;
+constexpr uint64_t kLabelWidth = 200;
 constexpr uint64_t kValueWidth = 70;
 constexpr uint64_t kRowHeight = 20;
 constexpr uint64_t kTitleHeight = 26;

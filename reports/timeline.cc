@@ -20,7 +20,7 @@ constexpr uint64_t kPlotRight = 20;
 constexpr uint64_t kBarHeight = 10;
 constexpr uint64_t kRowGap = 4;
 constexpr uint64_t kLaneGap = 16;
-constexpr uint64_t kTop = 28;
+constexpr uint64_t kTop = 42;
 constexpr uint64_t kLegendHeight = 44;
 
 WriteFateKind ParseFate(const std::string& text) {
@@ -53,6 +53,16 @@ const char* FateName(WriteFateKind f) {
     case WriteFateKind::kUnknown: break;
   }
   return "";
+}
+
+// Where an I/O's bar ends: at its completion, else at the first crash after its submission
+// (it never completes), else at the end of the picture.
+uint64_t EndOf(const Timeline& tl, const TimelineIo& io, uint64_t span) {
+  if (io.completed) return io.complete_ns;
+  for (uint64_t t : tl.crash_ns) {
+    if (t >= io.submit_ns) return t;
+  }
+  return span;
 }
 
 }  // namespace
@@ -136,7 +146,8 @@ absl::StatusOr<Timeline> LoadTrace(const std::string& path) {
 
 std::string RenderTimelineSvg(const Timeline& tl) {
   const uint64_t plot_w = kWidth - kLaneLabel - kPlotRight;
-  const uint64_t span = std::max<uint64_t>(tl.end_ns, 1);
+  // A margin after the last event keeps a crash at the very end visible.
+  const uint64_t span = std::max<uint64_t>(tl.end_ns + tl.end_ns / 16, 1);
   auto x_of = [&](uint64_t t) { return kLaneLabel + (t > span ? span : t) * plot_w / span; };
 
   // Rows within a lane: an I/O goes to the first row free at its submit time.
@@ -144,7 +155,7 @@ std::string RenderTimelineSvg(const Timeline& tl) {
   std::map<std::string, std::vector<uint64_t>> row_ends;
   for (size_t i = 0; i < tl.ios.size(); ++i) {
     const TimelineIo& io = tl.ios[i];
-    uint64_t end = io.completed ? io.complete_ns : span;
+    uint64_t end = EndOf(tl, io, span);
     std::vector<uint64_t>& ends = row_ends[io.device];
     size_t row = 0;
     while (row < ends.size() && ends[row] > io.submit_ns) ++row;
@@ -168,7 +179,7 @@ std::string RenderTimelineSvg(const Timeline& tl) {
       "\" height=\"", height, "\" viewBox=\"0 0 ", kWidth, " ", height, "\" role=\"img\">");
   absl::StrAppend(&svg, "<text class=\"tick\" x=\"", kLaneLabel, "\" y=\"14\">0 ns</text>",
                   "<text class=\"tick\" x=\"", kWidth - kPlotRight, "\" y=\"14\" ",
-                  "text-anchor=\"end\">", tl.end_ns, " ns (simulated)</text>");
+                  "text-anchor=\"end\">", span, " ns (simulated)</text>");
   // Cache epochs: bands between completed flushes (a flush or a write with PREFLUSH), per lane.
   for (const std::string& d : tl.devices) {
     size_t rows = std::max<size_t>(row_ends[d].size(), 1);
@@ -195,7 +206,7 @@ std::string RenderTimelineSvg(const Timeline& tl) {
     const TimelineIo& io = tl.ios[i];
     uint64_t top = lane_top[io.device] + row_of[i] * (kBarHeight + kRowGap);
     uint64_t x1 = x_of(io.submit_ns);
-    uint64_t x2 = x_of(io.completed ? io.complete_ns : span);
+    uint64_t x2 = x_of(EndOf(tl, io, span));
     uint64_t w = std::max<uint64_t>(x2 - x1, 2);
     std::string tip = absl::StrCat(io.op, " sector ", io.sector, " +", io.count, " id ",
                                    io.write_id, io.preflush ? " PREFLUSH" : "",
@@ -203,7 +214,8 @@ std::string RenderTimelineSvg(const Timeline& tl) {
     if (io.fate != WriteFateKind::kUnknown) absl::StrAppend(&tip, ": ", FateName(io.fate));
     absl::StrAppend(&svg, "<rect class=\"io\" x=\"", x1, "\" y=\"", top, "\" width=\"", w,
                     "\" height=\"", kBarHeight, "\" fill=\"", FateColor(io), "\"",
-                    io.completed ? "" : " fill-opacity=\"0.55\"", "><title>", HtmlEscape(tip),
+                    io.completed ? "" : " stroke=\"#222\" stroke-dasharray=\"3,2\"", "><title>",
+                    HtmlEscape(tip),
                     "</title></rect>");
     if (io.preflush || io.op == "flush") {
       absl::StrAppend(&svg, "<line class=\"flush-mark\" x1=\"", x1, "\" y1=\"", top - 2,
@@ -217,11 +229,12 @@ std::string RenderTimelineSvg(const Timeline& tl) {
   }
   for (uint64_t t : tl.crash_ns) {
     uint64_t x = x_of(t);
-    absl::StrAppend(&svg, "<line class=\"crash\" x1=\"", x, "\" y1=\"", kTop - 8, "\" x2=\"", x,
+    absl::StrAppend(&svg, "<line class=\"crash\" x1=\"", x, "\" y1=\"", kTop - 20, "\" x2=\"", x,
                     "\" y2=\"", plot_bottom - kLaneGap / 2,
                     "\" stroke=\"#d50000\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>",
-                    "<text class=\"crash-label\" x=\"", x + 3, "\" y=\"", kTop - 2,
-                    "\" fill=\"#d50000\">crash @ ", t, " ns</text>");
+                    "<text class=\"crash-label\" x=\"", x > kWidth / 2 ? x - 3 : x + 3,
+                    "\" y=\"", kTop - 10, "\" fill=\"#d50000\" text-anchor=\"",
+                    x > kWidth / 2 ? "end" : "start", "\">crash @ ", t, " ns</text>");
   }
   // Legend.
   struct Key {
@@ -229,7 +242,7 @@ std::string RenderTimelineSvg(const Timeline& tl) {
     const char* text;
   };
   const Key keys[] = {{"#2e7d32", "survived"},      {"#ef6c00", "torn"},
-                      {"#c62828", "vanished"},      {"#5c7a99", "write (no fate)"},
+                      {"#c62828", "vanished"},      {"#5c7a99", "write"},
                       {"#6a1b9a", "flush/PREFLUSH"}, {"#b0b7bf", "read"}};
   uint64_t lx = kLaneLabel;
   const uint64_t ly = plot_bottom + 6;
@@ -248,7 +261,10 @@ std::string RenderTimelineSvg(const Timeline& tl) {
                   "\" y1=\"", ly + 19, "\" x2=\"", kLaneLabel + 366, "\" y2=\"", ly + 31,
                   "\" stroke=\"#d50000\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>",
                   "<text class=\"legend\" x=\"", kLaneLabel + 374, "\" y=\"", ly + 29,
-                  "\">crash point</text>");
+                  "\">crash point</text>", "<rect x=\"", kLaneLabel + 480, "\" y=\"", ly + 20,
+                  "\" width=\"12\" height=\"10\" fill=\"#fff\" stroke=\"#222\" ",
+                  "stroke-dasharray=\"3,2\"/><text class=\"legend\" x=\"", kLaneLabel + 496,
+                  "\" y=\"", ly + 29, "\">not completed before the crash</text>");
   if (tl.truncated) {
     absl::StrAppend(&svg, "<text class=\"note\" x=\"", kWidth - kPlotRight, "\" y=\"", ly + 29,
                     "\" text-anchor=\"end\">first ", kMaxTimelineIos, " I/Os only</text>");

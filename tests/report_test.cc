@@ -180,9 +180,9 @@ TEST(ReportTest, HtmlDrawsTheTimelineOfAFindingWithATrace) {
 TEST(ReportTest, BarChartsScaleAndEscapeLabels) {
   std::string linear = SvgBarChart("t", {{"big", 100, ""}, {"<small>", 1, ""}}, BarScale::kLinear);
   EXPECT_THAT(linear, HasSubstr("&lt;small&gt;"));
-  EXPECT_THAT(linear, HasSubstr("width=\"340\""));  // the largest bar spans the plot
+  EXPECT_THAT(linear, HasSubstr("width=\"310\""));  // the largest bar spans the plot
   std::string log = SvgBarChart("t", {{"big", 1024, ""}, {"one", 1, ""}}, BarScale::kLog2);
-  EXPECT_THAT(log, HasSubstr("width=\"30\""));  // bit width 1 of 11
+  EXPECT_THAT(log, HasSubstr("width=\"28\""));  // bit width 1 of 11
   EXPECT_THAT(SvgBarChart("t", {}, BarScale::kLinear), HasSubstr("no data"));
   EXPECT_THAT(SvgLineChart("t", {}, "s", "seeds/s"), HasSubstr("no data"));
 }
