@@ -227,6 +227,30 @@ std::vector<std::string> LastSnapshotTableArgs(const GoldenCase& golden) {
   return args;
 }
 
+// Submits one bio to the snapshot (or origin) side of `target` and returns its error. Memory
+// devices complete inside Submit, so the bio has ended when the call returns (asserted).
+int SubmitToTarget(SnapshotTarget& target, bool to_snapshot, BioOp op, sector_t sector,
+                   uint32_t sector_count, uint8_t* data) {
+  bool done = false;
+  int error = 1;
+  Bio bio;
+  bio.op = op;
+  bio.sector = sector;
+  bio.sector_count = sector_count;
+  bio.data = data;
+  bio.end_io = [&](int e) {
+    error = e;
+    done = true;
+  };
+  if (to_snapshot) {
+    target.SubmitSnapshot(std::move(bio));
+  } else {
+    target.SubmitOrigin(std::move(bio));
+  }
+  EXPECT_TRUE(done) << "memory devices complete inside Submit";
+  return error;
+}
+
 class TargetGoldenTest : public ::testing::TestWithParam<TargetRead> {};
 
 TEST_P(TargetGoldenTest, SnapshotReadsAndStatusMatchTheKernel) {
@@ -255,19 +279,8 @@ TEST_P(TargetGoldenTest, SnapshotReadsAndStatusMatchTheKernel) {
   std::vector<uint8_t> buffer(uint64_t{c} << kSectorShift);
   const chunk_t chunks = origin->size_sectors() / c;
   for (chunk_t chunk = 0; chunk < chunks; ++chunk) {
-    bool done = false;
-    int error = 1;
-    Bio bio;
-    bio.op = BioOp::kRead;
-    bio.sector = chunk * c;
-    bio.sector_count = c;
-    bio.data = buffer.data();
-    bio.end_io = [&](int e) {
-      error = e;
-      done = true;
-    };
-    snap.SubmitSnapshot(std::move(bio));
-    ASSERT_TRUE(done) << "memory devices complete inside Submit";
+    const int error =
+        SubmitToTarget(snap, /*to_snapshot=*/true, BioOp::kRead, chunk * c, c, buffer.data());
     if (kernel.empty()) {
       // The kernel's dd of this snapshot failed: every read of an invalid snapshot is EIO.
       ASSERT_EQ(error, -EIO) << "chunk " << chunk;
@@ -321,23 +334,8 @@ TEST_P(ReplayGoldenTest, ReplayingTheWorkloadReproducesTheKernelsImages) {
     const uint32_t sectors = write["sectors"].get<uint32_t>();
     std::vector<uint8_t> data = testing::PatternBytes(write["pattern_tag"].get<std::string>(),
                                                       uint64_t{sectors} << kSectorShift);
-    bool done = false;
-    int error = 1;
-    Bio bio;
-    bio.op = BioOp::kWrite;
-    bio.sector = write["start_sector"].get<uint64_t>();
-    bio.sector_count = sectors;
-    bio.data = data.data();
-    bio.end_io = [&](int e) {
-      error = e;
-      done = true;
-    };
-    if (write["device"] == "snap") {
-      (*target)->SubmitSnapshot(std::move(bio));
-    } else {
-      (*target)->SubmitOrigin(std::move(bio));
-    }
-    ASSERT_TRUE(done);
+    const int error = SubmitToTarget(**target, write["device"] == "snap", BioOp::kWrite,
+                                     write["start_sector"].get<uint64_t>(), sectors, data.data());
     // The kernel's dd exit status says whether the write succeeded.
     EXPECT_EQ(error == 0, write["dd_exit_status"].get<int>() == 0) << write.dump();
   }
@@ -354,6 +352,51 @@ INSTANTIATE_TEST_SUITE_P(Kernel61, ReplayGoldenTest,
                          ::testing::Values("a-cs16", "a-default", "b-multiarea", "c-writable",
                                            "d-invalid", "e-merge-partial"),
                          CaseName);
+
+// A COW that suspends a merge once the on-disk table is down to `stop_at` entries: the point at
+// which the kernel's e-merge-partial case removed its merge device.
+class MergeStoppingCow final : public BlockDevice {
+ public:
+  MergeStoppingCow(MemoryDevice& inner, size_t stop_at) : inner_(inner), stop_at_(stop_at) {}
+  void set_target(SnapshotTarget* target) { target_ = target; }
+
+  sector_t size_sectors() const override { return inner_.size_sectors(); }
+  uint32_t logical_block_size() const override { return inner_.logical_block_size(); }
+  std::string name() const override { return inner_.name(); }
+  void Submit(Bio bio) override {
+    const bool area_write = bio.is_write() && bio.fua;
+    inner_.Submit(std::move(bio));
+    // commit_merge's area write has landed: look at the table as a reload would.
+    if (area_write && target_ != nullptr && InspectCow(inner_).exceptions.size() <= stop_at_) {
+      target_->Suspend();
+    }
+  }
+  void WaitFor(const bool& done) override { inner_.WaitFor(done); }
+
+ private:
+  MemoryDevice& inner_;
+  size_t stop_at_;
+  SnapshotTarget* target_ = nullptr;
+};
+
+TEST(GoldenMerge, MergingThePreMergeImagesUntilTheKernelStoppedGivesTheKernelsImages) {
+  const GoldenCase golden = Load("e-merge-partial");
+  auto origin = Image(golden, "image-origin-before-merge");
+  auto cow = Image(golden, "image-cow-before-merge");
+  auto kernel_cow = Image(golden, "cow");
+  const size_t left = InspectCow(*kernel_cow).exceptions.size();
+  MergeStoppingCow stopping_cow(*cow, left);
+  auto target = SnapshotTarget::Create(TargetKind::kSnapshotMerge, origin.get(), &stopping_cow,
+                                       LastSnapshotTableArgs(golden), {}, {}, nullptr);
+  ASSERT_TRUE(target.ok()) << target.status();
+  stopping_cow.set_target(target->get());
+  (*target)->Resume();
+  EXPECT_FALSE((*target)->merging());
+  EXPECT_FALSE((*target)->merge_failed());
+  EXPECT_EQ(InspectCow(*cow).exceptions.size(), left);
+  EXPECT_EQ(Sha256Hex(cow->bytes()), golden.manifest["files"]["cow.img"]["sha256"]);
+  EXPECT_EQ(Sha256Hex(origin->bytes()), golden.manifest["files"]["origin.img"]["sha256"]);
+}
 
 }  // namespace
 }  // namespace snapsim
