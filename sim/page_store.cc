@@ -18,6 +18,34 @@ PageStore::PageStore(sector_t size_sectors, SectorGenerator generator)
   assert(generator_);
 }
 
+WriteBuffer::WriteBuffer(sector_t sector, uint64_t count, const uint8_t* data) : count_(count) {
+  if (sector % kSectorsPerPage == 0 && count % kSectorsPerPage == 0 && count > 0) {
+    pages_.reserve(count / kSectorsPerPage);
+    for (uint64_t p = 0; p < count / kSectorsPerPage; ++p) {
+      auto page = std::make_shared<Page>();
+      std::memcpy(page->bytes.data(), data + p * kPageSize, kPageSize);
+      pages_.push_back(std::move(page));
+    }
+  } else {
+    bytes_.assign(data, data + count * kSectorSize);
+  }
+}
+
+const uint8_t* WriteBuffer::sector_data(uint64_t i) const {
+  assert(i < count_);
+  if (!paged()) return bytes_.data() + i * kSectorSize;
+  return pages_[i / kSectorsPerPage]->bytes.data() + (i % kSectorsPerPage) * kSectorSize;
+}
+
+uint8_t* WriteBuffer::mutable_sector_data(uint64_t i) {
+  assert(i < count_);
+  if (!paged()) return bytes_.data() + i * kSectorSize;
+  std::shared_ptr<const Page>& page = pages_[i / kSectorsPerPage];
+  if (page.use_count() != 1) page = std::make_shared<Page>(*page);
+  // Sole owner of a page allocated non-const.
+  return const_cast<Page&>(*page).bytes.data() + (i % kSectorsPerPage) * kSectorSize;
+}
+
 PageStore PageStore::OverlayOn(const PageStore& base) {
   PageStore overlay(base.size_sectors_, base.generator_);
   overlay.base_ = &base;
@@ -94,6 +122,19 @@ void PageStore::Write(sector_t sector, uint64_t count, const uint8_t* data) {
     sector += n;
     count -= n;
     data += n * kSectorSize;
+  }
+}
+
+void PageStore::Write(sector_t sector, const WriteBuffer& data) {
+  const uint64_t count = data.sector_count();
+  assert(sector <= size_sectors_ && count <= size_sectors_ - sector);
+  if (!data.paged()) {
+    if (count > 0) Write(sector, count, data.sector_data(0));
+    return;
+  }
+  assert(sector % kSectorsPerPage == 0);
+  for (uint64_t p = 0; p < count / kSectorsPerPage; ++p) {
+    pages_[sector / kSectorsPerPage + p] = data.page(p);  // shared, immutable
   }
 }
 

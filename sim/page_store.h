@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -44,6 +45,30 @@ using SectorGenerator = std::function<void(sector_t sector, uint8_t* out)>;
 // The generator of a device that starts zeroed.
 SectorGenerator ZeroContent();
 
+// The data of one write. When it covers whole aligned pages it is held as shared immutable pages,
+// so the cache entry, the current image and the durable image share one copy; otherwise as
+// bytes. Built by copying the submitter's buffer once.
+class WriteBuffer {
+ public:
+  WriteBuffer() = default;
+  // `sector` is where the data will land (it decides page alignment).
+  WriteBuffer(sector_t sector, uint64_t count, const uint8_t* data);
+
+  uint64_t sector_count() const { return count_; }
+  bool paged() const { return !pages_.empty(); }
+  const uint8_t* sector_data(uint64_t i) const;
+  // Unshares the page holding sector i first.
+  uint8_t* mutable_sector_data(uint64_t i);
+  const std::shared_ptr<const Page>& page(uint64_t page_number) const {
+    return pages_[page_number];
+  }
+
+ private:
+  uint64_t count_ = 0;
+  std::vector<uint8_t> bytes_;
+  std::vector<std::shared_ptr<const Page>> pages_;
+};
+
 class PageStore {
  public:
   // REQUIRES: generator is callable.
@@ -59,6 +84,9 @@ class PageStore {
   // REQUIRES: sector + count <= size_sectors().
   void Read(sector_t sector, uint64_t count, uint8_t* out) const;
   void Write(sector_t sector, uint64_t count, const uint8_t* data);
+  // Writes a whole buffer at `sector`; a paged buffer's pages are shared, not copied.
+  // REQUIRES: if data.paged(), sector is page aligned.
+  void Write(sector_t sector, const WriteBuffer& data);
   // Drops every page: reads return the generator's (or the base's) content again.
   void Clear() { pages_.clear(); }
 

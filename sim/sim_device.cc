@@ -110,7 +110,6 @@ void SimDevice::Submit(Bio bio) {
   io.target = bio.sector;
   if (bio.preflush) ++flushes_submitted_;
   if (bio.is_write() && bio.sector_count != 0) {
-    io.data.assign(bio.data, bio.data + bio.bytes());
     if (io.error == 0 && prng_.Chance(profile_.misdirected_write)) {
       const sector_t room = (config_.size_sectors - bio.sector_count) / lbs_sectors;
       io.target = prng_.UintInclusive(0, room) * lbs_sectors;
@@ -119,6 +118,7 @@ void SimDevice::Submit(Bio bio) {
         RecordFault(Probe::kBeyondMisdirectedWrite, id, io.target, bio.sector_count, bio.sector);
       }
     }
+    io.data = WriteBuffer(io.target, bio.sector_count, bio.data);
   }
   TraceIo("submit", bio, id, 0);
   io.bio = std::move(bio);
@@ -166,7 +166,7 @@ void SimDevice::FlushCache(uint64_t marker, uint64_t id) {
   // The cache is in completion order, so the writes completed before the marker are a prefix.
   while (!cache_.empty() && cache_.front().completion_seq < marker) {
     CacheEntry& entry = cache_.front();
-    MakeDurable(entry.write_id, entry.sector, entry.sector_count, entry.data.data());
+    MakeDurable(entry.write_id, entry.sector, entry.data);
     cache_.pop_front();
   }
 }
@@ -175,7 +175,7 @@ void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
   const sector_t sector = io.target;
   const uint32_t count = io.bio.sector_count;
   const uint64_t seq = writes_completed_++;
-  current_.Write(sector, count, io.data.data());
+  current_.Write(sector, io.data);
   // A rewrite clears latent errors; a fresh one may appear on the new sectors.
   latent_errors_.erase(latent_errors_.lower_bound(sector), latent_errors_.lower_bound(sector + count));
   if (prng_.Chance(faults().latent_read_error)) {
@@ -188,24 +188,26 @@ void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
       if (!Overlaps(older.sector, older.sector_count, sector, count)) continue;
       const sector_t from = std::max(older.sector, sector);
       const sector_t to = std::min(older.sector + older.sector_count, sector + count);
-      std::memcpy(older.data.data() + (from - older.sector) * kSectorSize,
-                  io.data.data() + (from - sector) * kSectorSize, (to - from) * kSectorSize);
+      for (sector_t at = from; at < to; ++at) {
+        std::memcpy(older.data.mutable_sector_data(at - older.sector),
+                    io.data.sector_data(at - sector), kSectorSize);
+      }
     }
-    MakeDurable(id, sector, count, io.data.data());
+    MakeDurable(id, sector, io.data);
     return;
   }
   assert(cache_.size() < kMaxCachedWrites && "write cache full: flush more often");
   cache_.push_back(CacheEntry{id, seq, flushes_submitted_, sector, count, std::move(io.data)});
 }
 
-void SimDevice::MakeDurable(uint64_t write_id, sector_t sector, uint32_t count,
-                            const uint8_t* data) {
+void SimDevice::MakeDurable(uint64_t write_id, sector_t sector, const WriteBuffer& data) {
+  const uint32_t count = static_cast<uint32_t>(data.sector_count());
   if (prng_.Chance(profile_.lost_durable_write)) {
     probes_.Bump(Probe::kBeyondLostDurableWrite);
     RecordFault(Probe::kBeyondLostDurableWrite, write_id, sector, count, sector);
     return;
   }
-  durable_.Write(sector, count, data);
+  durable_.Write(sector, data);
   if (prng_.Chance(profile_.corrupted_sector)) {
     const sector_t bad = sector + prng_.UintLessThan(count);
     uint8_t bytes[kSectorSize];
@@ -252,7 +254,8 @@ PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
 
 void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image) const {
   size_t index = 0;
-  auto apply = [&](sector_t sector, uint32_t count, const uint8_t* data) {
+  auto apply = [&](sector_t sector, const WriteBuffer& data) {
+    const uint64_t count = data.sector_count();
     assert(index < fates.size());
     const WriteFate& fate = fates[index++];
     uint8_t partial[kSectorSize];
@@ -263,27 +266,27 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image
     }
     switch (fate.fate) {
       case Fate::kKeep:
-        image.Write(sector, count, data);
+        image.Write(sector, data);
         break;
       case Fate::kDrop:
         break;
       case Fate::kTear:
         assert(fate.landed.size() == count);
         for (uint32_t i = 0; i < count; ++i) {
-          if (fate.landed[i]) image.Write(sector + i, 1, data + i * kSectorSize);
+          if (fate.landed[i]) image.Write(sector + i, 1, data.sector_data(i));
         }
         break;
     }
     if (fate.partial_bytes != 0) {
       // The sector holds its content from before this write with only a prefix of the new one.
-      std::memcpy(partial, data + fate.partial_sector * kSectorSize, fate.partial_bytes);
+      std::memcpy(partial, data.sector_data(fate.partial_sector), fate.partial_bytes);
       image.Write(sector + fate.partial_sector, 1, partial);
     }
   };
-  for (const CacheEntry& entry : cache_) apply(entry.sector, entry.sector_count, entry.data.data());
+  for (const CacheEntry& entry : cache_) apply(entry.sector, entry.data);
   for (const auto& [id, io] : in_flight_) {
     if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
-    apply(io.target, io.bio.sector_count, io.data.data());
+    apply(io.target, io.data);
   }
   assert(index == fates.size() && "one fate per non-durable write");
 }

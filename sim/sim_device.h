@@ -131,7 +131,7 @@ class SimDevice : public BlockDevice {
     uint64_t flush_marker = 0; // preflush: writes completed when it was submitted
     uint64_t epoch = 0;        // flushes submitted before it
     sector_t target = 0;       // where a write lands (misdirected: elsewhere)
-    std::vector<uint8_t> data; // a write's data, copied at submission
+    WriteBuffer data;          // a write's data, copied at submission
   };
   struct CacheEntry {
     uint64_t write_id;
@@ -139,7 +139,7 @@ class SimDevice : public BlockDevice {
     uint64_t epoch;
     sector_t sector;
     uint32_t sector_count;
-    std::vector<uint8_t> data;
+    WriteBuffer data;
   };
 
   const DeviceFaults& faults() const;
@@ -151,7 +151,7 @@ class SimDevice : public BlockDevice {
   // Applies one fate per non-durable write to `image`, in medium order.
   void ApplyFates(const std::vector<WriteFate>& fates, PageStore& image) const;
   // Writes to the medium (lost-write and corruption faults apply here).
-  void MakeDurable(uint64_t write_id, sector_t sector, uint32_t count, const uint8_t* data);
+  void MakeDurable(uint64_t write_id, sector_t sector, const WriteBuffer& data);
   void RecordFault(Probe probe, uint64_t write_id, sector_t sector, uint32_t count,
                    sector_t intended);
   void TraceIo(std::string_view kind, const Bio& bio, uint64_t id, int64_t result,

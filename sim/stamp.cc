@@ -21,9 +21,6 @@ uint64_t GetLe64(const uint8_t* p) {
   for (int i = 0; i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
   return v;
 }
-void PutLe32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
 uint32_t GetLe32(const uint8_t* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= uint32_t{p[i]} << (8 * i);
@@ -42,35 +39,48 @@ uint64_t FillerWord(uint64_t seed, uint32_t i) {
   return x ^ (x >> 32);
 }
 
-// A 64-bit word hash in four independent FNV-style lanes (for speed), folded with Mix64; the
-// checksum field counts as zero.
-uint64_t SectorChecksum(const uint8_t* sector) {
-  static_assert(kWords % 4 == 0);
-  uint64_t lane[4] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0x9e3779b97f4a7c15ULL,
-                      0x100000001b3ULL};
-  for (uint32_t w = 0; w < kWords; w += 4) {
-    for (uint32_t j = 0; j < 4; ++j) {
-      const uint64_t word = w + j == kChecksumOffset / 8 ? 0 : GetLe64(sector + (w + j) * 8);
-      lane[j] = (lane[j] ^ word) * 0x100000001b3ULL;
-      lane[j] ^= lane[j] >> 29;
-    }
+// A 64-bit word hash in four independent FNV-style lanes (word i feeds lane i % 4, for speed),
+// folded with Mix64; the checksum word counts as zero.
+class ChecksumLanes {
+ public:
+  void Add(uint32_t word_index, uint64_t word) {
+    uint64_t& lane = lanes_[word_index % 4];
+    lane = (lane ^ word) * 0x100000001b3ULL;
+    lane ^= lane >> 29;
   }
-  return Mix64(lane[0] ^ Mix64(lane[1] ^ Mix64(lane[2] ^ Mix64(lane[3]))));
+  uint64_t Finish() const {
+    return Mix64(lanes_[0] ^ Mix64(lanes_[1] ^ Mix64(lanes_[2] ^ Mix64(lanes_[3]))));
+  }
+
+ private:
+  uint64_t lanes_[4] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0x9e3779b97f4a7c15ULL,
+                        0x100000001b3ULL};
+};
+
+uint64_t SectorChecksum(const uint8_t* sector) {
+  ChecksumLanes lanes;
+  for (uint32_t w = 0; w < kWords; ++w) {
+    lanes.Add(w, w == kChecksumOffset / 8 ? 0 : GetLe64(sector + w * 8));
+  }
+  return lanes.Finish();
 }
 
 }  // namespace
 
 void FillStampedSector(const Stamp& stamp, uint8_t* out) {
-  std::memcpy(out, kMagic, 4);
-  PutLe32(out + 4, stamp.device);
-  PutLe64(out + 8, stamp.sector);
-  PutLe64(out + 16, stamp.write_id);
+  // Words are built in registers and hashed as they are made (this runs for every never-written
+  // origin sector read), then stored little-endian.
+  uint64_t words[kWords];
+  words[0] = uint64_t{GetLe32(kMagic)} | uint64_t{stamp.device} << 32;
+  words[1] = stamp.sector;
+  words[2] = stamp.write_id;
+  words[3] = 0;
   const uint64_t seed = FillerSeed(stamp.device, stamp.sector, stamp.write_id);
-  for (uint32_t off = kFillerOffset; off < kSectorSize; off += 8) {
-    PutLe64(out + off, FillerWord(seed, off / 8));
-  }
-  PutLe64(out + kChecksumOffset, 0);
-  PutLe64(out + kChecksumOffset, SectorChecksum(out));
+  for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) words[w] = FillerWord(seed, w);
+  ChecksumLanes lanes;
+  for (uint32_t w = 0; w < kWords; ++w) lanes.Add(w, words[w]);
+  words[kChecksumOffset / 8] = lanes.Finish();
+  for (uint32_t w = 0; w < kWords; ++w) PutLe64(out + w * 8, words[w]);
 }
 
 std::optional<Stamp> DecodeStamp(const uint8_t* sector) {

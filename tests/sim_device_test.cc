@@ -163,6 +163,34 @@ TEST(SimDevice, FuaWriteIsNotUndoneByAnOlderCachedWriteLandingAtCrash) {
   EXPECT_EQ(WriteIdAt(cow.durable_image(), 1), 2u);
 }
 
+TEST(SimDevice, FuaWriteOverAnOlderWholePageWriteIsNotUndoneAtCrash) {
+  World world;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 8, 16, 1), 0);               // two whole pages, cached
+  ASSERT_EQ(WriteSync(cow, 8, 8, 2, /*fua=*/true), 0);  // durable, newer on the first page
+  PageStore image = cow.CrashImage({WriteFate::Keep()});
+  EXPECT_EQ(WriteIdAt(image, 8), 2u);
+  EXPECT_EQ(WriteIdAt(image, 15), 2u);
+  EXPECT_EQ(WriteIdAt(image, 16), 1u);
+  EXPECT_EQ(WriteIdAt(cow.current_image(), 8), 2u);  // the shared page was not changed in place
+}
+
+TEST(SimDevice, WholePageWriteTearsAtSectorGranularity) {
+  World world;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 16, 8, 3), 0);
+  std::vector<bool> landed(8, false);
+  landed[1] = landed[6] = true;
+  cow.ApplyCrash({WriteFate::Tear(landed)});
+  for (sector_t i = 0; i < 8; ++i) {
+    if (landed[i]) {
+      EXPECT_EQ(WriteIdAt(cow.durable_image(), 16 + i), 3u);
+    } else {
+      EXPECT_TRUE(IsZero(cow.durable_image(), 16 + i));
+    }
+  }
+}
+
 TEST(SimDevice, FlushOnOneDeviceDoesNotAffectAnother) {
   World world;
   SimDevice& origin = world.Make(DeviceRole::kOrigin);
