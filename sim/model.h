@@ -131,6 +131,7 @@ class Model {
   // The target said the snapshot is invalid (status), or a recovery found it invalid on disk.
   void SawInvalid() { saw_invalid_ = true; }
   bool saw_invalid() const { return saw_invalid_; }
+  void ClearSawInvalid() { saw_invalid_ = false; }
   void SawInvalidOnDisk() { saw_invalid_on_disk_ = true; }
   bool saw_invalid_on_disk() const { return saw_invalid_on_disk_; }
 
