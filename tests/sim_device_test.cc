@@ -437,11 +437,8 @@ TEST(SimDeviceFaults, LyingFlushMakesNothingDurable) {
   EXPECT_EQ(world.probes().count(Probe::kBeyondLyingFlush), 1u);
 }
 
-TEST(SimDeviceFaults, ReorderedCompletionsAreCounted) {
-  World world;
-  world.profile().reorder = kAlways;
-  world.profile().latency_min_ns = 1;
-  world.profile().latency_max_ns = 1'000'000;
+// Submits 32 one-sector writes at once to a new COW device; returns their completion order.
+std::vector<uint64_t> CompletionOrderOf32Writes(World& world) {
   SimDevice& cow = world.Make();
   std::vector<std::vector<uint8_t>> keep;
   std::vector<uint64_t> completion_order;
@@ -456,6 +453,15 @@ TEST(SimDeviceFaults, ReorderedCompletionsAreCounted) {
     cow.Submit(std::move(bio));
   }
   world.scheduler().RunUntilIdle(100);
+  return completion_order;
+}
+
+TEST(SimDeviceFaults, ReorderedCompletionsAreCounted) {
+  World world;
+  world.profile().reorder = kAlways;
+  world.profile().latency_min_ns = 1;
+  world.profile().latency_max_ns = 1'000'000;
+  const std::vector<uint64_t> completion_order = CompletionOrderOf32Writes(world);
   ASSERT_EQ(completion_order.size(), 32u);
   EXPECT_FALSE(std::is_sorted(completion_order.begin(), completion_order.end()));
   EXPECT_GT(world.probes().count(Probe::kSchedReorderedCompletion), 0u);
@@ -465,20 +471,7 @@ TEST(SimDeviceFaults, WithoutReorderCompletionsAreFifo) {
   World world;
   world.profile().latency_min_ns = 1;
   world.profile().latency_max_ns = 1'000'000;
-  SimDevice& cow = world.Make();
-  std::vector<std::vector<uint8_t>> keep;
-  std::vector<uint64_t> completion_order;
-  for (uint64_t i = 0; i < 32; ++i) {
-    keep.push_back(StampedData(i, 1, i));
-    Bio bio;
-    bio.op = BioOp::kWrite;
-    bio.sector = i;
-    bio.sector_count = 1;
-    bio.data = keep.back().data();
-    bio.end_io = [&completion_order, i](int) { completion_order.push_back(i); };
-    cow.Submit(std::move(bio));
-  }
-  world.scheduler().RunUntilIdle(100);
+  const std::vector<uint64_t> completion_order = CompletionOrderOf32Writes(world);
   EXPECT_TRUE(std::is_sorted(completion_order.begin(), completion_order.end()));
   EXPECT_EQ(world.probes().count(Probe::kSchedReorderedCompletion), 0u);
 }
