@@ -287,8 +287,13 @@ void ReadCtestSeeds(Section& root, std::vector<uint64_t>* seeds) {
   const toml::node* node = root.Take("ctest_seeds");
   if (node == nullptr) return;
   if (const toml::array* array = node->as_array()) {
+    if (array->size() > kMaxCtestSeeds) {
+      root.ctx().Fail(LineOf(node->source()), "ctest_seeds",
+                      absl::StrCat("must list 1..", kMaxCtestSeeds, " seeds, got ", array->size()));
+      return;
+    }
     seeds->clear();
-    for (size_t i = 0; i < array->size() && i <= kMaxCtestSeeds; ++i) {
+    for (size_t i = 0; i < array->size(); ++i) {
       const toml::node& item = *array->get(i);
       const std::optional<int64_t> value = item.value_exact<int64_t>();
       if (!item.is_integer() || !value || *value < 0) {

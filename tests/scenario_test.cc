@@ -393,6 +393,10 @@ TEST(ScenarioErrors, MergeInterruptNeedsMergeStart) {
 TEST(ScenarioErrors, CtestSeedsAreBounded) {
   EXPECT_EQ(ErrorWith("", std::string("ctest_seeds = []\n") + kMinimal),
             "x.toml:1: ctest_seeds: must list 1..64 seeds, got 0");
+  std::string many = "ctest_seeds = [1";
+  for (int i = 0; i < 99; ++i) many += ", 1";
+  EXPECT_EQ(ErrorWith("", many + "]\n" + kMinimal),
+            "x.toml:1: ctest_seeds: must list 1..64 seeds, got 100");
   EXPECT_EQ(ErrorWith("", std::string("ctest_seeds = { first = 1, count = 65 }\n") + kMinimal),
             "x.toml:1: ctest_seeds.count: must be 1..64, got 65");
   EXPECT_EQ(ErrorWith("", std::string("ctest_seeds = [1, \"2\"]\n") + kMinimal),
