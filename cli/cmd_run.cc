@@ -94,6 +94,7 @@ int RunMain(const std::vector<std::string>& args) {
     seed = replay->seed;
     steps = replay->steps;
     options.replay_prefix = "snapsim run --replay-case " + case_path;
+    options.replay_prefix_is_complete = true;
   } else {
     if (absl::GetFlag(FLAGS_seed).empty()) return Fail("--seed is required (or --replay-case)");
     absl::StatusOr<uint64_t> parsed = ParseSeed(absl::GetFlag(FLAGS_seed));

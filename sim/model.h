@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "core/format.h"
 #include "sim/stamp.h"
 
@@ -117,6 +118,13 @@ class Model {
   const ViewModel& origin() const { return merged_ ? snapshot_ : origin_; }
   const ViewModel& snapshot() const { return snapshot_; }
 
+  // Chunk-size independent record of every sector any write (origin or snapshot) ever touched:
+  // where a lost exception or a wrong merge would show, so every check reads them.
+  void Touch(sector_t sector, uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) touched_.insert(sector + i);
+  }
+  const absl::btree_set<sector_t>& touched() const { return touched_; }
+
   // Merge start: from now on the origin device shows the snapshot image.
   void StartMerge() { merged_ = true; }
   bool merged() const { return merged_; }
@@ -145,6 +153,7 @@ class Model {
   ViewModel snapshot_;
   bool merged_ = false;
   absl::btree_map<chunk_t, AreaImage> areas_;
+  absl::btree_set<sector_t> touched_;
   chunk_t max_new_chunk_ = 0;
   bool saw_invalid_ = false;
   bool saw_invalid_on_disk_ = false;

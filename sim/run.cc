@@ -12,6 +12,16 @@ std::vector<Step> StepsForSeed(const Scenario& scenario, uint64_t seed) {
   return GenerateWorkload(scenario, workload);
 }
 
+FaultProfile EffectiveFaults(const Scenario& scenario, uint64_t seed) {
+  if (!scenario.swarm) return scenario.faults;
+  Prng fault_prng = Prng(seed).Split("faults");
+  SwarmOptions swarm;
+  swarm.allow_beyond_contract = scenario.faults.BreaksContract();
+  swarm.origin_sectors = scenario.geometry.origin_sectors;
+  swarm.cow_sectors = scenario.geometry.cow_sectors;
+  return SwarmProfile(fault_prng, swarm);
+}
+
 RunResult RunSteps(const Scenario& scenario, uint64_t seed, const std::vector<Step>& steps,
                    const RunOptions& options) {
   Simulation simulation(scenario, seed, options);

@@ -33,6 +33,8 @@ struct RunOptions {
   std::ostream* log_out = nullptr;    // what happened, for people, or null
   // Printed in findings: "<prefix> --seed N" replays. Default "snapsim run --scenario NAME".
   std::string replay_prefix;
+  // The prefix is the whole replay command (a replay case names its seed itself).
+  bool replay_prefix_is_complete = false;
   // Exhaustive mode: crash when the `crash_at_completion`-th I/O completion is delivered
   // (1-based), hand the crash state to `on_crash_point`, and end the run. 0: off.
   uint64_t crash_at_completion = 0;
@@ -45,6 +47,8 @@ struct RunOptions {
 RunResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});
 RunResult RunSteps(const Scenario& scenario, uint64_t seed, const std::vector<Step>& steps,
                    const RunOptions& options = {});
+// The fault profile a run of this seed uses: the scenario's, or its swarm draw.
+FaultProfile EffectiveFaults(const Scenario& scenario, uint64_t seed);
 // The steps RunSeed would execute.
 std::vector<Step> StepsForSeed(const Scenario& scenario, uint64_t seed);
 

@@ -115,15 +115,7 @@ Simulation::Simulation(const Scenario& scenario, uint64_t seed, const RunOptions
       device_prng_(root_prng_.Split("devices")),
       crash_prng_(root_prng_.Split("crash")),
       trace_(options.trace_out) {
-  scenario_faults_ = scenario.faults;
-  if (scenario.swarm) {
-    Prng fault_prng = root_prng_.Split("faults");
-    SwarmOptions swarm;
-    swarm.allow_beyond_contract = scenario.faults.BreaksContract();
-    swarm.origin_sectors = scenario.geometry.origin_sectors;
-    swarm.cow_sectors = scenario.geometry.cow_sectors;
-    scenario_faults_ = SwarmProfile(fault_prng, swarm);
-  }
+  scenario_faults_ = EffectiveFaults(scenario, seed);
   active_faults_ = scenario_faults_;
   chunk_sectors_ = EffectiveChunkSectors(scenario.geometry);
 }
@@ -135,6 +127,7 @@ Simulation::~Simulation() {
 }
 
 std::string Simulation::ReplayCommand() const {
+  if (options_.replay_prefix_is_complete) return options_.replay_prefix;
   std::string prefix = options_.replay_prefix.empty()
                            ? absl::StrCat("snapsim run --scenario ", scenario_.name)
                            : options_.replay_prefix;
@@ -216,7 +209,15 @@ absl::Status Simulation::Activate(TargetKind kind) {
   chunk_sectors_ = target_->chunk_size();
   invalid_seq_.reset();  // this activation's validity is observed afresh
   TraceWorld("activate", kind == TargetKind::kSnapshot ? "snapshot" : "snapshot-merge");
-  if (kind == TargetKind::kSnapshotMerge) target_->Resume();
+  // While checking, the merge resumes only after the table was read (CheckImages), so the
+  // table the checks compare is the one the crash left.
+  if (kind == TargetKind::kSnapshotMerge) {
+    if (checking_) {
+      resume_pending_ = true;
+    } else {
+      target_->Resume();
+    }
+  }
   ObserveValidity();
   return absl::OkStatus();
 }
@@ -362,6 +363,7 @@ void Simulation::SubmitUserIo(const Step& step) {
     }
     model_.view(user->view)
         .WriteSubmitted(step.sector, step.count, device, user->write_id, user->submit_seq);
+    model_.Touch(step.sector, step.count);
   }
   const uint64_t id = next_user_bio_++;
   const uint64_t generation = generation_;
@@ -596,7 +598,9 @@ void Simulation::HandleCrash(const std::string& point) {
 void Simulation::RecoverFromCrash() {
   UseQuietFaults(true);
   const TargetKind kind = model_.merged() ? TargetKind::kSnapshotMerge : TargetKind::kSnapshot;
+  checking_ = true;  // no crash trigger fires during recovery
   absl::Status status = Activate(kind);
+  checking_ = false;
   const bool activated = status.ok();
   Tally(invariant::kActivationSucceeds, activated);
   if (!activated) {
@@ -621,6 +625,7 @@ std::vector<Finding> Simulation::CheckCrashState(PageStore origin_image, PageSto
   // A scratch simulation with this one's model and scenario, recovering from the given images.
   RunOptions scratch_options;
   scratch_options.replay_prefix = options_.replay_prefix;
+  scratch_options.replay_prefix_is_complete = options_.replay_prefix_is_complete;
   Simulation scratch(scenario_, seed_, scratch_options);
   scratch.model_ = model_;
   scratch.probes_.Merge(probes_);  // so findings know whether beyond-contract faults fired
@@ -795,6 +800,10 @@ void Simulation::CheckImages(bool after_crash) {
   const bool was_merging = kind_ == TargetKind::kSnapshotMerge;
   InspectReport report = InspectCow(*cow_);
   CheckTable(report, after_crash);
+  if (resume_pending_) {
+    resume_pending_ = false;
+    target_->Resume();
+  }
   SnapshotTable table;
   if (report.loadable && report.header.valid != 0) table = SnapshotTableOf(report);
   absl::btree_set<chunk_t> mapped;
@@ -813,6 +822,10 @@ void Simulation::CheckView(View view, bool after_crash, const absl::btree_set<ch
   const sector_t device_sectors = scenario_.geometry.origin_sectors;
   absl::btree_set<chunk_t> chunks = extra;
   for (const auto& [sector, history] : model_view.sectors()) chunks.insert(sector / c);
+  // The snapshot must show the point-in-time data wherever the origin moved on.
+  if (view == View::kSnapshot) {
+    for (sector_t sector : model_.touched()) chunks.insert(sector / c);
+  }
   std::string_view fallback = model_.merged()          ? invariant::kMergeImage
                               : view == View::kOrigin ? invariant::kOriginImage
                                                       : invariant::kSnapshotImage;

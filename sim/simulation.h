@@ -163,6 +163,7 @@ class Simulation {
   std::vector<Finding> findings_;
   bool stop_ = false;  // a finding or a stuck world ends the run
   bool checking_ = false;
+  bool resume_pending_ = false;  // a snapshot-merge activated during recovery, not yet resumed
 };
 
 }  // namespace snapsim
