@@ -16,10 +16,15 @@ constexpr uint64_t kRowHeight = 20;
 constexpr uint64_t kTitleHeight = 26;
 constexpr const char* kDefaultBar = "#3b6ea8";
 
-std::string Title(std::string_view title) {
-  return absl::StrCat("<text class=\"chart-title\" x=\"4\" y=\"17\">",
-                      HtmlEscape(title), "</text>");
+// The opening <svg> tag of a chart of class `kind`, with its title.
+std::string Open(const char* kind, uint64_t height, std::string_view title) {
+  return absl::StrCat("<svg class=\"chart ", kind, "\" xmlns=\"http://www.w3.org/2000/svg\" ",
+                      "width=\"", kWidth, "\" height=\"", height, "\" viewBox=\"0 0 ", kWidth,
+                      " ", height, "\" role=\"img\"><text class=\"chart-title\" x=\"4\" ",
+                      "y=\"17\">", HtmlEscape(title), "</text>");
 }
+
+constexpr const char* kNoData = "<text class=\"empty\" x=\"4\" y=\"40\">no data</text></svg>";
 
 uint64_t Scaled(uint64_t value, uint64_t max, BarScale scale, uint64_t span) {
   if (value == 0 || max == 0) return 0;
@@ -55,14 +60,8 @@ std::string SvgBarChart(std::string_view title, const std::vector<BarDatum>& bar
   size_t shown = std::min(bars.size(), kMaxBars);
   uint64_t rows = std::max<uint64_t>(shown, 1) + (bars.size() > shown ? 1 : 0);
   uint64_t height = kTitleHeight + rows * kRowHeight + 6;
-  std::string svg = absl::StrCat("<svg class=\"chart bar-chart\" xmlns=\"http://www.w3.org/2000/svg\" ",
-                                 "width=\"", kWidth, "\" height=\"", height, "\" viewBox=\"0 0 ",
-                                 kWidth, " ", height, "\" role=\"img\">", Title(title));
-  if (bars.empty()) {
-    absl::StrAppend(&svg, "<text class=\"empty\" x=\"4\" y=\"", kTitleHeight + 14,
-                    "\">no data</text></svg>");
-    return svg;
-  }
+  std::string svg = Open("bar-chart", height, title);
+  if (bars.empty()) return svg + kNoData;
   uint64_t max = 0;
   for (size_t i = 0; i < shown; ++i) max = std::max(max, bars[i].value);
   const uint64_t span = kWidth - kLabelWidth - kValueWidth;
@@ -98,14 +97,8 @@ std::string SvgLineChart(std::string_view title, const std::vector<LinePoint>& p
   constexpr uint64_t kHeight = 230;
   constexpr uint64_t kLeft = 60, kRight = 20, kTop = kTitleHeight + 6, kBottom = 34;
   constexpr uint64_t kPlotW = kWidth - kLeft - kRight, kPlotH = kHeight - kTop - kBottom;
-  std::string svg = absl::StrCat("<svg class=\"chart line-chart\" xmlns=\"http://www.w3.org/2000/svg\" ",
-                                 "width=\"", kWidth, "\" height=\"", kHeight, "\" viewBox=\"0 0 ",
-                                 kWidth, " ", kHeight, "\" role=\"img\">", Title(title));
-  if (points.empty()) {
-    absl::StrAppend(&svg, "<text class=\"empty\" x=\"4\" y=\"", kTitleHeight + 14,
-                    "\">no data</text></svg>");
-    return svg;
-  }
+  std::string svg = Open("line-chart", kHeight, title);
+  if (points.empty()) return svg + kNoData;
   size_t step = points.size() / kMaxLinePoints + 1;
   uint64_t max_x = 1, max_y = 1;
   for (const LinePoint& p : points) {

@@ -167,8 +167,8 @@ class JobQueue {
     next_ = JobKey{0, next_.seed + 1};
   }
   void Skip() {
-    // Jobs of other shards come at most shard_count - 1 in a row; done ones at most done_.size().
-    const uint64_t max_skips = done_.size() + config_.shard_count + 1;
+    // Jobs of other shards come fewer than shard_count in a row, between done ones.
+    const uint64_t max_skips = (done_.size() + 1) * config_.shard_count + 1;
     for (uint64_t skips = 0; !exhausted_; ++skips) {
       assert(skips <= max_skips);
       (void)max_skips;
@@ -494,6 +494,7 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
     fs::resize_file(results_path_, complete_bytes);
   }
   const uint64_t skipped = results_.size();
+  for (const auto& [key, r] : results_) findings_ += r.findings.size();
   const JobResults done_before = results_;
 
   StopSignalScope signals;

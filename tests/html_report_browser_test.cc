@@ -23,16 +23,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr const char* kTrace = R"({"t":0,"kind":"submit","device":"cow","op":"write","sector":8,"count":8,"flags":0,"write_id":1,"result":0}
-{"t":900,"kind":"complete","device":"cow","op":"write","sector":8,"count":8,"flags":0,"write_id":1,"result":0}
-{"t":1000,"kind":"submit","device":"cow","op":"flush","sector":0,"count":0,"flags":1,"write_id":2,"result":0}
-{"t":1800,"kind":"complete","device":"cow","op":"flush","sector":0,"count":0,"flags":1,"write_id":2,"result":0}
-{"t":2000,"kind":"submit","device":"origin","op":"write","sector":64,"count":8,"flags":2,"write_id":1,"result":0}
-{"t":2100,"kind":"submit","device":"cow","op":"write","sector":16,"count":8,"flags":0,"write_id":3,"result":0}
-{"t":2600,"kind":"crash","device":"cow","op":"","sector":0,"count":1,"flags":0,"write_id":0,"result":0}
-{"t":2600,"kind":"fate","device":"cow","write_id":3,"detail":"torn"}
-{"t":2600,"kind":"fate","device":"origin","write_id":1,"detail":"dropped"}
-)";
 
 std::string FindChromium() {
   for (const char* path : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
@@ -68,7 +58,7 @@ TEST(HtmlReportBrowserTest, ChromiumRendersFindingsChartsAndTimeline) {
       << "chromium is not installed: run scripts/install-deps.sh (Debian package chromium); "
          "this test needs a real browser and does not skip";
   std::string dir = testing::MakeTempDir("browser");
-  ASSERT_TRUE(WriteFileAtomically(dir + "/case.trace.jsonl", kTrace).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir + "/case.trace.jsonl", testing::kSampleTrace).ok());
   CampaignSummary summary = testing::FakeSummary();
   summary.findings.front().trace = "case.trace.jsonl";
   ASSERT_TRUE(WriteReports(summary, dir).ok());

@@ -21,23 +21,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A small trace: origin and cow lanes, a flush, a FUA write, a crash and the writes' fates.
-constexpr const char* kTrace = R"({"t":0,"kind":"submit","device":"cow","op":"write","sector":8,"count":8,"flags":0,"write_id":1,"result":0}
-{"t":1000,"kind":"complete","device":"cow","op":"write","sector":8,"count":8,"flags":0,"write_id":1,"result":0}
-{"t":1200,"kind":"submit","device":"cow","op":"flush","sector":0,"count":0,"flags":1,"write_id":2,"result":0}
-{"t":2000,"kind":"complete","device":"cow","op":"flush","sector":0,"count":0,"flags":1,"write_id":2,"result":0}
-{"t":2100,"kind":"submit","device":"origin","op":"write","sector":64,"count":8,"flags":2,"write_id":1,"result":0}
-{"t":2300,"kind":"submit","device":"cow","op":"write","sector":16,"count":8,"flags":0,"write_id":3,"result":0}
-{"t":2500,"kind":"submit","device":"cow","op":"write","sector":24,"count":8,"flags":0,"write_id":4,"result":0}
-{"t":2900,"kind":"complete","device":"cow","op":"write","sector":16,"count":8,"flags":0,"write_id":3,"result":0}
-{"t":3000,"kind":"mystery","device":"cow"}
-not json at all
-{"t":3100,"kind":"crash","device":"cow","op":"","sector":0,"count":2,"flags":0,"write_id":0,"result":0}
-{"t":3100,"kind":"crash","device":"origin","op":"","sector":0,"count":1,"flags":0,"write_id":0,"result":0}
-{"t":3100,"kind":"fate","device":"cow","write_id":3,"detail":"torn"}
-{"t":3100,"kind":"fate","device":"cow","write_id":4,"fate":"dropped"}
-{"t":3100,"kind":"fate","device":"origin","write_id":1,"detail":"kept"}
-)";
 
 // Every object key in `j`, skipping the keys of maps named by data (probes, verdicts, ...).
 void Keys(const nlohmann::json& j, std::set<std::string>& out) {
@@ -137,7 +120,7 @@ TEST(ReportTest, HtmlIsSelfContained) {
 }
 
 TEST(ReportTest, TimelineHasLanesEpochsCrashAndFates) {
-  Timeline tl = ParseTrace(kTrace);
+  Timeline tl = ParseTrace(testing::kSampleTrace);
   EXPECT_EQ(tl.devices, (std::vector<std::string>{"cow", "origin"}));
   ASSERT_EQ(tl.ios.size(), 5u);
   EXPECT_EQ(tl.skipped_lines, 2u);  // the unknown kind and the garbage line
@@ -168,7 +151,7 @@ TEST(ReportTest, EmptyOrForeignTraceStillRenders) {
 
 TEST(ReportTest, HtmlDrawsTheTimelineOfAFindingWithATrace) {
   std::string dir = testing::MakeTempDir("timeline");
-  ASSERT_TRUE(WriteFileAtomically(dir + "/case.trace.jsonl", kTrace).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir + "/case.trace.jsonl", testing::kSampleTrace).ok());
   CampaignSummary s = testing::FakeSummary();
   s.findings.front().trace = "case.trace.jsonl";
   s.findings.back().trace = "missing.jsonl";
