@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/replay_case.h"
 
+#include <algorithm>
+#include <array>
 #include <exception>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "sim/atomic_file.h"
 #include "sim/workload_generator.h"
 
 namespace snapsim {
@@ -17,7 +18,7 @@ namespace {
 using nlohmann::json;
 
 // A replay case file is read whole; minimized cases are a few KiB, hand-written ones smaller.
-constexpr std::streamsize kMaxReplayCaseBytes = 64 << 20;
+constexpr size_t kMaxReplayCaseBytes = 64 << 20;
 
 absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
@@ -125,17 +126,13 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
 }
 
 absl::StatusOr<ReplayCase> LoadReplayCase(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::string text(kMaxReplayCaseBytes + 1, '\0');
-  in.read(text.data(), kMaxReplayCaseBytes + 1);
-  if (in.bad()) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-  if (in.gcount() > kMaxReplayCaseBytes) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  if (text->size() > kMaxReplayCaseBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": larger than ", kMaxReplayCaseBytes, " bytes"));
   }
-  text.resize(static_cast<size_t>(in.gcount()));
-  return ParseReplayCase(text, path);
+  return ParseReplayCase(*text, path);
 }
 
 std::string ReplayCaseToJson(const ReplayCase& replay) {
@@ -152,11 +149,7 @@ std::string ReplayCaseToJson(const ReplayCase& replay) {
 }
 
 absl::Status SaveReplayCase(const ReplayCase& replay, const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << ReplayCaseToJson(replay);
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat(path, ": cannot write"));
-  return absl::OkStatus();
+  return WriteFileAtomically(path, ReplayCaseToJson(replay));
 }
 
 }  // namespace snapsim

@@ -5,7 +5,6 @@
 #include <array>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <sstream>
 #include <system_error>
@@ -17,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "core/bio_split.h"
 #include "core/chunk_size.h"
+#include "sim/atomic_file.h"
 #include "toml++/toml.h"
 
 #ifndef SNAPSIM_SCENARIO_DIR
@@ -689,16 +689,14 @@ absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": larger than ", kMaxScenarioFileBytes, " bytes"));
   }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-  absl::StatusOr<Scenario> scenario = ParseScenario(text.str(), path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<Scenario> scenario = ParseScenario(*text, path);
   if (!scenario.ok()) return scenario.status();
   const std::string stem = std::filesystem::path(path).stem().string();
   if (scenario->name != stem) {
     // The name's line: parse succeeded, so re-parsing cannot fail.
-    const toml::table root = toml::parse(text.str(), path);
+    const toml::table root = toml::parse(*text, path);
     return absl::InvalidArgumentError(absl::StrCat(path, ":", LineOfField(root, "name"),
                                                    ": name: must equal the file name \"", stem,
                                                    "\", got \"", scenario->name, "\""));

@@ -177,7 +177,7 @@ TEST(ReplayCaseErrors, MissingFileIsNotFound) {
   absl::StatusOr<ReplayCase> c = LoadReplayCase(TempPath("absent.json"));
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(c.status().message()), HasSubstr("absent.json: cannot open"));
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("absent.json"));
 }
 
 }  // namespace
