@@ -11,7 +11,7 @@ namespace snapsim::cli {
 const std::vector<std::string>& KnownOptionNames() {
   static const std::vector<std::string> kNames = {
       "skip_metadata_after_load", "durable_invalidation", "flush_origin_before_commit_merge",
-      "full_chunk_write_skips_copy"};
+      "commit_failed_copies", "full_chunk_write_skips_copy"};
   return kNames;
 }
 
@@ -23,12 +23,15 @@ absl::Status ApplyOptions(const std::vector<std::string>& names, Scenario& scena
       scenario.store.durable_invalidation = true;
     } else if (name == "flush_origin_before_commit_merge") {
       scenario.target.flush_origin_before_commit_merge = true;
+    } else if (name == "commit_failed_copies") {
+      scenario.target.commit_failed_copies = true;
     } else if (name == "full_chunk_write_skips_copy") {
       scenario.target.full_chunk_write_skips_copy = true;
     } else if (name == "corrected") {
       scenario.store.skip_metadata_after_load = true;
       scenario.store.durable_invalidation = true;
       scenario.target.flush_origin_before_commit_merge = true;
+      scenario.target.commit_failed_copies = true;
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown --option '", name, "' (known: corrected, ",

@@ -62,8 +62,12 @@ class Decoder {
 };
 
 bool Decoder::ReadHeader() {
-  std::vector<uint8_t> sector(kSectorSize);
-  const int r = cow_.size_sectors() == 0 ? -EIO : SyncIo(cow_, BioOp::kRead, 0, 1, sector.data());
+  // One logical block: a 4 KiB-sector device takes no smaller I/O.
+  const uint32_t block_sectors = std::max<uint32_t>(1, cow_.logical_block_size() >> kSectorShift);
+  std::vector<uint8_t> sector(size_t{block_sectors} << kSectorShift);
+  const int r = cow_.size_sectors() < block_sectors
+                    ? -EIO
+                    : SyncIo(cow_, BioOp::kRead, 0, block_sectors, sector.data());
   if (r != 0) {
     Add(DamageKind::kHeaderUnreadable, HeaderLocation(), Severity::kError,
         absl::StrCat("cannot read the header: error ", r));

@@ -247,9 +247,22 @@ int PersistentStore::PrepareException(Exception* e) {
 }
 
 void PersistentStore::CommitException(const Exception& e, CommitCallback callback) {
+  Commit(&e, std::move(callback));
+}
+
+void PersistentStore::CommitFailedException(const Exception& e, CommitCallback callback) {
+  (void)e;
+  Commit(nullptr, std::move(callback));
+}
+
+void PersistentStore::Commit(const Exception* e, CommitCallback callback) {
   assert(!committing_ && "CommitException must not be re-entered");
   assert(callbacks_allocated_ && pending_count_ > 0);
-  WriteException(current_committed_++, DiskException{e.old_chunk, e.new_chunk});
+  if (e != nullptr) {
+    WriteException(current_committed_++, DiskException{e->old_chunk, e->new_chunk});
+  } else {
+    valid_ = 0;  // a failed copy: the snapshot is lost, but the batch must still end
+  }
   // Invariant: a full area always flushes the batch, so the queue never exceeds E.
   assert(callbacks_.size() < exceptions_per_area_);
   callbacks_.push_back(std::move(callback));

@@ -53,6 +53,7 @@ class PersistentStore final : public ExceptionStore {
   int ReadMetadata(ExceptionCallback callback) override;  // persistent_read_metadata
   int PrepareException(Exception* e) override;            // persistent_prepare_exception
   void CommitException(const Exception& e, CommitCallback callback) override;
+  void CommitFailedException(const Exception& e, CommitCallback callback) override;
   int PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) override;
   int CommitMerge(int nr_merged) override;  // persistent_commit_merge
   void DropSnapshot() override;             // persistent_drop_snapshot
@@ -109,6 +110,9 @@ class PersistentStore final : public ExceptionStore {
   uint32_t pending_count_ = 0;
   bool callbacks_allocated_ = false;
   std::vector<CommitCallback> callbacks_;
+  // The commit path shared by both commits: `e` null means a failed copy (nothing recorded).
+  void Commit(const Exception* e, CommitCallback callback);
+
   bool committing_ = false;  // guards the no-re-entry contract of CommitException
 };
 

@@ -317,7 +317,12 @@ void SnapshotTarget::RunCompletions() {
 // copy_callback.
 void SnapshotTarget::CopyCallback(PendingException* pe, int error) {
   if (error != 0) {
-    PendingComplete(pe, false);
+    if (options_.commit_failed_copies) {
+      // The upstream fix: the failed exception still leaves the store's batch.
+      store_->CommitFailedException(pe->e, [this, pe](bool) { PendingComplete(pe, false); });
+    } else {
+      PendingComplete(pe, false);  // 3.7: pending_count keeps this exception forever
+    }
     return;
   }
   if (options_.mutation == TargetMutation::kReleaseOriginBeforeCommit) {

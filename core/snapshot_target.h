@@ -71,6 +71,10 @@ struct TargetOptions {
   bool full_chunk_write_skips_copy = false;
   // FLUSH the origin before commit_merge (upstream "dm snapshot: flush disk cache when merging").
   bool flush_origin_before_commit_merge = false;
+  // A failed copy still goes through the store's commit path as a failed exception (upstream
+  // "dm snapshot: fix hung bios when copy error occurs"). 3.7 completes it directly, so the store's
+  // pending_count never drops to zero again and later commits wait forever.
+  bool commit_failed_copies = false;
   TargetMutation mutation = TargetMutation::kNone;
 };
 

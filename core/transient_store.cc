@@ -26,6 +26,11 @@ void TransientStore::CommitException(const Exception& e, CommitCallback callback
   std::move(callback)(true);
 }
 
+void TransientStore::CommitFailedException(const Exception& e, CommitCallback callback) {
+  (void)e;
+  std::move(callback)(false);
+}
+
 void TransientStore::Usage(sector_t* total_sectors, sector_t* sectors_allocated,
                            sector_t* metadata_sectors) const {
   *sectors_allocated = next_free_;

@@ -26,6 +26,7 @@ class TransientStore final : public ExceptionStore {
   int ReadMetadata(ExceptionCallback callback) override { return 0; }
   int PrepareException(Exception* e) override;
   void CommitException(const Exception& e, CommitCallback callback) override;
+  void CommitFailedException(const Exception& e, CommitCallback callback) override;
   // The transient type has no merge: there is nothing to merge from.
   int PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) override { return 0; }
   int CommitMerge(int nr_merged) override { return 0; }

@@ -253,11 +253,31 @@ PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
 }
 
 void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image) const {
+  // A FLUSH|... write reaches the medium only after its preflush completed, so if an in-flight
+  // preflush write landed (even torn), every write completed before it was submitted is durable
+  // whatever fate was drawn for it. Find the latest such flush point first.
+  uint64_t forced_durable_before = 0;
+  {
+    size_t i = cache_.size();
+    for (const auto& [id, io] : in_flight_) {
+      if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
+      assert(i < fates.size());
+      if (io.bio.preflush && fates[i].fate != Fate::kDrop) {
+        forced_durable_before = std::max(forced_durable_before, io.flush_marker);
+      }
+      ++i;
+    }
+  }
+  static const WriteFate kForcedKeep = WriteFate::Keep();
   size_t index = 0;
+  uint64_t completion_seq = 0;  // of the cache entry being applied; in-flight writes: none
+  bool in_cache = true;
   auto apply = [&](sector_t sector, const WriteBuffer& data) {
     const uint64_t count = data.sector_count();
     assert(index < fates.size());
-    const WriteFate& fate = fates[index++];
+    const WriteFate& drawn = fates[index++];
+    const WriteFate& fate =
+        in_cache && completion_seq < forced_durable_before ? kForcedKeep : drawn;
     uint8_t partial[kSectorSize];
     if (fate.partial_bytes != 0) {
       assert(fate.fate != Fate::kDrop && fate.partial_sector < count &&
@@ -283,7 +303,11 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image
       image.Write(sector + fate.partial_sector, 1, partial);
     }
   };
-  for (const CacheEntry& entry : cache_) apply(entry.sector, entry.data);
+  for (const CacheEntry& entry : cache_) {
+    completion_seq = entry.completion_seq;
+    apply(entry.sector, entry.data);
+  }
+  in_cache = false;
   for (const auto& [id, io] : in_flight_) {
     if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
     apply(io.target, io.data);

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Every known finding of the faithful 3.7.1 store is a replay case in scenarios/findings/. Each
+// becomes two ctest tests: the faithful store still fails the named invariant, and the named
+// corrected option makes the same case hold. docs/findings.md explains each one.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "sim/replay_case.h"
+#include "sim/run.h"
+#include "tests/support/test_paths.h"
+
+namespace snapsim {
+namespace {
+
+struct KnownFinding {
+  std::string file;        // under scenarios/findings/
+  std::string invariant;   // what the faithful store fails
+  std::string correction;  // the corrected option that answers it
+};
+
+const std::vector<KnownFinding>& KnownFindings() {
+  static const std::vector<KnownFinding> kFindings = {
+      {"next-free-lands-on-metadata-area.case.json", "table_well_formed",
+       "skip_metadata_after_load"},
+      {"invalidation-lost-in-cow-cache.case.json", "valid_flag_sticky", "durable_invalidation"},
+      {"merge-commits-before-origin-durable.case.json", "merge_image",
+       "flush_origin_before_commit_merge"},
+      {"copy-error-hangs-bios.case.json", "liveness", "commit_failed_copies"},
+  };
+  return kFindings;
+}
+
+void ApplyCorrection(const std::string& name, Scenario& s) {
+  if (name == "skip_metadata_after_load") s.store.skip_metadata_after_load = true;
+  if (name == "durable_invalidation") s.store.durable_invalidation = true;
+  if (name == "flush_origin_before_commit_merge") s.target.flush_origin_before_commit_merge = true;
+  if (name == "commit_failed_copies") s.target.commit_failed_copies = true;
+}
+
+ReplayCase Load(const KnownFinding& f) {
+  const std::string path = std::string(testing::kSourceDir) + "/scenarios/findings/" + f.file;
+  absl::StatusOr<ReplayCase> c = LoadReplayCase(path);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : ReplayCase{};
+}
+
+class KnownFindingTest : public ::testing::TestWithParam<KnownFinding> {};
+
+TEST_P(KnownFindingTest, FaithfulStoreStillFails) {
+  const KnownFinding& f = GetParam();
+  ReplayCase c = Load(f);
+  EXPECT_EQ(c.expected_invariant, f.invariant);
+  RunResult r = RunSteps(c.scenario, c.seed, c.steps);
+  ASSERT_FALSE(r.findings.empty()) << f.file << " no longer reproduces";
+  EXPECT_EQ(r.findings[0].invariant, f.invariant);
+}
+
+TEST_P(KnownFindingTest, CorrectedOptionHolds) {
+  const KnownFinding& f = GetParam();
+  ReplayCase c = Load(f);
+  ApplyCorrection(f.correction, c.scenario);
+  RunResult r = RunSteps(c.scenario, c.seed, c.steps);
+  EXPECT_TRUE(r.findings.empty()) << f.correction << " does not hold: "
+                                  << (r.findings.empty() ? "" : r.findings[0].detail);
+  EXPECT_GT(r.verdicts.size(), 0u) << "the corrected run checked something";
+}
+
+TEST(KnownFindingsTest, EveryCaseFileIsListed) {
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::string(testing::kSourceDir) + "/scenarios/findings")) {
+    if (entry.path().extension() == ".json") ++files;
+  }
+  EXPECT_EQ(files, KnownFindings().size());
+}
+
+std::string CaseName(const ::testing::TestParamInfo<KnownFinding>& info) {
+  std::string name = info.param.file.substr(0, info.param.file.find('.'));
+  for (char& ch : name) {
+    if (ch == '-') ch = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Findings, KnownFindingTest, ::testing::ValuesIn(KnownFindings()),
+                         CaseName);
+
+}  // namespace
+}  // namespace snapsim

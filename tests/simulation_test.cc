@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The run of one seed: determinism, crash and recovery, and that the checks catch what they
+// claim to catch.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+#include "tests/support/test_paths.h"
+
+namespace snapsim {
+namespace {
+
+Scenario Load(const std::string& name) {
+  absl::StatusOr<Scenario> s =
+      LoadScenarioByName(name, std::string(testing::kSourceDir) + "/scenarios");
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *s;
+}
+
+TEST(SimulationTest, SameSeedGivesTheSameTraceTwiceInOneProcess) {
+  Scenario scenario = Load("default");
+  std::ostringstream first, second;
+  RunOptions a, b;
+  a.trace_out = &first;
+  b.trace_out = &second;
+  RunResult r1 = RunSeed(scenario, 7, a);
+  RunResult r2 = RunSeed(scenario, 7, b);
+  EXPECT_EQ(r1.trace_hash, r2.trace_hash);
+  EXPECT_EQ(first.str(), second.str());
+  EXPECT_GT(r1.events, 100u);
+}
+
+TEST(SimulationTest, TraceHashDoesNotDependOnWritingTheTrace) {
+  Scenario scenario = Load("default");
+  std::ostringstream out;
+  RunOptions with_trace;
+  with_trace.trace_out = &out;
+  EXPECT_EQ(RunSeed(scenario, 11, with_trace).trace_hash, RunSeed(scenario, 11).trace_hash);
+}
+
+TEST(SimulationTest, DifferentSeedsGiveDifferentTraces) {
+  Scenario scenario = Load("default");
+  EXPECT_NE(RunSeed(scenario, 1).trace_hash, RunSeed(scenario, 2).trace_hash);
+}
+
+TEST(SimulationTest, SameSeedGivesTheSameTraceHashAcrossTwoProcesses) {
+  auto hash_of = [](const std::string& out_path) {
+    const std::string command = absl::StrFormat(
+        "%s run --scenario default --seed 5 --json > %s", testing::kSnapsimBinary, out_path);
+    const int rc = std::system(command.c_str());
+    EXPECT_TRUE(WIFEXITED(rc));
+    std::ifstream in(out_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return nlohmann::json::parse(text.str()).at("trace_hash").get<uint64_t>();
+  };
+  const std::string dir = ::testing::TempDir();
+  const uint64_t a = hash_of(dir + "/run_a.json");
+  const uint64_t b = hash_of(dir + "/run_b.json");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a, RunSeed(Load("default"), 5).trace_hash) << "the CLI and the library agree";
+}
+
+TEST(SimulationTest, CrashesRecoverAndCheckEveryTime) {
+  Scenario scenario = Load("default");
+  RunResult r = RunSeed(scenario, 3);
+  EXPECT_EQ(r.crashes, scenario.CrashCount());
+  EXPECT_EQ(r.recoveries, r.crashes);
+  EXPECT_EQ(r.crash_states_checked, r.crashes);
+  ASSERT_TRUE(r.verdicts.contains("snapshot_image"));
+  EXPECT_GT(r.verdicts.at("snapshot_image").checked, 0u);
+  EXPECT_GT(r.verdicts.at("no_lost_committed_exception").checked, 0u);
+  const uint64_t fates = r.probes.at("crash.write_kept") + r.probes.at("crash.write_dropped") +
+                         r.probes.at("crash.write_torn");
+  EXPECT_GT(fates, 0u) << "crashes met non-durable writes";
+}
+
+TEST(SimulationTest, FaithfulStoreHandsOutAnAreaChunkAfterAReloadAtAnAreaBoundary) {
+  // 32 one-sector chunks fill area 0; a reload then puts next_free on area 1's chunk.
+  Scenario scenario = Load("area-boundary-reload");
+  std::vector<Step> steps;
+  for (sector_t s = 0; s < 32; ++s) steps.push_back(Step{StepKind::kOriginWrite, s, 1});
+  steps.push_back(Step{StepKind::kReload});
+  steps.push_back(Step{StepKind::kOriginWrite, 40, 1});
+  steps.push_back(Step{StepKind::kDrain});
+  RunResult faithful = RunSteps(scenario, 1, steps);
+  ASSERT_FALSE(faithful.findings.empty());
+  EXPECT_EQ(faithful.findings[0].invariant, "table_well_formed");
+  EXPECT_EQ(faithful.findings[0].replay_command,
+            "snapsim run --scenario area-boundary-reload --seed 1");
+  scenario.store.skip_metadata_after_load = true;
+  RunResult corrected = RunSteps(scenario, 1, steps);
+  EXPECT_TRUE(corrected.findings.empty()) << corrected.findings[0].detail;
+}
+
+TEST(SimulationTest, ExportWritesTheCrashStateAsImageFiles) {
+  Scenario scenario = Load("default");
+  RunOptions options;
+  options.export_dir = ::testing::TempDir() + "/export";
+  RunSeed(scenario, 2, options);
+  std::ifstream cow(options.export_dir + "/cow.img", std::ios::binary | std::ios::ate);
+  std::ifstream origin(options.export_dir + "/origin.img", std::ios::binary | std::ios::ate);
+  ASSERT_TRUE(cow.good());
+  ASSERT_TRUE(origin.good());
+  EXPECT_EQ(static_cast<uint64_t>(cow.tellg()), scenario.geometry.cow_sectors * 512);
+  EXPECT_EQ(static_cast<uint64_t>(origin.tellg()), scenario.geometry.origin_sectors * 512);
+}
+
+}  // namespace
+}  // namespace snapsim
