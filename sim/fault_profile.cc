@@ -111,6 +111,10 @@ bool FamilyEnabled(const FaultProfile& p, FaultFamily family) {
       return On(p.corrupted_sector);
     case FaultFamily::kLyingFlush:
       return On(p.lying_flush);
+    case FaultFamily::kStoreAllocFail:
+      return On(p.store_alloc_fail);
+    case FaultFamily::kStoreChunkIoFail:
+      return On(p.store_chunk_io_fail);
     case FaultFamily::kCount:
       break;
   }
@@ -145,6 +149,9 @@ FaultProfile SwarmProfile(Prng& prng, const SwarmOptions& options) {
     p.corrupted_sector = SwarmRate(prng, 100, 5000);
     p.lying_flush = SwarmRate(prng, 10, 500);
   }
+  // Drawn last, so the families above keep the draws they had before these existed.
+  p.store_alloc_fail = SwarmRate(prng, 5, 50);
+  p.store_chunk_io_fail = SwarmRate(prng, 100, 2000);
   assert(Validate(p).ok());
   return p;
 }
@@ -174,6 +181,8 @@ absl::Status Validate(const FaultProfile& p) {
   if (auto s = CheckRatio("misdirected_write", p.misdirected_write); !s.ok()) return s;
   if (auto s = CheckRatio("corrupted_sector", p.corrupted_sector); !s.ok()) return s;
   if (auto s = CheckRatio("lying_flush", p.lying_flush); !s.ok()) return s;
+  if (auto s = CheckRatio("store_alloc_fail", p.store_alloc_fail); !s.ok()) return s;
+  if (auto s = CheckRatio("store_chunk_io_fail", p.store_chunk_io_fail); !s.ok()) return s;
   return absl::OkStatus();
 }
 

@@ -59,6 +59,12 @@ struct FaultProfile {
   Ratio lying_flush = kNever;          // chance per FLUSH that it completes without making
                                        // anything durable, [0, 1]
 
+  // libfiu points inside core/ (core/fault_points.h), decided by the run's fault stream.
+  Ratio store_alloc_fail = kNever;     // chance per hit of alloc_area / alloc_callbacks that the
+                                       // allocation fails (-ENOMEM), [0, 1]
+  Ratio store_chunk_io_fail = kNever;  // chance per store chunk I/O that it fails with -EIO
+                                       // before reaching the device, [0, 1]
+
   // True if any beyond-contract family is on.
   bool BreaksContract() const;
 };
@@ -76,6 +82,8 @@ enum class FaultFamily : uint8_t {
   kMisdirectedWrite,
   kCorruptedSector,
   kLyingFlush,
+  kStoreAllocFail,
+  kStoreChunkIoFail,
   kCount,  // not a family
 };
 
@@ -99,6 +107,8 @@ inline constexpr std::array<FaultFamilyInfo, static_cast<size_t>(FaultFamily::kC
         {FaultFamily::kMisdirectedWrite, "misdirected_write", true},
         {FaultFamily::kCorruptedSector, "corrupted_sector", true},
         {FaultFamily::kLyingFlush, "lying_flush", true},
+        {FaultFamily::kStoreAllocFail, "store_alloc_fail", false},
+        {FaultFamily::kStoreChunkIoFail, "store_chunk_io_fail", false},
     }};
 
 const FaultFamilyInfo& FamilyInfo(FaultFamily family);

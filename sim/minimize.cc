@@ -115,6 +115,8 @@ class Minimizer {
       case FaultFamily::kMisdirectedWrite: p.misdirected_write = kNever; break;
       case FaultFamily::kCorruptedSector: p.corrupted_sector = kNever; break;
       case FaultFamily::kLyingFlush: p.lying_flush = kNever; break;
+      case FaultFamily::kStoreAllocFail: p.store_alloc_fail = kNever; break;
+      case FaultFamily::kStoreChunkIoFail: p.store_chunk_io_fail = kNever; break;
       case FaultFamily::kCount: break;
     }
     if (p.crash_keep_weight + p.crash_drop_weight + p.crash_tear_weight == 0) {

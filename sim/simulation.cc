@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/fault_points.h"
 #include "sim/invariants.h"
 #include "sim/stamp.h"
 
@@ -114,6 +115,7 @@ Simulation::Simulation(const Scenario& scenario, uint64_t seed, const RunOptions
       root_prng_(seed),
       device_prng_(root_prng_.Split("devices")),
       crash_prng_(root_prng_.Split("crash")),
+      fiu_prng_(root_prng_.Split("fiu")),
       trace_(options.trace_out) {
   scenario_faults_ = EffectiveFaults(scenario, seed);
   active_faults_ = scenario_faults_;
@@ -150,7 +152,8 @@ void Simulation::TraceWorld(std::string_view kind, std::string_view detail, int6
 bool Simulation::EioFaultsOn() const {
   for (FaultFamily family : {FaultFamily::kReadEio, FaultFamily::kWriteEio,
                              FaultFamily::kRangeEio, FaultFamily::kNthEio,
-                             FaultFamily::kLatentReadError}) {
+                             FaultFamily::kLatentReadError, FaultFamily::kStoreAllocFail,
+                             FaultFamily::kStoreChunkIoFail}) {
     if (FamilyEnabled(scenario_faults_, family)) return true;
   }
   return scenario_faults_.BreaksContract();
@@ -228,9 +231,29 @@ void Simulation::Deactivate() {
 }
 
 void Simulation::UseQuietFaults(bool quiet) {
+  quiet_ = quiet;
   active_faults_ = quiet ? QuietProfile() : scenario_faults_;
   // Checks must see the world as it is: no new faults, but the write cache stays as configured.
   if (quiet) active_faults_.write_cache = scenario_faults_.write_cache;
+  // The core's libfiu points fire only while the workload runs, never in a scratch simulation
+  // (libfiu is process-wide: the parent's bridge is off while a scratch one checks).
+  if (quiet || scratch_) {
+    fiu_.reset();
+    return;
+  }
+  const bool alloc = !scenario_faults_.store_alloc_fail.never();
+  const bool chunk_io = !scenario_faults_.store_chunk_io_fail.never();
+  if (fiu_ != nullptr || (!alloc && !chunk_io)) return;
+  fiu_ = std::make_unique<FiuBridge>(fiu_prng_, probes_);
+  absl::Status s = absl::OkStatus();
+  if (alloc) {
+    s.Update(fiu_->Enable(fault_points::kStoreAllocArea, scenario_faults_.store_alloc_fail));
+    s.Update(fiu_->Enable(fault_points::kStoreAllocCallbacks, scenario_faults_.store_alloc_fail));
+  }
+  if (chunk_io) {
+    s.Update(fiu_->Enable(fault_points::kStoreChunkIo, scenario_faults_.store_chunk_io_fail));
+  }
+  assert(s.ok() && "the profile's ratios were validated");
 }
 
 void Simulation::ObserveValidity() {
@@ -300,10 +323,9 @@ void Simulation::ExecuteStep(const Step& step) {
         // administrator retries once the device behaves.
         Say(absl::StrCat("  reload failed under injected I/O errors (", s.message(),
                          "); retrying without faults"));
-        const FaultProfile saved = active_faults_;
         UseQuietFaults(true);
         s = Activate(kind_);
-        active_faults_ = saved;
+        UseQuietFaults(false);
       }
       Tally(invariant::kActivationSucceeds, s.ok());
       if (!s.ok()) {
@@ -564,6 +586,7 @@ void Simulation::HandleCrash(const std::string& point) {
                       scheduler_.now(), point, origin_dev_->NonDurableWrites().size(),
                       cow_dev_->NonDurableWrites().size()));
   if (options_.on_crash_point) {
+    UseQuietFaults(true);  // the explorer's scratch simulations own libfiu now
     CrashPointContext context;
     context.crash_point = point;
     context.origin = origin_dev_.get();
@@ -627,6 +650,7 @@ std::vector<Finding> Simulation::CheckCrashState(PageStore origin_image, PageSto
   scratch_options.replay_prefix = options_.replay_prefix;
   scratch_options.replay_prefix_is_complete = options_.replay_prefix_is_complete;
   Simulation scratch(scenario_, seed_, scratch_options);
+  scratch.scratch_ = true;
   scratch.model_ = model_;
   scratch.probes_.Merge(probes_);  // so findings know whether beyond-contract faults fired
   scratch.invalid_seq_ = invalid_seq_;
@@ -794,7 +818,7 @@ void Simulation::CheckTable(const InspectReport& report, bool after_crash) {
 
 void Simulation::CheckImages(bool after_crash) {
   // A check observes; it injects nothing (latent errors already on the medium still show).
-  const FaultProfile saved = active_faults_;
+  const bool was_quiet = quiet_;
   UseQuietFaults(true);
   checking_ = true;
   const bool was_merging = kind_ == TargetKind::kSnapshotMerge;
@@ -812,7 +836,7 @@ void Simulation::CheckImages(bool after_crash) {
   if (!stop_ && !model_.merged()) CheckView(View::kOrigin, after_crash, {}, table);
   (void)was_merging;
   checking_ = false;
-  active_faults_ = saved;
+  UseQuietFaults(was_quiet);
 }
 
 void Simulation::CheckView(View view, bool after_crash, const absl::btree_set<chunk_t>& extra,
@@ -921,6 +945,7 @@ RunResult Simulation::Run(const std::vector<Step>& steps) {
   Say(absl::StrFormat("snapsim run: scenario %s, seed %u, %u steps", scenario_.name, seed_,
                       steps.size()));
   BuildDevices(std::nullopt, std::nullopt);
+  UseQuietFaults(false);
   try {
     if (absl::Status s = Activate(TargetKind::kSnapshot); !s.ok()) {
       result.outcome = absl::StrCat("error: the snapshot does not activate: ", s.message());

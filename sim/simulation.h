@@ -29,6 +29,7 @@
 #include "core/kernel_log.h"
 #include "core/snapshot_target.h"
 #include "sim/fault_profile.h"
+#include "sim/fiu_bridge.h"
 #include "sim/finding.h"
 #include "sim/model.h"
 #include "sim/page_store.h"
@@ -126,6 +127,7 @@ class Simulation {
   Prng root_prng_;
   Prng device_prng_;
   Prng crash_prng_;
+  Prng fiu_prng_;
   FaultProfile scenario_faults_;
   FaultProfile active_faults_;  // what the devices see: scenario_faults_, or quiet while checking
 
@@ -163,7 +165,10 @@ class Simulation {
   std::vector<Finding> findings_;
   bool stop_ = false;  // a finding or a stuck world ends the run
   bool checking_ = false;
-  bool resume_pending_ = false;  // a snapshot-merge activated during recovery, not yet resumed
+  bool resume_pending_ = false;
+  bool quiet_ = false;    // faults off (recovery and checks)
+  bool scratch_ = false;  // a crash-state check of the explorer: never enables libfiu
+  std::unique_ptr<FiuBridge> fiu_;  // the core's fault points, while the workload runs  // a snapshot-merge activated during recovery, not yet resumed
 };
 
 }  // namespace snapsim
