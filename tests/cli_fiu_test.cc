@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The snapsim binary under fiu-run (libfiu's POSIX preload): when the disk fills up or fails
+// while snapsim writes its output, it says so in one line, exits non-zero, and leaves the
+// user's file as it was, with no temporary file behind.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "tests/support/test_paths.h"
+
+namespace snapsim {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class FiuRunTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(FiuRunTest, FailedTraceWriteLeavesTheOldFileAndSaysWhy) {
+  ASSERT_EQ(std::system("command -v fiu-run > /dev/null"), 0)
+      << "fiu-run is missing: run scripts/install-deps.sh (package fiu-utils)";
+  const int error = GetParam();
+  const std::string dir = ::testing::TempDir() + absl::StrFormat("/fiu-%d", error);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string trace = dir + "/trace.jsonl";
+  { std::ofstream(trace) << "what the user had\n"; }
+  // The first write(2) of the process fails: that is the trace file's, since nothing else is
+  // written before the run ends.
+  const std::string command = absl::StrFormat(
+      // ASan must accept fiu's preloaded libraries ahead of its runtime.
+      "cd %s && ASAN_OPTIONS=verify_asan_link_order=0 fiu-run -x -c 'enable name=posix/io/rw/write,failnum=1,failinfo=%d,onetime' "
+      "%s run --scenario default --seed 1 --trace %s > stdout.txt 2> stderr.txt",
+      dir, error, testing::kSnapsimBinary, trace);
+  const int rc = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(rc));
+  EXPECT_EQ(WEXITSTATUS(rc), 2);
+  const std::string err = ReadAll(dir + "/stderr.txt");
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("snapsim run: cannot write trace"), std::string::npos) << err;
+  EXPECT_NE(err.find(strerror(error)), std::string::npos) << err;
+  EXPECT_EQ(ReadAll(trace), "what the user had\n");
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos)
+        << "left behind: " << entry.path();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Errors, FiuRunTest, ::testing::Values(ENOSPC, EIO),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == ENOSPC ? std::string("ENOSPC")
+                                                       : std::string("EIO");
+                         });
+
+}  // namespace
+}  // namespace snapsim
