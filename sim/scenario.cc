@@ -428,6 +428,7 @@ void ReadRoot(Section& root, Scenario* s) {
   Section target = root.Sub("target");
   target.Bool("full_chunk_write_skips_copy", &s->target.full_chunk_write_skips_copy);
   target.Bool("flush_origin_before_commit_merge", &s->target.flush_origin_before_commit_merge);
+  target.Bool("commit_failed_copies", &s->target.commit_failed_copies);
   target.Enum("mutation", kTargetMutationNames, &s->target.mutation);
   target.Finish();
   root.Finish();
@@ -825,6 +826,7 @@ std::string ScenarioToToml(const Scenario& s) {
                   BoolText(s.target.full_chunk_write_skips_copy), "\n");
   absl::StrAppend(&out, "flush_origin_before_commit_merge = ",
                   BoolText(s.target.flush_origin_before_commit_merge), "\n");
+  absl::StrAppend(&out, "commit_failed_copies = ", BoolText(s.target.commit_failed_copies), "\n");
   absl::StrAppend(&out, "mutation = ",
                   Quote(kTargetMutationNames[static_cast<size_t>(s.target.mutation)]), "\n");
   return out;

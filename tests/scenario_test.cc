@@ -209,6 +209,7 @@ mutation = "no_next_area_zeroing"
 [target]
 full_chunk_write_skips_copy = true
 flush_origin_before_commit_merge = true
+commit_failed_copies = true
 mutation = "release_origin_before_commit"
 )";
   absl::StatusOr<Scenario> s = LoadScenarioFile(WriteScenario("x", text));
@@ -245,6 +246,7 @@ mutation = "release_origin_before_commit"
   EXPECT_EQ(s->store.mutation, StoreMutation::kNoNextAreaZeroing);
   EXPECT_TRUE(s->target.full_chunk_write_skips_copy);
   EXPECT_TRUE(s->target.flush_origin_before_commit_merge);
+  EXPECT_TRUE(s->target.commit_failed_copies);
   EXPECT_EQ(s->target.mutation, TargetMutation::kReleaseOriginBeforeCommit);
 
   absl::StatusOr<Scenario> again = ParseScenario(ScenarioToToml(*s), "again.toml");
