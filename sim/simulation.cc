@@ -225,6 +225,20 @@ absl::Status Simulation::Activate(TargetKind kind) {
   return absl::OkStatus();
 }
 
+absl::Status Simulation::ActivateRetryingFaults(TargetKind kind) {
+  absl::Status s = Activate(kind);
+  if (!s.ok() && EioFaultsOn()) {
+    // An injected I/O error or allocation failure may fail activation, as it would on a real
+    // machine; the administrator retries once the device behaves.
+    Say(absl::StrCat("  activation failed under injected faults (", s.message(),
+                     "); retrying without faults"));
+    UseQuietFaults(true);
+    s = Activate(kind);
+    UseQuietFaults(false);
+  }
+  return s;
+}
+
 void Simulation::Deactivate() {
   target_.reset();
   TraceWorld("deactivate", "");
@@ -317,16 +331,7 @@ void Simulation::ExecuteStep(const Step& step) {
     case StepKind::kReload: {
       Drain("reload");
       Deactivate();
-      absl::Status s = Activate(kind_);
-      if (!s.ok() && EioFaultsOn()) {
-        // An injected I/O error may fail activation, as it would on a real machine; the
-        // administrator retries once the device behaves.
-        Say(absl::StrCat("  reload failed under injected I/O errors (", s.message(),
-                         "); retrying without faults"));
-        UseQuietFaults(true);
-        s = Activate(kind_);
-        UseQuietFaults(false);
-      }
+      absl::Status s = ActivateRetryingFaults(kind_);
       Tally(invariant::kActivationSucceeds, s.ok());
       if (!s.ok()) {
         AddFinding(invariant::kActivationSucceeds, "the snapshot activates after a clean reload",
@@ -341,7 +346,7 @@ void Simulation::ExecuteStep(const Step& step) {
       Drain("merge start");
       Deactivate();
       model_.StartMerge();
-      if (absl::Status s = Activate(TargetKind::kSnapshotMerge); !s.ok()) {
+      if (absl::Status s = ActivateRetryingFaults(TargetKind::kSnapshotMerge); !s.ok()) {
         AddFinding(invariant::kActivationSucceeds, "the snapshot-merge target activates",
                    std::string(s.message()), "Loading the snapshot-merge table failed.");
       }
@@ -352,7 +357,7 @@ void Simulation::ExecuteStep(const Step& step) {
       target_->Suspend();
       Drain("merge interrupt");
       Deactivate();
-      if (absl::Status s = Activate(TargetKind::kSnapshotMerge); !s.ok()) {
+      if (absl::Status s = ActivateRetryingFaults(TargetKind::kSnapshotMerge); !s.ok()) {
         AddFinding(invariant::kActivationSucceeds, "the merge resumes after an interruption",
                    std::string(s.message()), "Reloading the snapshot-merge table failed.");
       }
@@ -947,7 +952,7 @@ RunResult Simulation::Run(const std::vector<Step>& steps) {
   BuildDevices(std::nullopt, std::nullopt);
   UseQuietFaults(false);
   try {
-    if (absl::Status s = Activate(TargetKind::kSnapshot); !s.ok()) {
+    if (absl::Status s = ActivateRetryingFaults(TargetKind::kSnapshot); !s.ok()) {
       result.outcome = absl::StrCat("error: the snapshot does not activate: ", s.message());
       return result;
     }

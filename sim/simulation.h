@@ -79,6 +79,8 @@ class Simulation {
   void BuildDevices(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image);
   absl::Status Activate(TargetKind kind);
   void Deactivate();
+  // Activate; if an injected fault failed it, once more with faults off.
+  absl::Status ActivateRetryingFaults(TargetKind kind);
   void UseQuietFaults(bool quiet);
 
   // Steps.

@@ -114,5 +114,20 @@ TEST(SimulationTest, ExportWritesTheCrashStateAsImageFiles) {
   EXPECT_EQ(static_cast<uint64_t>(origin.tellg()), scenario.geometry.origin_sectors * 512);
 }
 
+TEST(SimulationTest, CoreFaultPointsFireFromTheFaultStreamAndCount) {
+  Scenario scenario = Load("repeated-reloads");  // many reloads: allocations happen often
+  scenario.faults.store_alloc_fail = Ratio{1, 3};
+  scenario.faults.store_chunk_io_fail = Ratio{1, 20};
+  uint64_t alloc = 0, chunk_io = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    RunResult r = RunSeed(scenario, seed);
+    alloc += r.probes.at("fiu.alloc_area") + r.probes.at("fiu.alloc_callbacks");
+    chunk_io += r.probes.at("fiu.chunk_io");
+    EXPECT_EQ(RunSeed(scenario, seed).trace_hash, r.trace_hash) << "libfiu decisions replay";
+  }
+  EXPECT_GT(alloc, 0u);
+  EXPECT_GT(chunk_io, 0u);
+}
+
 }  // namespace
 }  // namespace snapsim
