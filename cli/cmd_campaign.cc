@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// snapsim campaign: many seeds of some scenarios in forked workers (sim/campaign.h), then the
+// lowest seed of each within-contract finding minimized to a replayable case with a trace
+// (sim/campaign_minimize.h), and the reports written (reports/report_files.h). Resumable: a
+// rerun with the same scenarios, seeds and shard skips the jobs already done.
+// Exit 0 clean, 1 findings, 2 bad input (nothing touched), 130 interrupted.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "cli/command.h"
+#include "cli/run_options.h"
+#include "reports/report_files.h"
+#include "sim/campaign.h"
+#include "sim/campaign_minimize.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+ABSL_FLAG(std::string, seeds, "",
+          "seed range A..B (inclusive), A.. (open: needs --budget) or one seed; default 1..20, "
+          "or 1.. with --budget");
+ABSL_FLAG(std::string, budget, "",
+          "wall-clock budget (60s, 10m, 6h, 1h30m): start no seed after it; whole seeds only");
+ABSL_FLAG(uint32_t, jobs, 0, "worker processes at a time (0: the number of cores)");
+ABSL_FLAG(std::string, shard, "0/1", "run shard I of N (jobs whose index % N == I)");
+ABSL_FLAG(std::string, seed_timeout, "10m", "kill a job running longer and report it");
+ABSL_FLAG(bool, no_minimize, false,
+          "skip minimizing the lowest seed of each within-contract finding after the seeds");
+ABSL_DECLARE_FLAG(std::string, scenario);
+ABSL_DECLARE_FLAG(std::string, scenario_dir);
+ABSL_DECLARE_FLAG(std::vector<std::string>, option);
+ABSL_DECLARE_FLAG(std::string, out);
+
+namespace snapsim::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kUsage[] =
+    "usage: snapsim campaign [--scenario NAME ...] [--seeds A..B] [--budget DURATION]\n"
+    "                        [--jobs N] [--out DIR] [--shard I/N] [--seed-timeout DURATION]\n"
+    "                        [--option NAME ...] [--scenario-dir DIR] [--no-minimize]\n\n"
+    "Runs every seed of the range on every scenario in forked workers, writing one result line\n"
+    "per job to DIR/results.jsonl as it ends, then minimizes the lowest seed of each\n"
+    "within-contract finding into DIR/cases/ and writes DIR/summary.json, summary.md and\n"
+    "index.html. Rerunning the same campaign into the same DIR resumes it.\n"
+    "Scenarios: --scenario repeated or comma-separated; default every scenario file whose name\n"
+    "does not start with \"explore-\". Seeds: default 1..20; with --budget alone, 1.. until the\n"
+    "budget ends. --out defaults to snapsim-report. Ctrl-C stops at once and keeps what is done.\n"
+    "Exit status: 0 no finding, 1 findings, 2 bad input, 130 interrupted.";
+
+constexpr uint64_t kDefaultSeedFirst = 1;
+constexpr uint64_t kDefaultSeedLast = 20;
+constexpr const char* kDefaultOut = "snapsim-report";
+constexpr const char* kExplorePrefix = "explore-";
+constexpr size_t kMaxCommandLineBytes = 1 << 20;
+constexpr size_t kMaxScenarios = 256;
+
+int Fail(const std::string& problem) {
+  absl::FPrintF(stderr, "snapsim campaign: %s\n", problem);
+  return kExitUsage;
+}
+
+// Abseil keeps only the last value of a repeated flag; the campaign accepts `--scenario a
+// --scenario b` (and `--option` likewise), so it reads every occurrence from its own command
+// line. main.cc has already checked every flag, so the scan only collects. nullopt: not given.
+std::optional<std::vector<std::string>> RepeatedFlagValues(std::string_view flag) {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string raw;
+  raw.resize(kMaxCommandLineBytes);
+  in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
+  raw.resize(static_cast<size_t>(in.gcount()));
+  std::vector<std::string> args = absl::StrSplit(raw, '\0');
+  if (!args.empty() && args.back().empty()) args.pop_back();
+  std::optional<std::vector<std::string>> values;
+  for (size_t i = 2; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const size_t dashes = absl::StartsWith(arg, "--") ? 2 : 1;
+    const size_t equals = arg.find('=');
+    const std::string name = absl::StrReplaceAll(
+        arg.substr(dashes, equals == std::string::npos ? std::string::npos : equals - dashes),
+        {{"-", "_"}});
+    if (name != flag) continue;
+    std::string value;
+    if (equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    if (!values) values.emplace();
+    for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+      values->emplace_back(part);
+    }
+  }
+  return values;
+}
+
+// Scenarios named on the command line, else every scenario file but the explorer's.
+absl::StatusOr<std::vector<std::string>> ScenarioNames(const std::string& dir) {
+  std::optional<std::vector<std::string>> given = RepeatedFlagValues("scenario");
+  if (given) {
+    if (given->empty()) return absl::InvalidArgumentError("--scenario needs a name");
+    std::vector<std::string> unique;
+    for (const std::string& name : *given) {
+      if (std::find(unique.begin(), unique.end(), name) != unique.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("scenario ", name, " is named twice"));
+      }
+      unique.push_back(name);
+    }
+    return unique;
+  }
+  absl::StatusOr<std::vector<Scenario>> all = ListScenarios(dir);
+  if (!all.ok()) return all.status();
+  std::vector<std::string> names;
+  for (const Scenario& s : *all) {
+    if (!absl::StartsWith(s.name, kExplorePrefix)) names.push_back(s.name);
+  }
+  if (names.empty()) return absl::InvalidArgumentError(absl::StrCat("no scenario in ", dir));
+  return names;
+}
+
+struct SeedRange {
+  uint64_t first = kDefaultSeedFirst;
+  std::optional<uint64_t> last;
+};
+
+absl::StatusOr<SeedRange> ParseSeedRange(const std::string& text, bool have_budget) {
+  SeedRange range;
+  if (text.empty()) {
+    if (!have_budget) range.last = kDefaultSeedLast;
+    return range;
+  }
+  const size_t dots = text.find("..");
+  if (dots == std::string::npos) {
+    absl::StatusOr<uint64_t> seed = ParseSeed(text);
+    if (!seed.ok()) return seed.status();
+    range.first = *seed;
+    range.last = *seed;
+    return range;
+  }
+  absl::StatusOr<uint64_t> first = ParseSeed(text.substr(0, dots));
+  if (!first.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("bad --seeds '", text, "': expected A..B"));
+  }
+  range.first = *first;
+  const std::string last_text = text.substr(dots + 2);
+  if (last_text.empty()) {
+    if (!have_budget) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--seeds ", text, " is open-ended: give --budget too, or an end seed"));
+    }
+    return range;
+  }
+  absl::StatusOr<uint64_t> last = ParseSeed(last_text);
+  if (!last.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("bad --seeds '", text, "': expected A..B"));
+  }
+  if (*last < *first) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad --seeds '", text, "': the last seed is below the first"));
+  }
+  range.last = *last;
+  return range;
+}
+
+// A positive duration in milliseconds; `what` names the flag in errors.
+absl::StatusOr<uint64_t> ParseMs(const std::string& text, const char* what) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration() ||
+      d == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad ", what, " '", text, "': expected a positive duration such as 90s, 10m, 6h"));
+  }
+  return static_cast<uint64_t>(absl::ToInt64Milliseconds(d));
+}
+
+absl::Status ParseShard(const std::string& text, CampaignConfig& config) {
+  std::vector<std::string> parts = absl::StrSplit(text, '/');
+  uint32_t index = 0, count = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) ||
+      !absl::SimpleAtoi(parts[1], &count) || count == 0 || index >= count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad --shard '", text, "': expected I/N with 0 <= I < N"));
+  }
+  config.shard_index = index;
+  config.shard_count = count;
+  return absl::OkStatus();
+}
+
+void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedGroup>& minimized,
+                  const std::string& out_dir) {
+  const CampaignSummary& s = outcome.summary;
+  const WallClockStats& wall = s.wall_clock;
+  absl::PrintF("\ncampaign %s\n", s.config.Describe());
+  absl::PrintF("jobs: %u run now, %u resumed from %s/results.jsonl; %u seeds complete\n",
+               outcome.jobs_run, outcome.jobs_skipped, out_dir, s.seeds_completed);
+  absl::PrintF("rate: %.1f seeds/s with %u workers over %.1f s; %u crash states checked "
+               "(%.0f/s)\n",
+               wall.seeds_per_second, wall.jobs, static_cast<double>(wall.wall_ms) / 1000.0,
+               s.crash_states_checked, wall.crash_states_per_second);
+  if (s.findings.empty()) {
+    absl::PrintF("findings: none (%u runs clean)\n", s.runs_clean);
+  } else {
+    absl::PrintF("findings: %u kinds in %u of %u runs\n", s.findings.size(), s.runs_with_findings,
+                 s.seeds_run);
+  }
+  for (const FindingGroup& g : s.findings) {
+    absl::PrintF("  %-8s %s: %u seeds; replay: %s\n", FindingSeverityName(g.first.severity), g.id,
+                 g.seed_count, g.first.replay_command);
+    if (!g.minimized.empty()) {
+      absl::PrintF("           minimized: snapsim run --replay-case %s/%s\n", out_dir,
+                   g.minimized);
+    }
+  }
+  for (const MinimizedGroup& m : minimized) {
+    if (!m.problem.empty()) absl::PrintF("  not minimized: %s: %s\n", m.id, m.problem);
+  }
+  absl::PrintF("report: %s/%s\n", out_dir, kHtmlReportName);
+}
+
+int CampaignMain(const std::vector<std::string>& args) {
+  if (!args.empty()) return Fail("unexpected argument '" + args[0] + "'");
+  const std::string scenario_dir = absl::GetFlag(FLAGS_scenario_dir);
+  const std::string dir = scenario_dir.empty() ? DefaultScenarioDir() : scenario_dir;
+  std::vector<std::string> option_names =
+      RepeatedFlagValues("option").value_or(std::vector<std::string>{});
+
+  absl::StatusOr<std::vector<std::string>> names = ScenarioNames(dir);
+  if (!names.ok()) return Fail(std::string(names.status().message()));
+  if (names->size() > kMaxScenarios) {
+    return Fail(absl::StrCat("too many scenarios (at most ", kMaxScenarios, ")"));
+  }
+  std::map<std::string, Scenario> scenarios;  // loaded before forking: workers share them
+  for (const std::string& name : *names) {
+    absl::StatusOr<Scenario> s = LoadScenarioWithOptions(name, scenario_dir, option_names);
+    if (!s.ok()) return Fail(std::string(s.status().message()));
+    scenarios.emplace(name, *std::move(s));
+  }
+
+  CampaignOptions options;
+  const std::string budget = absl::GetFlag(FLAGS_budget);
+  if (!budget.empty()) {
+    absl::StatusOr<uint64_t> ms = ParseMs(budget, "--budget");
+    if (!ms.ok()) return Fail(std::string(ms.status().message()));
+    options.budget_ms = *ms;
+  }
+  absl::StatusOr<SeedRange> seeds = ParseSeedRange(absl::GetFlag(FLAGS_seeds), !budget.empty());
+  if (!seeds.ok()) return Fail(std::string(seeds.status().message()));
+  absl::StatusOr<uint64_t> timeout = ParseMs(absl::GetFlag(FLAGS_seed_timeout), "--seed-timeout");
+  if (!timeout.ok()) return Fail(std::string(timeout.status().message()));
+  options.seed_timeout_ms = *timeout;
+  options.config.scenarios = *names;
+  options.config.seed_first = seeds->first;
+  options.config.seed_last = seeds->last;
+  options.config.tool_version = SNAPSIM_VERSION;
+  options.config.git_commit = SNAPSIM_GIT_COMMIT;
+  if (absl::Status s = ParseShard(absl::GetFlag(FLAGS_shard), options.config); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  options.jobs = absl::GetFlag(FLAGS_jobs);
+  if (options.jobs > kMaxJobs) return Fail(absl::StrCat("--jobs is at most ", kMaxJobs));
+  options.out_dir = absl::GetFlag(FLAGS_out).empty() ? kDefaultOut : absl::GetFlag(FLAGS_out);
+  std::error_code ec;
+  if (fs::exists(options.out_dir, ec) && !fs::is_directory(options.out_dir, ec)) {
+    return Fail(absl::StrCat("--out ", options.out_dir, " exists and is not a directory"));
+  }
+  // The prefix of the runner's own findings ("... --scenario S --seed N" follows).
+  options.replay_prefix = "snapsim run";
+  if (!scenario_dir.empty()) absl::StrAppend(&options.replay_prefix, " --scenario-dir ", scenario_dir);
+  for (const std::string& o : option_names) absl::StrAppend(&options.replay_prefix, " --option ", o);
+  options.write_reports = WriteReports;
+
+  const SeedFunction run_seed = [&](const std::string& scenario, uint64_t seed) {
+    RunOptions run_options;
+    run_options.replay_prefix = ReplayPrefix(scenario, option_names, scenario_dir);
+    return RunSeed(scenarios.at(scenario), seed, run_options);
+  };
+  absl::StatusOr<CampaignOutcome> outcome = RunCampaign(options, run_seed);
+  if (!outcome.ok()) return Fail(std::string(outcome.status().message()));
+
+  std::vector<MinimizedGroup> minimized;
+  if (!outcome->interrupted && !absl::GetFlag(FLAGS_no_minimize) && !outcome->summary.findings.empty()) {
+    CampaignMinimizeOptions minimize_options;
+    minimize_options.out_dir = options.out_dir;
+    minimize_options.log_out = &std::cout;
+    const ScenarioLoader load = [&](const std::string& name) -> absl::StatusOr<Scenario> {
+      auto it = scenarios.find(name);
+      if (it == scenarios.end()) return absl::NotFoundError("scenario " + name + " not loaded");
+      return it->second;
+    };
+    absl::StatusOr<std::vector<MinimizedGroup>> groups =
+        MinimizeCampaignFindings(outcome->summary, load, minimize_options);
+    if (!groups.ok()) return Fail(std::string(groups.status().message()));
+    minimized = *std::move(groups);
+    if (absl::Status s = WriteReports(outcome->summary, options.out_dir); !s.ok()) {
+      return Fail(absl::StrCat("cannot write the reports: ", s.message()));
+    }
+  }
+  PrintOutcome(*outcome, minimized, options.out_dir);
+  if (outcome->interrupted) {
+    absl::PrintF("interrupted: rerun the same command to resume\n");
+    return kExitInterrupted;
+  }
+  return outcome->summary.findings.empty() ? kExitOk : kExitFindings;
+}
+
+}  // namespace
+
+SNAPSIM_REGISTER_COMMAND(campaign,
+                         Command{"campaign",
+                                 "run many seeds of some scenarios in parallel and report (nightly)",
+                                 kUsage,
+                                 {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs",
+                                  "out", "shard", "seed_timeout", "no_minimize"},
+                                 &CampaignMain});
+
+}  // namespace snapsim::cli

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// snapsim report: work on campaign reports after the fact.
+//   merge OUT DIR...    the shard directories of one campaign as one report in OUT
+//   compare PREV CUR    two summary.json files (or campaign directories): new, gone and
+//                       remaining findings, probes, rates, as Markdown on stdout
+// Exit 0 done (compare: whatever changed; scripts/nightly.sh relies on it), 1 merge found
+// findings, 2 bad input.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/command.h"
+#include "reports/compare.h"
+#include "reports/report_files.h"
+#include "sim/atomic_file.h"
+#include "sim/campaign.h"
+#include "sim/campaign_summary.h"
+
+namespace snapsim::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kUsage[] =
+    "usage: snapsim report merge OUT SHARD_DIR...\n"
+    "       snapsim report compare PREVIOUS CURRENT\n\n"
+    "merge: reads the results of the shard directories of one campaign (snapsim campaign\n"
+    "--shard I/N --out SHARD_DIR) and writes summary.json, summary.md and index.html into OUT,\n"
+    "exactly as one process running every shard would have (wall clock aside). Minimized\n"
+    "cases found in the shards' summaries are linked from the merged report.\n"
+    "compare: compares two summary.json files (a campaign directory stands for its\n"
+    "summary.json) and prints new, gone and remaining findings, probes and rates as Markdown.\n"
+    "Exit status: 0 done (compare: whatever it found), 1 the merged campaign has findings,\n"
+    "2 bad input.";
+
+constexpr size_t kMaxShardDirs = 4096;
+
+int Fail(const std::string& problem) {
+  absl::FPrintF(stderr, "snapsim report: %s\n", problem);
+  return kExitUsage;
+}
+
+std::string SummaryPath(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return (fs::path(path) / kSummaryJsonName).string();
+  return path;
+}
+
+absl::StatusOr<CampaignSummary> LoadSummary(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  try {
+    return nlohmann::json::parse(*text).get<CampaignSummary>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(absl::StrCat(path, " is not a campaign summary: ", e.what()));
+  }
+}
+
+// A shard minimized some groups: point the merged report at its files (absolute paths, since
+// they live in the shard's directory, not in OUT).
+bool AdoptMinimizedCases(const std::vector<std::string>& dirs, CampaignSummary& merged) {
+  bool adopted = false;
+  for (const std::string& dir : dirs) {
+    absl::StatusOr<CampaignSummary> shard = LoadSummary(SummaryPath(dir));
+    if (!shard.ok()) continue;  // a shard interrupted before its summary: nothing to adopt
+    for (const FindingGroup& from : shard->findings) {
+      if (from.minimized.empty()) continue;
+      for (FindingGroup& to : merged.findings) {
+        if (to.id != from.id || !to.minimized.empty() || to.first.seed != from.first.seed) continue;
+        auto absolute = [&](const std::string& p) {
+          return p.empty() || p[0] == '/' ? p : fs::absolute(fs::path(dir) / p).string();
+        };
+        to.minimized = absolute(from.minimized);
+        to.trace = absolute(from.trace);
+        adopted = true;
+      }
+    }
+  }
+  return adopted;
+}
+
+int Merge(const std::vector<std::string>& args) {
+  if (args.size() < 3) return Fail("merge needs OUT and at least one shard directory");
+  if (args.size() - 2 > kMaxShardDirs) {
+    return Fail(absl::StrCat("at most ", kMaxShardDirs, " shard directories"));
+  }
+  const std::string& out = args[1];
+  const std::vector<std::string> dirs(args.begin() + 2, args.end());
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec)) {
+    return Fail(absl::StrCat(out, " exists and is not a directory"));
+  }
+  for (const std::string& dir : dirs) {
+    if (!fs::is_directory(dir, ec)) return Fail(absl::StrCat(dir, " is not a directory"));
+  }
+  if (absl::Status s = MergeReports(dirs, out); !s.ok()) return Fail(std::string(s.message()));
+  absl::StatusOr<CampaignSummary> merged = LoadSummary(SummaryPath(out));
+  if (!merged.ok()) return Fail(std::string(merged.status().message()));
+  if (AdoptMinimizedCases(dirs, *merged)) {
+    if (absl::Status s = WriteReports(*merged, out); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+  }
+  absl::PrintF("merged %u shard directories: %u runs, %u with findings, %u finding kinds\n",
+               dirs.size(), merged->seeds_run, merged->runs_with_findings,
+               merged->findings.size());
+  absl::PrintF("report: %s\n", (fs::path(out) / kHtmlReportName).string());
+  return merged->findings.empty() ? kExitOk : kExitFindings;
+}
+
+int Compare(const std::vector<std::string>& args) {
+  if (args.size() != 3) return Fail("compare needs exactly PREVIOUS and CURRENT");
+  const std::string previous = SummaryPath(args[1]);
+  const std::string current = SummaryPath(args[2]);
+  absl::StatusOr<std::string> text = CompareSummaryFiles(previous, current);
+  if (!text.ok()) return Fail(std::string(text.status().message()));
+  std::cout << *text;
+  return kExitOk;
+}
+
+int ReportMain(const std::vector<std::string>& args) {
+  if (args.empty()) return Fail("which report command? merge or compare (see --help)");
+  if (args[0] == "merge") return Merge(args);
+  if (args[0] == "compare") return Compare(args);
+  return Fail(absl::StrCat("unknown report command '", args[0], "' (merge or compare)"));
+}
+
+}  // namespace
+
+SNAPSIM_REGISTER_COMMAND(report, Command{"report",
+                                         "merge shard reports, or compare two campaign summaries",
+                                         kUsage,
+                                         {},
+                                         &ReportMain});
+
+}  // namespace snapsim::cli

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Runs the built `snapsim report`: compare names new and gone findings; merge refuses what is
+// not a set of shard directories; usage errors are one line with exit 2.
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "reports/report_files.h"
+#include "sim/campaign_summary.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/fake_campaign.h"
+
+namespace snapsim {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CliResult;
+using testing::IsOneLine;
+using testing::MakeTempDir;
+using testing::RunSnapsim;
+
+// The text between `heading` and the next "## " heading.
+std::string Section(const std::string& md, const std::string& heading) {
+  const size_t at = md.find(heading);
+  if (at == std::string::npos) return "";
+  const size_t end = md.find("\n## ", at + heading.size());
+  return md.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+TEST(CliReportTest, CompareNamesNewAndGoneFindings) {
+  CampaignSummary previous = testing::FakeSummary();
+  ASSERT_GE(previous.findings.size(), 2u);
+  CampaignSummary current = previous;
+  const std::string gone_id = previous.findings.front().id;
+  current.findings.erase(current.findings.begin());
+  FindingGroup added = current.findings.front();
+  added.id = "brand_new_invariant@a/within";
+  added.first.invariant = "brand_new_invariant";
+  current.findings.push_back(added);
+  const std::string prev_dir = MakeTempDir("cli_report_prev");
+  const std::string cur_dir = MakeTempDir("cli_report_cur");
+  ASSERT_TRUE(WriteReports(previous, prev_dir).ok());
+  ASSERT_TRUE(WriteReports(current, cur_dir).ok());
+
+  CliResult r = RunSnapsim(absl::StrCat("report compare '", prev_dir, "/summary.json' '", cur_dir,
+                                        "/summary.json'"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(Section(r.out, "## New findings"), added.id)) << r.out;
+  EXPECT_TRUE(absl::StrContains(Section(r.out, "## Gone findings"), gone_id)) << r.out;
+  EXPECT_FALSE(absl::StrContains(Section(r.out, "## New findings"), gone_id)) << r.out;
+
+  // A campaign directory stands for its summary.json.
+  CliResult by_dir = RunSnapsim(absl::StrCat("report compare '", prev_dir, "' '", cur_dir, "'"));
+  EXPECT_EQ(by_dir.exit_code, 0);
+  EXPECT_EQ(by_dir.out, r.out);
+}
+
+TEST(CliReportTest, CompareOfTheSameSummaryHasNothingNewOrGone) {
+  const std::string dir = MakeTempDir("cli_report_same");
+  ASSERT_TRUE(WriteReports(testing::FakeSummary(), dir).ok());
+  CliResult r = RunSnapsim(absl::StrCat("report compare '", dir, "' '", dir, "'"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(Section(r.out, "## New findings"), "None.")) << r.out;
+  EXPECT_TRUE(absl::StrContains(Section(r.out, "## Gone findings"), "None.")) << r.out;
+}
+
+TEST(CliReportTest, BadUsageExitsTwoWithOneLine) {
+  const std::string dir = MakeTempDir("cli_report_bad");
+  const std::string not_json = dir + "/not.json";
+  { std::ofstream(not_json) << "this is not json\n"; }
+  for (const std::string& args : {
+           std::string("report"),
+           std::string("report frobnicate"),
+           std::string("report compare only-one"),
+           absl::StrCat("report compare '", dir, "/missing.json' '", dir, "/missing.json'"),
+           absl::StrCat("report compare '", not_json, "' '", not_json, "'"),
+           absl::StrCat("report merge '", dir, "/out'"),
+           absl::StrCat("report merge '", dir, "/out' '", dir, "/no-such-shard'"),
+           absl::StrCat("report merge '", not_json, "' '", dir, "'"),
+       }) {
+    CliResult r = RunSnapsim(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_TRUE(IsOneLine(r.err)) << args << ": " << r.err;
+    EXPECT_TRUE(absl::StartsWith(r.err, "snapsim report: ")) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+}
+
+TEST(CliReportTest, MergeRefusesToWriteIntoACampaignDirectory) {
+  const std::string shard = MakeTempDir("cli_report_shard");
+  CliResult run = RunSnapsim(absl::StrCat(
+      "campaign --scenario steady-origin-writes --seeds 1..2 --no-minimize --out '", shard, "'"));
+  ASSERT_NE(run.exit_code, 2) << run.err;
+  const std::string before = testing::ReadFileOrEmpty(shard + "/summary.json");
+  CliResult r = RunSnapsim(absl::StrCat("report merge '", shard, "' '", shard, "'"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(IsOneLine(r.err)) << r.err;
+  EXPECT_EQ(testing::ReadFileOrEmpty(shard + "/summary.json"), before);
+}
+
+}  // namespace
+}  // namespace snapsim
