@@ -322,16 +322,26 @@ void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
   for (size_t i = 0; i < fates.size(); ++i) {
     assert(FateFits(fates[i], writes[i]));
     if (writes[i].in_flight) probes_.Bump(Probe::kCrashInFlightWrite);
+    std::string_view fate_name;
     switch (fates[i].fate) {
       case Fate::kKeep:
         probes_.Bump(Probe::kCrashWriteKept);
+        fate_name = "kept";
         break;
       case Fate::kDrop:
         probes_.Bump(Probe::kCrashWriteDropped);
+        fate_name = "dropped";
         break;
       case Fate::kTear:
         probes_.Bump(Probe::kCrashWriteTorn);
+        fate_name = "torn";
         break;
+    }
+    // One line per non-durable write, in NonDurableWrites() order: the timeline colours each
+    // write by what the crash did to it.
+    if (trace_ != nullptr) {
+      trace_->Record(TraceEvent{scheduler_.now(), "fate", config_.name, "write", writes[i].sector,
+                                writes[i].sector_count, 0, writes[i].write_id, 0, fate_name});
     }
     if (fates[i].partial_bytes != 0) {
       probes_.Bump(Probe::kBeyondSubsectorTear);
