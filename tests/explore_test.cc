@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The bounded-exhaustive explorer: it states its bound, checks real states, is clean on the
+// corrected store, finds a mutation, and its pruning never hides a finding that the unpruned
+// enumeration of the same crash points shows.
+#include "sim/explore.h"
+
+#include <iostream>
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/scenario.h"
+#include "tests/support/test_paths.h"
+
+namespace snapsim {
+namespace {
+
+// Crash points explored per test: enough to reach area writes and copies of explore-small.
+constexpr uint32_t kBound = 24;
+
+Scenario LoadCorrected(const std::string& name) {
+  absl::StatusOr<Scenario> s =
+      LoadScenarioByName(name, std::string(testing::kSourceDir) + "/scenarios");
+  EXPECT_TRUE(s.ok()) << s.status();
+  Scenario scenario = s.ok() ? *s : Scenario{};
+  scenario.store.skip_metadata_after_load = true;
+  scenario.store.durable_invalidation = true;
+  scenario.target.flush_origin_before_commit_merge = true;
+  scenario.target.commit_failed_copies = true;
+  return scenario;
+}
+
+std::set<std::string> Invariants(const ExploreResult& r) {
+  std::set<std::string> names;
+  for (const Finding& f : r.findings) names.insert(f.invariant);
+  return names;
+}
+
+ExploreResult ExploreWith(const Scenario& scenario, bool prune) {
+  ExploreOptions options;
+  options.bound = kBound;
+  options.prune = prune;
+  return Explore(scenario, options);
+}
+
+TEST(ExploreTest, CorrectedStoreOnExploreSmallIsCleanUpToTheStatedBound) {
+  const ExploreResult r = ExploreWith(LoadCorrected("explore-small"), /*prune=*/true);
+  const std::string summary = r.Summary(kBound);
+  std::cout << summary << "\n";
+  EXPECT_TRUE(r.findings.empty()) << summary << "\n" << r.findings[0].detail;
+  EXPECT_NE(summary.find("up to bound 24"), std::string::npos) << summary;
+  EXPECT_GT(r.states_checked, 0u);
+  EXPECT_GT(r.crash_points, 0u);
+  EXPECT_LE(r.crash_points, kBound);
+  EXPECT_EQ(r.states_enumerated, r.states_checked + r.states_pruned);
+  ASSERT_TRUE(r.verdicts.contains("snapshot_image"));
+  EXPECT_GE(r.verdicts.at("snapshot_image").checked, r.states_checked)
+      << "every checked state checks the snapshot image";
+}
+
+TEST(ExploreTest, MutatedTargetIsFoundAndTheSummaryNamesTheInvariant) {
+  Scenario scenario = LoadCorrected("explore-small");
+  scenario.target.mutation = TargetMutation::kReleaseOriginBeforeCommit;
+  const ExploreResult r = ExploreWith(scenario, /*prune=*/true);
+  const std::string summary = r.Summary(kBound);
+  std::cout << summary << "\n";
+  ASSERT_FALSE(r.findings.empty()) << summary;
+  EXPECT_NE(summary.find(r.findings[0].invariant), std::string::npos);
+  EXPECT_NE(r.findings[0].crash_point.find("crash state"), std::string::npos)
+      << "a finding names the crash state that shows it";
+}
+
+// The same crash points, every state checked (prune off) and distinct images only (prune on):
+// the same invariants fail, and pruning checks fewer states.
+void ExpectPruningHidesNothing(const Scenario& scenario) {
+  const ExploreResult pruned = ExploreWith(scenario, /*prune=*/true);
+  const ExploreResult unpruned = ExploreWith(scenario, /*prune=*/false);
+  std::cout << "pruned:   " << pruned.Summary(kBound) << "\n"
+            << "unpruned: " << unpruned.Summary(kBound) << "\n";
+  ASSERT_FALSE(unpruned.findings.empty()) << "the case must have findings to show anything";
+  EXPECT_EQ(Invariants(pruned), Invariants(unpruned));
+  EXPECT_EQ(pruned.states_enumerated, unpruned.states_enumerated);
+  EXPECT_EQ(unpruned.states_pruned, 0u);
+  EXPECT_GT(pruned.states_pruned, 0u);
+  EXPECT_LE(pruned.states_checked, unpruned.states_checked);
+}
+
+TEST(ExploreTest, PruningNeverHidesAFindingOfAMutatedTarget) {
+  Scenario scenario = LoadCorrected("explore-small");
+  scenario.target.mutation = TargetMutation::kReleaseOriginBeforeCommit;
+  ExpectPruningHidesNothing(scenario);
+}
+
+TEST(ExploreTest, PruningNeverHidesAFindingOfAMutatedStore) {
+  Scenario scenario = LoadCorrected("explore-small");
+  scenario.store.mutation = StoreMutation::kNoAreaFlush;
+  ExpectPruningHidesNothing(scenario);
+}
+
+TEST(ExploreTest, WorkloadShorterThanTheBoundEndsEarlyAndSaysSo) {
+  Scenario scenario = LoadCorrected("explore-small");
+  scenario.workload.steps_per_cycle = 2;
+  ExploreOptions options;
+  options.bound = 1000;
+  const ExploreResult r = Explore(scenario, options);
+  EXPECT_TRUE(r.run_ended_before_bound);
+  EXPECT_LT(r.crash_points, options.bound);
+}
+
+}  // namespace
+}  // namespace snapsim

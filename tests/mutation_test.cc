@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Mutation testing: the checker is sharp. Each deliberately broken store or target variant runs
+// on the corrected store (every corrected option on, so the faithful store's known findings
+// cannot show) and must be caught, within the device contract, within kMaxSeedsToCatch seeds.
+// The unmutated corrected store over the same scenarios and seeds is clean, so what is caught is
+// the mutation and not noise. docs/checker.md records which invariant caught each one.
+#include <cstdint>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+#include "tests/support/test_paths.h"
+
+namespace snapsim {
+namespace {
+
+// Seeds 1..kMaxSeedsToCatch are tried; a mutation not caught by then fails the test.
+constexpr uint64_t kMaxSeedsToCatch = 32;
+
+Scenario LoadCorrected(const std::string& name) {
+  absl::StatusOr<Scenario> s =
+      LoadScenarioByName(name, std::string(testing::kSourceDir) + "/scenarios");
+  EXPECT_TRUE(s.ok()) << s.status();
+  Scenario scenario = s.ok() ? *s : Scenario{};
+  scenario.store.skip_metadata_after_load = true;
+  scenario.store.durable_invalidation = true;
+  scenario.target.flush_origin_before_commit_merge = true;
+  scenario.target.commit_failed_copies = true;
+  return scenario;
+}
+
+struct Caught {
+  uint64_t seed = 0;
+  Finding finding;
+};
+
+// The first seed in 1..max_seeds whose run reports a finding within the device contract.
+std::optional<Caught> FirstFindingWithinContract(const Scenario& scenario, uint64_t max_seeds) {
+  for (uint64_t seed = 1; seed <= max_seeds; ++seed) {
+    RunResult r = RunSeed(scenario, seed);
+    for (const Finding& f : r.findings) {
+      if (f.contract == Contract::kWithin) return Caught{seed, f};
+    }
+  }
+  return std::nullopt;
+}
+
+struct MutationCase {
+  std::string label;     // test name suffix
+  std::string scenario;  // scenarios/<name>.toml, run with the corrected options
+  StoreMutation store_mutation = StoreMutation::kNone;
+  TargetMutation target_mutation = TargetMutation::kNone;
+};
+
+Scenario Mutated(const MutationCase& c) {
+  Scenario s = LoadCorrected(c.scenario);
+  s.store.mutation = c.store_mutation;
+  s.target.mutation = c.target_mutation;
+  return s;
+}
+
+const std::vector<MutationCase>& MutationCases() {
+  static const std::vector<MutationCase> kCases = {
+      {"NoAreaFlush", "default", StoreMutation::kNoAreaFlush, TargetMutation::kNone},
+      {"NoNextAreaZeroing", "garbage-cow", StoreMutation::kNoNextAreaZeroing,
+       TargetMutation::kNone},
+      {"ReleaseOriginBeforeCommit", "default", StoreMutation::kNone,
+       TargetMutation::kReleaseOriginBeforeCommit},
+  };
+  return kCases;
+}
+
+class MutationTest : public ::testing::TestWithParam<MutationCase> {};
+
+TEST_P(MutationTest, BrokenVariantIsCaughtWithinTheSeedBound) {
+  const MutationCase& c = GetParam();
+  std::optional<Caught> caught = FirstFindingWithinContract(Mutated(c), kMaxSeedsToCatch);
+  ASSERT_TRUE(caught.has_value()) << c.label << " on " << c.scenario << " survived seeds 1.."
+                                  << kMaxSeedsToCatch;
+  std::cout << absl::StrFormat("mutation %s on %s: caught by %s at seed %u (%s)\n", c.label,
+                               c.scenario, caught->finding.invariant, caught->seed,
+                               caught->finding.crash_point);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mutations, MutationTest, ::testing::ValuesIn(MutationCases()),
+                         [](const ::testing::TestParamInfo<MutationCase>& info) {
+                           return info.param.label;
+                         });
+
+// Every scenario a mutation case uses, unmutated: clean over the same seeds.
+class UnmutatedTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(UnmutatedTest, CorrectedStoreIsCleanOverTheSameSeeds) {
+  std::optional<Caught> caught =
+      FirstFindingWithinContract(LoadCorrected(GetParam()), kMaxSeedsToCatch);
+  EXPECT_FALSE(caught.has_value()) << "corrected store fails " << caught->finding.invariant
+                                   << " at seed " << caught->seed << ": " << caught->finding.detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, UnmutatedTest, ::testing::Values("default", "garbage-cow"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& ch : name) {
+                             if (ch == '-') ch = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace snapsim
