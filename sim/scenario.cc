@@ -352,6 +352,8 @@ void ReadFaults(Section section, Scenario* s) {
   section.RatioValue("misdirected_write", &f.misdirected_write);
   section.RatioValue("corrupted_sector", &f.corrupted_sector);
   section.RatioValue("lying_flush", &f.lying_flush);
+  section.RatioValue("store_alloc_fail", &f.store_alloc_fail);
+  section.RatioValue("store_chunk_io_fail", &f.store_chunk_io_fail);
   section.Finish();
 }
 
@@ -800,6 +802,8 @@ std::string ScenarioToToml(const Scenario& s) {
   absl::StrAppend(&out, "misdirected_write = ", RatioText(f.misdirected_write), "\n");
   absl::StrAppend(&out, "corrupted_sector = ", RatioText(f.corrupted_sector), "\n");
   absl::StrAppend(&out, "lying_flush = ", RatioText(f.lying_flush), "\n");
+  absl::StrAppend(&out, "store_alloc_fail = ", RatioText(f.store_alloc_fail), "\n");
+  absl::StrAppend(&out, "store_chunk_io_fail = ", RatioText(f.store_chunk_io_fail), "\n");
   AppendDeviceFaults(&out, "origin", f.origin);
   AppendDeviceFaults(&out, "cow", f.cow);
 
