@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "sim/atomic_file.h"
 #include "sim/minimize.h"
 #include "sim/replay_case.h"
@@ -78,12 +79,12 @@ absl::StatusOr<std::vector<MinimizedGroup>> MinimizeCampaignFindings(
     const CampaignMinimizeOptions& options) {
   const uint32_t max_groups = std::clamp<uint32_t>(options.max_groups, 1, kMaxMinimizedGroups);
   std::vector<MinimizedGroup> done;
+  std::vector<std::string> skipped;  // eligible, beyond max_groups
   const fs::path cases_dir = fs::path(options.out_dir) / kCasesDir;
   for (FindingGroup& g : summary.findings) {
     if (!Eligible(g)) continue;
     if (done.size() >= max_groups) {
-      Say(options, absl::StrCat("minimize: ", g.id, ": skipped (at most ", max_groups,
-                                " groups are minimized)"));
+      skipped.push_back(g.id);
       continue;
     }
     MinimizedGroup& m = done.emplace_back();
@@ -140,6 +141,10 @@ absl::StatusOr<std::vector<MinimizedGroup>> MinimizeCampaignFindings(
                               m.reused ? "" : absl::StrCat(" from ", m.original_steps, " in ",
                                                            m.runs, " runs"),
                               ": ", case_path));
+  }
+  if (!skipped.empty()) {
+    Say(options, absl::StrCat("minimize: ", skipped.size(), " more finding kinds left as seeds (at most ",
+                              max_groups, " are minimized): ", absl::StrJoin(skipped, ", ")));
   }
   assert(done.size() <= kMaxMinimizedGroups);
   return done;

@@ -36,7 +36,7 @@ inline constexpr uint32_t kMaxMinimizedGroups = 64;
 struct CampaignMinimizeOptions {
   std::string out_dir;               // the campaign directory
   uint32_t max_groups = 8;           // 1..kMaxMinimizedGroups
-  uint32_t max_runs_per_group = 600;  // candidate runs per group
+  uint32_t max_runs_per_group = 400;  // candidate runs per group
   std::ostream* log_out = nullptr;   // one line per group, or null
 };
 
