@@ -214,10 +214,11 @@ void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedGro
   absl::PrintF("\ncampaign %s\n", s.config.Describe());
   absl::PrintF("jobs: %u run now, %u resumed from %s/results.jsonl; %u seeds complete\n",
                outcome.jobs_run, outcome.jobs_skipped, out_dir, s.seeds_completed);
-  absl::PrintF("rate: %.1f seeds/s with %u workers over %.1f s; %u crash states checked "
-               "(%.0f/s)\n",
-               wall.seeds_per_second, wall.jobs, static_cast<double>(wall.wall_ms) / 1000.0,
-               s.crash_states_checked, wall.crash_states_per_second);
+  absl::PrintF(
+      "rate: %.1f seeds/s with %u workers over %.1f s; %u crash states checked "
+      "(%.0f/s)\n",
+      wall.seeds_per_second, wall.jobs, static_cast<double>(wall.wall_ms) / 1000.0,
+      s.crash_states_checked, wall.crash_states_per_second);
   if (s.findings.empty()) {
     absl::PrintF("findings: none (%u runs clean)\n", s.runs_clean);
   } else {
@@ -228,8 +229,7 @@ void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedGro
     absl::PrintF("  %-8s %s: %u seeds; replay: %s\n", FindingSeverityName(g.first.severity), g.id,
                  g.seed_count, g.first.replay_command);
     if (!g.minimized.empty()) {
-      absl::PrintF("           minimized: snapsim run --replay-case %s/%s\n", out_dir,
-                   g.minimized);
+      absl::PrintF("           minimized: snapsim run --replay-case %s/%s\n", out_dir, g.minimized);
     }
   }
   for (const MinimizedGroup& m : minimized) {
@@ -284,22 +284,31 @@ int CampaignMain(const std::vector<std::string>& args) {
   if (fs::exists(options.out_dir, ec) && !fs::is_directory(options.out_dir, ec)) {
     return Fail(absl::StrCat("--out ", options.out_dir, " exists and is not a directory"));
   }
+  // Replay commands name the options once, comma-separated: `snapsim run` keeps only the last
+  // of repeated --option flags.
+  std::vector<std::string> replay_options;
+  if (!option_names.empty()) replay_options.push_back(absl::StrJoin(option_names, ","));
   // The prefix of the runner's own findings ("... --scenario S --seed N" follows).
   options.replay_prefix = "snapsim run";
-  if (!scenario_dir.empty()) absl::StrAppend(&options.replay_prefix, " --scenario-dir ", scenario_dir);
-  for (const std::string& o : option_names) absl::StrAppend(&options.replay_prefix, " --option ", o);
+  if (!scenario_dir.empty()) {
+    absl::StrAppend(&options.replay_prefix, " --scenario-dir ", scenario_dir);
+  }
+  if (!replay_options.empty()) {
+    absl::StrAppend(&options.replay_prefix, " --option ", replay_options[0]);
+  }
   options.write_reports = WriteReports;
 
   const SeedFunction run_seed = [&](const std::string& scenario, uint64_t seed) {
     RunOptions run_options;
-    run_options.replay_prefix = ReplayPrefix(scenario, option_names, scenario_dir);
+    run_options.replay_prefix = ReplayPrefix(scenario, replay_options, scenario_dir);
     return RunSeed(scenarios.at(scenario), seed, run_options);
   };
   absl::StatusOr<CampaignOutcome> outcome = RunCampaign(options, run_seed);
   if (!outcome.ok()) return Fail(std::string(outcome.status().message()));
 
   std::vector<MinimizedGroup> minimized;
-  if (!outcome->interrupted && !absl::GetFlag(FLAGS_no_minimize) && !outcome->summary.findings.empty()) {
+  if (!outcome->interrupted && !absl::GetFlag(FLAGS_no_minimize) &&
+      !outcome->summary.findings.empty()) {
     CampaignMinimizeOptions minimize_options;
     minimize_options.out_dir = options.out_dir;
     minimize_options.log_out = &std::cout;
@@ -327,11 +336,12 @@ int CampaignMain(const std::vector<std::string>& args) {
 }  // namespace
 
 SNAPSIM_REGISTER_COMMAND(campaign,
-                         Command{"campaign",
-                                 "run many seeds of some scenarios in parallel and report (nightly)",
-                                 kUsage,
-                                 {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs",
-                                  "out", "shard", "seed_timeout", "no_minimize"},
-                                 &CampaignMain});
+                         Command{
+                             "campaign",
+                             "run many seeds of some scenarios in parallel and report (nightly)",
+                             kUsage,
+                             {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs",
+                              "out", "shard", "seed_timeout", "no_minimize"},
+                             &CampaignMain});
 
 }  // namespace snapsim::cli

@@ -72,9 +72,10 @@ int ExportMain(const std::vector<std::string>& args) {
   if (result.outcome.rfind("error", 0) == 0) return Fail(result.outcome);
   for (const char* name : kImageNames) {
     if (!fs::exists(fs::path(out) / name, ec)) {
-      return Fail(absl::StrFormat("seed %u of %s wrote no %s (the run never crashed, or the "
-                                  "write failed): try another seed",
-                                  *seed, scenario->name, name));
+      return Fail(
+          absl::StrFormat("seed %u of %s wrote no %s (the run never crashed, or the "
+                          "write failed): try another seed",
+                          *seed, scenario->name, name));
     }
   }
   const std::string cow = (fs::path(out) / "cow.img").string();
@@ -83,9 +84,10 @@ int ExportMain(const std::vector<std::string>& args) {
                scenario->name, out);
   absl::PrintF("run: %s: %u crashes, %u findings; replay: %s\n", result.outcome, result.crashes,
                result.findings.size(), result.replay_command);
-  absl::PrintF("inspect it:\n  snapsim inspect %s\n  snapsim inspect --json %s\n"
-               "  snapsim inspect --origin %s --chunk-sha256 %s\n",
-               cow, cow, origin, cow);
+  absl::PrintF(
+      "inspect it:\n  snapsim inspect %s\n  snapsim inspect --json %s\n"
+      "  snapsim inspect --origin %s --chunk-sha256 %s\n",
+      cow, cow, origin, cow);
   return result.findings.empty() ? kExitOk : kExitFindings;
 }
 

@@ -107,8 +107,7 @@ int Merge(const std::vector<std::string>& args) {
     }
   }
   absl::PrintF("merged %u shard directories: %u runs, %u with findings, %u finding kinds\n",
-               dirs.size(), merged->seeds_run, merged->runs_with_findings,
-               merged->findings.size());
+               dirs.size(), merged->seeds_run, merged->runs_with_findings, merged->findings.size());
   absl::PrintF("report: %s\n", (fs::path(out) / kHtmlReportName).string());
   return merged->findings.empty() ? kExitOk : kExitFindings;
 }

@@ -51,8 +51,7 @@ absl::StatusOr<bool> WriteCaseTrace(const ReplayCase& replay_case, const std::st
   run_options.trace_out = &trace;
   run_options.replay_prefix = absl::StrCat("snapsim run --replay-case ", case_path);
   run_options.replay_prefix_is_complete = true;
-  RunResult r =
-      RunSteps(replay_case.scenario, replay_case.seed, replay_case.steps, run_options);
+  RunResult r = RunSteps(replay_case.scenario, replay_case.seed, replay_case.steps, run_options);
   const bool fails = std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
     return f.invariant == replay_case.expected_invariant;
   });
@@ -66,8 +65,8 @@ absl::StatusOr<bool> WriteCaseTrace(const ReplayCase& replay_case, const std::st
 std::string CaseFileStem(const std::string& group_id) {
   std::string stem;
   for (char c : group_id.substr(0, kMaxStemLength)) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                       (c >= '0' && c <= '9') || c == '-' || c == '.';
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '.';
     stem += plain ? c : '_';
   }
   if (stem.empty() || stem[0] == '.') stem.insert(0, "case");
@@ -136,15 +135,17 @@ absl::StatusOr<std::vector<MinimizedGroup>> MinimizeCampaignFindings(
     } else {
       m.problem = "the minimized case no longer fails its invariant; no trace written";
     }
-    Say(options, absl::StrCat("minimize: ", g.id, ": seed ", g.first.seed, " -> ", m.steps,
-                              " steps", m.reused ? " (case reused)" : "",
-                              m.reused ? "" : absl::StrCat(" from ", m.original_steps, " in ",
-                                                           m.runs, " runs"),
-                              ": ", case_path));
+    Say(options,
+        absl::StrCat(
+            "minimize: ", g.id, ": seed ", g.first.seed, " -> ", m.steps, " steps",
+            m.reused ? " (case reused)" : "",
+            m.reused ? "" : absl::StrCat(" from ", m.original_steps, " in ", m.runs, " runs"), ": ",
+            case_path));
   }
   if (!skipped.empty()) {
-    Say(options, absl::StrCat("minimize: ", skipped.size(), " more finding kinds left as seeds (at most ",
-                              max_groups, " are minimized): ", absl::StrJoin(skipped, ", ")));
+    Say(options,
+        absl::StrCat("minimize: ", skipped.size(), " more finding kinds left as seeds (at most ",
+                     max_groups, " are minimized): ", absl::StrJoin(skipped, ", ")));
   }
   assert(done.size() <= kMaxMinimizedGroups);
   return done;

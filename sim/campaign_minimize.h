@@ -34,10 +34,10 @@ using ScenarioLoader = std::function<absl::StatusOr<Scenario>(const std::string&
 inline constexpr uint32_t kMaxMinimizedGroups = 64;
 
 struct CampaignMinimizeOptions {
-  std::string out_dir;               // the campaign directory
-  uint32_t max_groups = 8;           // 1..kMaxMinimizedGroups
+  std::string out_dir;                // the campaign directory
+  uint32_t max_groups = 8;            // 1..kMaxMinimizedGroups
   uint32_t max_runs_per_group = 400;  // candidate runs per group
-  std::ostream* log_out = nullptr;   // one line per group, or null
+  std::ostream* log_out = nullptr;    // one line per group, or null
 };
 
 struct MinimizedGroup {
@@ -46,9 +46,9 @@ struct MinimizedGroup {
   std::string trace_path;  // relative to out_dir; "" when none
   size_t original_steps = 0;
   size_t steps = 0;
-  uint32_t runs = 0;       // candidate runs (0: reused from disk)
+  uint32_t runs = 0;  // candidate runs (0: reused from disk)
   bool reused = false;
-  std::string problem;     // why it was not minimized; "" on success
+  std::string problem;  // why it was not minimized; "" on success
 };
 
 // "no_lost_committed_exception@default/within" -> "no_lost_committed_exception_default_within".

@@ -59,8 +59,8 @@ TEST(CliCampaignTest, WritesTheReportFilesAndPrintsWhereTheyAre) {
   const std::string out = MakeTempDir("cli_campaign_files");
   CliResult r = Campaign(absl::StrCat(kSmall, " --jobs 2 --no-minimize"), out);
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
-  for (const char* name : {"campaign.json", "results.jsonl", "summary.json", "summary.md",
-                           "index.html"}) {
+  for (const char* name :
+       {"campaign.json", "results.jsonl", "summary.json", "summary.md", "index.html"}) {
     EXPECT_TRUE(fs::exists(fs::path(out) / name)) << name;
   }
   EXPECT_EQ(CountLines(out + "/results.jsonl"), 12u);
@@ -97,8 +97,8 @@ TEST(CliCampaignTest, TwoShardsMergedEqualTheWholeCampaign) {
   ASSERT_NE(Campaign(args + " --shard 0/2", shard0).exit_code, 2);
   ASSERT_NE(Campaign(args + " --shard 1/2", shard1).exit_code, 2);
   EXPECT_EQ(CountLines(shard0 + "/results.jsonl") + CountLines(shard1 + "/results.jsonl"), 12u);
-  CliResult r = RunSnapsim(absl::StrCat("report merge '", merged, "' '", shard0, "' '", shard1,
-                                        "'"));
+  CliResult r =
+      RunSnapsim(absl::StrCat("report merge '", merged, "' '", shard0, "' '", shard1, "'"));
   ASSERT_NE(r.exit_code, 2) << r.err;
   EXPECT_TRUE(SameIgnoringWallClock(LoadSummary(whole), LoadSummary(merged)));
   EXPECT_TRUE(fs::exists(fs::path(merged) / "index.html"));
@@ -158,13 +158,41 @@ TEST(CliCampaignTest, FindingReplaysVerbatimAndItsMinimizedCaseReplaysFast) {
   EXPECT_TRUE(SameIgnoringWallClock(s, LoadSummary(out)));
 }
 
+TEST(CliCampaignTest, ReplayCommandCarriesOptionsAndScenarioDirAndReproducesTheRun) {
+  const std::string out = MakeTempDir("cli_campaign_options");
+  const std::string dir = absl::StrCat(testing::kSourceDir, "/scenarios");
+  CliResult r =
+      Campaign(absl::StrCat("--scenario steady-origin-writes --seeds 2 --no-minimize ",
+                            "--option durable_invalidation --option commit_failed_copies ",
+                            "--scenario-dir '", dir, "'"),
+               out);
+  ASSERT_NE(r.exit_code, 2) << r.err;
+  const std::string line = ReadFileOrEmpty(out + "/results.jsonl");
+  const RunResult result = nlohmann::json::parse(line).get<RunResult>();
+  EXPECT_TRUE(absl::StrContains(result.replay_command,
+                                "--option durable_invalidation,commit_failed_copies"))
+      << result.replay_command;
+  EXPECT_TRUE(absl::StrContains(result.replay_command, "--scenario-dir " + dir));
+  ASSERT_TRUE(absl::StartsWith(result.replay_command, "snapsim run "));
+  CliResult again = RunSnapsim(absl::StrCat(result.replay_command.substr(8), " --json"));
+  ASSERT_NE(again.exit_code, 2) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out).at("trace_hash").get<uint64_t>(), result.trace_hash);
+}
+
 TEST(CliCampaignTest, InterruptedCampaignResumesToTheSameSummary) {
   const std::string straight = MakeTempDir("cli_campaign_straight");
   const std::string resumed = MakeTempDir("cli_campaign_resumed");
-  const std::vector<std::string> argv = {
-      testing::kSnapsimBinary, "campaign",        "--scenario", "steady-origin-writes",
-      "--seeds",               "1..40",           "--jobs",     "1",
-      "--no-minimize",         "--out",           resumed};
+  const std::vector<std::string> argv = {testing::kSnapsimBinary,
+                                         "campaign",
+                                         "--scenario",
+                                         "steady-origin-writes",
+                                         "--seeds",
+                                         "1..40",
+                                         "--jobs",
+                                         "1",
+                                         "--no-minimize",
+                                         "--out",
+                                         resumed};
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -226,8 +254,8 @@ TEST(CliCampaignTest, BadInputExitsTwoWithOneLineAndTouchesNothing) {
     EXPECT_TRUE(absl::StartsWith(r.err, "snapsim campaign: ")) << r.err;
     EXPECT_FALSE(fs::exists(fresh)) << args;
   }
-  CliResult r = RunSnapsim(absl::StrCat("campaign --scenario steady-origin-writes --seeds 1..2 ",
-                                        "--out '", file, "'"));
+  CliResult r = RunSnapsim(
+      absl::StrCat("campaign --scenario steady-origin-writes --seeds 1..2 ", "--out '", file, "'"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(IsOneLine(r.err)) << r.err;
   EXPECT_EQ(ReadFileOrEmpty(file), "keep me\n");

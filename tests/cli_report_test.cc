@@ -46,8 +46,8 @@ TEST(CliReportTest, CompareNamesNewAndGoneFindings) {
   ASSERT_TRUE(WriteReports(previous, prev_dir).ok());
   ASSERT_TRUE(WriteReports(current, cur_dir).ok());
 
-  CliResult r = RunSnapsim(absl::StrCat("report compare '", prev_dir, "/summary.json' '", cur_dir,
-                                        "/summary.json'"));
+  CliResult r = RunSnapsim(
+      absl::StrCat("report compare '", prev_dir, "/summary.json' '", cur_dir, "/summary.json'"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(Section(r.out, "## New findings"), added.id)) << r.out;
   EXPECT_TRUE(absl::StrContains(Section(r.out, "## Gone findings"), gone_id)) << r.out;
