@@ -16,8 +16,8 @@
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "reports/compare.h"
+#include "reports/json_report.h"
 #include "reports/report_files.h"
-#include "sim/atomic_file.h"
 #include "sim/campaign.h"
 #include "sim/campaign_summary.h"
 
@@ -51,22 +51,12 @@ std::string SummaryPath(const std::string& path) {
   return path;
 }
 
-absl::StatusOr<CampaignSummary> LoadSummary(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  try {
-    return nlohmann::json::parse(*text).get<CampaignSummary>();
-  } catch (const nlohmann::json::exception& e) {
-    return absl::DataLossError(absl::StrCat(path, " is not a campaign summary: ", e.what()));
-  }
-}
-
 // A shard minimized some groups: point the merged report at its files (absolute paths, since
 // they live in the shard's directory, not in OUT).
 bool AdoptMinimizedCases(const std::vector<std::string>& dirs, CampaignSummary& merged) {
   bool adopted = false;
   for (const std::string& dir : dirs) {
-    absl::StatusOr<CampaignSummary> shard = LoadSummary(SummaryPath(dir));
+    absl::StatusOr<CampaignSummary> shard = LoadSummaryJson(SummaryPath(dir));
     if (!shard.ok()) continue;  // a shard interrupted before its summary: nothing to adopt
     for (const FindingGroup& from : shard->findings) {
       if (from.minimized.empty()) continue;
@@ -99,7 +89,7 @@ int Merge(const std::vector<std::string>& args) {
     if (!fs::is_directory(dir, ec)) return Fail(absl::StrCat(dir, " is not a directory"));
   }
   if (absl::Status s = MergeReports(dirs, out); !s.ok()) return Fail(std::string(s.message()));
-  absl::StatusOr<CampaignSummary> merged = LoadSummary(SummaryPath(out));
+  absl::StatusOr<CampaignSummary> merged = LoadSummaryJson(SummaryPath(out));
   if (!merged.ok()) return Fail(std::string(merged.status().message()));
   if (AdoptMinimizedCases(dirs, *merged)) {
     if (absl::Status s = WriteReports(*merged, out); !s.ok()) {

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "reports/json_report.h"
 #include "reports/report_files.h"
 #include "sim/campaign_summary.h"
 #include "tests/support/cli_runner.h"
@@ -88,6 +89,32 @@ TEST(CliReportTest, BadUsageExitsTwoWithOneLine) {
     EXPECT_TRUE(absl::StartsWith(r.err, "snapsim report: ")) << r.err;
   }
   EXPECT_FALSE(fs::exists(dir + "/out"));
+}
+
+TEST(CliReportTest, MergedReportLinksTheShardsMinimizedCases) {
+  const std::string shard0 = MakeTempDir("cli_report_min0");
+  const std::string shard1 = MakeTempDir("cli_report_min1");
+  const std::string merged = MakeTempDir("cli_report_min_merged");
+  for (const std::string& shard : {shard0, shard1}) {
+    CliResult run = RunSnapsim(
+        absl::StrCat("campaign --scenario area-boundary-reload --seeds 1..4 --jobs 2 --shard ",
+                     shard == shard0 ? "0/2" : "1/2", " --out '", shard, "'"));
+    ASSERT_NE(run.exit_code, 2) << run.err;
+  }
+  CliResult r =
+      RunSnapsim(absl::StrCat("report merge '", merged, "' '", shard0, "' '", shard1, "'"));
+  ASSERT_EQ(r.exit_code, 1) << r.err;  // area-boundary-reload has a known finding in 1..4
+  absl::StatusOr<CampaignSummary> summary = LoadSummaryJson(merged + "/summary.json");
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  bool linked = false;
+  for (const FindingGroup& g : summary->findings) {
+    if (g.minimized.empty()) continue;
+    linked = true;
+    EXPECT_TRUE(fs::exists(g.minimized)) << g.minimized;
+    EXPECT_TRUE(fs::exists(g.trace)) << g.trace;
+  }
+  EXPECT_TRUE(linked);
+  EXPECT_TRUE(absl::StrContains(testing::ReadFileOrEmpty(merged + "/index.html"), "timeline-box"));
 }
 
 TEST(CliReportTest, MergeRefusesToWriteIntoACampaignDirectory) {
