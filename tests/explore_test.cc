@@ -11,7 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/scenario.h"
-#include "tests/support/test_paths.h"
+#include "tests/support/corrected_scenario.h"
 
 namespace snapsim {
 namespace {
@@ -19,17 +19,7 @@ namespace {
 // Crash points explored per test: enough to reach area writes and copies of explore-small.
 constexpr uint32_t kBound = 24;
 
-Scenario LoadCorrected(const std::string& name) {
-  absl::StatusOr<Scenario> s =
-      LoadScenarioByName(name, std::string(testing::kSourceDir) + "/scenarios");
-  EXPECT_TRUE(s.ok()) << s.status();
-  Scenario scenario = s.ok() ? *s : Scenario{};
-  scenario.store.skip_metadata_after_load = true;
-  scenario.store.durable_invalidation = true;
-  scenario.target.flush_origin_before_commit_merge = true;
-  scenario.target.commit_failed_copies = true;
-  return scenario;
-}
+using testing::LoadCorrectedScenario;
 
 std::set<std::string> Invariants(const ExploreResult& r) {
   std::set<std::string> names;
@@ -45,7 +35,7 @@ ExploreResult ExploreWith(const Scenario& scenario, bool prune) {
 }
 
 TEST(ExploreTest, CorrectedStoreOnExploreSmallIsCleanUpToTheStatedBound) {
-  const ExploreResult r = ExploreWith(LoadCorrected("explore-small"), /*prune=*/true);
+  const ExploreResult r = ExploreWith(LoadCorrectedScenario("explore-small"), /*prune=*/true);
   const std::string summary = r.Summary(kBound);
   std::cout << summary << "\n";
   EXPECT_TRUE(r.findings.empty()) << summary << "\n" << r.findings[0].detail;
@@ -60,7 +50,7 @@ TEST(ExploreTest, CorrectedStoreOnExploreSmallIsCleanUpToTheStatedBound) {
 }
 
 TEST(ExploreTest, MutatedTargetIsFoundAndTheSummaryNamesTheInvariant) {
-  Scenario scenario = LoadCorrected("explore-small");
+  Scenario scenario = LoadCorrectedScenario("explore-small");
   scenario.target.mutation = TargetMutation::kReleaseOriginBeforeCommit;
   const ExploreResult r = ExploreWith(scenario, /*prune=*/true);
   const std::string summary = r.Summary(kBound);
@@ -87,19 +77,19 @@ void ExpectPruningHidesNothing(const Scenario& scenario) {
 }
 
 TEST(ExploreTest, PruningNeverHidesAFindingOfAMutatedTarget) {
-  Scenario scenario = LoadCorrected("explore-small");
+  Scenario scenario = LoadCorrectedScenario("explore-small");
   scenario.target.mutation = TargetMutation::kReleaseOriginBeforeCommit;
   ExpectPruningHidesNothing(scenario);
 }
 
 TEST(ExploreTest, PruningNeverHidesAFindingOfAMutatedStore) {
-  Scenario scenario = LoadCorrected("explore-small");
+  Scenario scenario = LoadCorrectedScenario("explore-small");
   scenario.store.mutation = StoreMutation::kNoAreaFlush;
   ExpectPruningHidesNothing(scenario);
 }
 
 TEST(ExploreTest, WorkloadShorterThanTheBoundEndsEarlyAndSaysSo) {
-  Scenario scenario = LoadCorrected("explore-small");
+  Scenario scenario = LoadCorrectedScenario("explore-small");
   scenario.workload.steps_per_cycle = 2;
   ExploreOptions options;
   options.bound = 1000;

@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "sim/replay_case.h"
 #include "sim/run.h"
-#include "tests/support/test_paths.h"
+#include "tests/support/corrected_scenario.h"
 
 namespace snapsim {
 namespace {
@@ -23,12 +23,7 @@ constexpr uint64_t kFailingSeed = 3;
 // sanitizer builds and a loaded machine.
 constexpr double kMaxReplaySeconds = 5.0;
 
-Scenario Load(const std::string& name) {
-  absl::StatusOr<Scenario> s =
-      LoadScenarioByName(name, std::string(testing::kSourceDir) + "/scenarios");
-  EXPECT_TRUE(s.ok()) << s.status();
-  return s.ok() ? *s : Scenario{};
-}
+using testing::LoadTestScenario;
 
 bool FailsInvariant(const RunResult& r, const std::string& invariant) {
   for (const Finding& f : r.findings) {
@@ -41,7 +36,7 @@ bool FailsInvariant(const RunResult& r, const std::string& invariant) {
 const MinimizeResult& AreaBoundaryMinimized() {
   static const MinimizeResult* const kResult = [] {
     absl::StatusOr<MinimizeResult> r =
-        Minimize(Load("area-boundary-reload"), kFailingSeed, MinimizeOptions{});
+        Minimize(LoadTestScenario("area-boundary-reload"), kFailingSeed, MinimizeOptions{});
     EXPECT_TRUE(r.ok()) << r.status();
     return new MinimizeResult(r.ok() ? *r : MinimizeResult{});
   }();
@@ -49,7 +44,7 @@ const MinimizeResult& AreaBoundaryMinimized() {
 }
 
 TEST(MinimizeTest, FailingSeedShrinksToFewerStepsThatFailTheSameInvariant) {
-  const Scenario scenario = Load("area-boundary-reload");
+  const Scenario scenario = LoadTestScenario("area-boundary-reload");
   const RunResult original = RunSeed(scenario, kFailingSeed);
   ASSERT_FALSE(original.findings.empty()) << "seed " << kFailingSeed << " no longer fails";
   const MinimizeResult& m = AreaBoundaryMinimized();
@@ -96,7 +91,7 @@ TEST(MinimizeTest, MinimizedCaseRoundTripsThroughACaseFileAndStillFails) {
 }
 
 TEST(MinimizeTest, CleanSeedIsRefusedWithFailedPrecondition) {
-  Scenario scenario = Load("area-boundary-reload");
+  Scenario scenario = LoadTestScenario("area-boundary-reload");
   scenario.store.skip_metadata_after_load = true;  // the correction: seed 3 no longer fails
   ASSERT_TRUE(RunSeed(scenario, kFailingSeed).findings.empty());
   absl::StatusOr<MinimizeResult> r = Minimize(scenario, kFailingSeed, MinimizeOptions{});
@@ -107,7 +102,8 @@ TEST(MinimizeTest, CleanSeedIsRefusedWithFailedPrecondition) {
 TEST(MinimizeTest, SeedThatFailsAnotherInvariantIsRefusedWithFailedPrecondition) {
   MinimizeOptions options;
   options.invariant = "liveness";
-  absl::StatusOr<MinimizeResult> r = Minimize(Load("area-boundary-reload"), kFailingSeed, options);
+  absl::StatusOr<MinimizeResult> r =
+      Minimize(LoadTestScenario("area-boundary-reload"), kFailingSeed, options);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
 }

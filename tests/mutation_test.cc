@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
-#include "tests/support/test_paths.h"
+#include "tests/support/corrected_scenario.h"
 
 namespace snapsim {
 namespace {
@@ -23,17 +23,7 @@ namespace {
 // Seeds 1..kMaxSeedsToCatch are tried; a mutation not caught by then fails the test.
 constexpr uint64_t kMaxSeedsToCatch = 32;
 
-Scenario LoadCorrected(const std::string& name) {
-  absl::StatusOr<Scenario> s =
-      LoadScenarioByName(name, std::string(testing::kSourceDir) + "/scenarios");
-  EXPECT_TRUE(s.ok()) << s.status();
-  Scenario scenario = s.ok() ? *s : Scenario{};
-  scenario.store.skip_metadata_after_load = true;
-  scenario.store.durable_invalidation = true;
-  scenario.target.flush_origin_before_commit_merge = true;
-  scenario.target.commit_failed_copies = true;
-  return scenario;
-}
+using testing::LoadCorrectedScenario;
 
 struct Caught {
   uint64_t seed = 0;
@@ -59,7 +49,7 @@ struct MutationCase {
 };
 
 Scenario Mutated(const MutationCase& c) {
-  Scenario s = LoadCorrected(c.scenario);
+  Scenario s = LoadCorrectedScenario(c.scenario);
   s.store.mutation = c.store_mutation;
   s.target.mutation = c.target_mutation;
   return s;
@@ -98,18 +88,14 @@ class UnmutatedTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(UnmutatedTest, CorrectedStoreIsCleanOverTheSameSeeds) {
   std::optional<Caught> caught =
-      FirstFindingWithinContract(LoadCorrected(GetParam()), kMaxSeedsToCatch);
+      FirstFindingWithinContract(LoadCorrectedScenario(GetParam()), kMaxSeedsToCatch);
   EXPECT_FALSE(caught.has_value()) << "corrected store fails " << caught->finding.invariant
                                    << " at seed " << caught->seed << ": " << caught->finding.detail;
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, UnmutatedTest, ::testing::Values("default", "garbage-cow"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param;
-                           for (char& ch : name) {
-                             if (ch == '-') ch = '_';
-                           }
-                           return name;
+                           return testing::TestNameOf(info.param);
                          });
 
 }  // namespace

@@ -22,7 +22,7 @@
 #include "gtest/gtest.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
-#include "tests/support/test_paths.h"
+#include "tests/support/corrected_scenario.h"
 // After gtest: the glue uses its macros.
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -59,20 +59,11 @@ constexpr uint32_t kMaxFateWeight = 3;
 constexpr size_t kMaxShrunkSteps = 16;
 
 Scenario LoadCorrected() {
-  absl::StatusOr<Scenario> s =
-      LoadScenarioByName("explore-small", std::string(testing::kSourceDir) + "/scenarios");
-  if (!s.ok()) {
-    ADD_FAILURE() << s.status();
-    return Scenario{};
-  }
-  s->store.skip_metadata_after_load = true;
-  s->store.durable_invalidation = true;
-  s->target.flush_origin_before_commit_merge = true;
-  s->target.commit_failed_copies = true;
+  Scenario scenario = testing::LoadCorrectedScenario("explore-small");
   // One-sector chunks: 32 exceptions per area, so a generated run crosses area boundaries and
   // can fill the 32 KiB COW (overflow invalidates the snapshot).
-  s->geometry.chunk_sectors = 1;
-  return *s;
+  scenario.geometry.chunk_sectors = 1;
+  return scenario;
 }
 
 rc::Gen<Step> GenIo(StepKind kind, sector_t device_sectors) {

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Scenarios for the checker tests: loaded from the source tree's scenarios/, optionally with
+// every corrected option on (the store the checker must find clean, so that only a mutation or
+// the property under test can cause a finding).
+#ifndef SNAPSIM_TESTS_SUPPORT_CORRECTED_SCENARIO_H_
+#define SNAPSIM_TESTS_SUPPORT_CORRECTED_SCENARIO_H_
+
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/scenario.h"
+#include "tests/support/test_paths.h"
+
+namespace snapsim::testing {
+
+// scenarios/<name>.toml; a load error fails the calling test and gives an empty Scenario.
+inline Scenario LoadTestScenario(const std::string& name) {
+  absl::StatusOr<Scenario> s = LoadScenarioByName(name, std::string(kSourceDir) + "/scenarios");
+  if (!s.ok()) {
+    ADD_FAILURE() << s.status();
+    return Scenario{};
+  }
+  return *s;
+}
+
+// The four corrections of the faithful 3.7.1 store's known findings (docs/findings.md).
+inline void ApplyCorrectedOptions(Scenario& scenario) {
+  scenario.store.skip_metadata_after_load = true;
+  scenario.store.durable_invalidation = true;
+  scenario.target.flush_origin_before_commit_merge = true;
+  scenario.target.commit_failed_copies = true;
+}
+
+inline Scenario LoadCorrectedScenario(const std::string& name) {
+  Scenario scenario = LoadTestScenario(name);
+  ApplyCorrectedOptions(scenario);
+  return scenario;
+}
+
+// A scenario name as a gtest parameter name ("garbage-cow" -> "garbage_cow").
+inline std::string TestNameOf(std::string name) {
+  for (char& ch : name) {
+    if (ch == '-') ch = '_';
+  }
+  return name;
+}
+
+}  // namespace snapsim::testing
+
+#endif  // SNAPSIM_TESTS_SUPPORT_CORRECTED_SCENARIO_H_
