@@ -205,6 +205,9 @@ struct TargetRead {
   std::string expected_status;  // empty: the manifest's final status
 };
 
+// gtest prints parameters in ctest names: a readable one, not the struct's bytes.
+void PrintTo(const TargetRead& read, std::ostream* os) { *os << read.name << "/" << read.cow_image; }
+
 std::string TargetReadName(const ::testing::TestParamInfo<TargetRead>& info) {
   std::string name = info.param.name + "_" + info.param.cow_image;
   for (char& c : name) {

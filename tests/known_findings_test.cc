@@ -33,6 +33,9 @@ const std::vector<KnownFinding>& KnownFindings() {
   return kFindings;
 }
 
+// gtest prints parameters in ctest names: a readable one, not the struct's bytes.
+void PrintTo(const KnownFinding& f, std::ostream* os) { *os << f.file; }
+
 void ApplyCorrection(const std::string& name, Scenario& s) {
   if (name == "skip_metadata_after_load") s.store.skip_metadata_after_load = true;
   if (name == "durable_invalidation") s.store.durable_invalidation = true;

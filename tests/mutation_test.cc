@@ -48,6 +48,9 @@ struct MutationCase {
   TargetMutation target_mutation = TargetMutation::kNone;
 };
 
+// gtest prints parameters in ctest names: a readable one, not the struct's bytes.
+void PrintTo(const MutationCase& c, std::ostream* os) { *os << c.label; }
+
 Scenario Mutated(const MutationCase& c) {
   Scenario s = LoadCorrectedScenario(c.scenario);
   s.store.mutation = c.store_mutation;
