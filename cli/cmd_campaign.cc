@@ -312,6 +312,7 @@ int CampaignMain(const std::vector<std::string>& args) {
     CampaignMinimizeOptions minimize_options;
     minimize_options.out_dir = options.out_dir;
     minimize_options.log_out = &std::cout;
+    minimize_options.jobs = outcome->summary.wall_clock.jobs;  // the campaign's worker count
     const ScenarioLoader load = [&](const std::string& name) -> absl::StatusOr<Scenario> {
       auto it = scenarios.find(name);
       if (it == scenarios.end()) return absl::NotFoundError("scenario " + name + " not loaded");

@@ -12,7 +12,9 @@
 //    simulation_crashed / simulation_timeout groups are skipped (a worker that died would take
 //    the campaign process down with it).
 //  - Resumable: a case already on disk for the same seed and invariant is reused, not redone.
-//  - Deterministic: the cases depend on the summary and the scenarios only.
+//  - Deterministic: the cases depend on the summary and the scenarios only, not on `jobs`.
+//  - With jobs > 1 each group is minimized in a forked child (the caller must be
+//    single-threaded); a child that crashes leaves its group unminimized, with a `problem`.
 #ifndef SNAPSIM_SIM_CAMPAIGN_MINIMIZE_H_
 #define SNAPSIM_SIM_CAMPAIGN_MINIMIZE_H_
 
@@ -38,6 +40,7 @@ struct CampaignMinimizeOptions {
   uint32_t max_groups = 8;            // 1..kMaxMinimizedGroups
   uint32_t max_runs_per_group = 400;  // candidate runs per group
   std::ostream* log_out = nullptr;    // one line per group, or null
+  uint32_t jobs = 1;  // > 1: minimize that many groups at a time, each in a forked process
 };
 
 struct MinimizedGroup {

@@ -158,6 +158,24 @@ TEST(CliCampaignTest, FindingReplaysVerbatimAndItsMinimizedCaseReplaysFast) {
   EXPECT_TRUE(SameIgnoringWallClock(s, LoadSummary(out)));
 }
 
+TEST(CliCampaignTest, MinimizedCasesDoNotDependOnTheWorkerCount) {
+  const std::string one = MakeTempDir("cli_campaign_min1");
+  const std::string two = MakeTempDir("cli_campaign_min2");
+  ASSERT_EQ(Campaign(absl::StrCat(kKnownFinding, " --jobs 1"), one).exit_code, 1);
+  ASSERT_EQ(Campaign(absl::StrCat(kKnownFinding, " --jobs 2"), two).exit_code, 1);
+  const CampaignSummary a = LoadSummary(one);
+  EXPECT_TRUE(SameIgnoringWallClock(a, LoadSummary(two)));
+  size_t cases = 0;
+  for (const FindingGroup& g : a.findings) {
+    if (g.minimized.empty()) continue;
+    ++cases;
+    EXPECT_EQ(ReadFileOrEmpty(absl::StrCat(one, "/", g.minimized)),
+              ReadFileOrEmpty(absl::StrCat(two, "/", g.minimized)))
+        << g.id;
+  }
+  EXPECT_GT(cases, 0u);
+}
+
 TEST(CliCampaignTest, ReplayCommandCarriesOptionsAndScenarioDirAndReproducesTheRun) {
   const std::string out = MakeTempDir("cli_campaign_options");
   const std::string dir = absl::StrCat(testing::kSourceDir, "/scenarios");
