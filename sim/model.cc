@@ -14,7 +14,7 @@ const char* ViewName(View view) { return view == View::kOrigin ? "origin" : "sna
 SectorHistory::SectorHistory(std::optional<Stamp> base) : base_(base) {}
 
 void SectorHistory::AddWrite(uint32_t device, uint64_t write_id, uint64_t submit_seq) {
-  if (writes_.size() >= kMaxCandidatesPerSector) Forget();
+  if (writes_.size() >= kMaxCandidatesPerSector) Forget(submit_seq);
   assert(writes_.size() < kMaxCandidatesPerSector);
   writes_.push_back(Candidate{write_id, device, submit_seq, kNeverAcked, false});
 }
@@ -25,11 +25,11 @@ void SectorHistory::Ack(uint64_t write_id, uint64_t ack_seq) {
   }
 }
 
-void SectorHistory::MarkDurableBefore(uint64_t flush_submit_seq) {
+void SectorHistory::MarkDurableBefore(uint64_t flush_submit_seq, uint64_t reads_in_flight_from) {
   for (Candidate& c : writes_) {
     if (c.ack_seq < flush_submit_seq) c.durable = true;
   }
-  Forget();
+  Forget(reads_in_flight_from);
 }
 
 bool SectorHistory::Matches(const Candidate& c, sector_t sector,
@@ -90,14 +90,21 @@ void SectorHistory::Rebase(const std::optional<Stamp>& observed) {
   writes_.clear();
 }
 
-// Drops writes no read or crash can return any more: those superseded by a durable later write.
-// The durable write with the highest submit number is never superseded itself, so the base stays
-// superseded (never accepted again) once any write became durable.
-void SectorHistory::Forget() {
+// Drops writes no read or crash can return any more: those superseded by a durable later write
+// that was acknowledged before the oldest read in flight was submitted (so that read, every later
+// read and every crash exclude them). The durable write with the highest submit number is never
+// superseded itself, so the base stays superseded (never accepted again) once any write became
+// durable.
+void SectorHistory::Forget(uint64_t reads_in_flight_from) {
   std::vector<Candidate> kept;
   kept.reserve(writes_.size());
   for (const Candidate& c : writes_) {
-    if (!SupersededDurably(c)) kept.push_back(c);
+    bool gone = false;
+    for (const Candidate& later : writes_) {
+      gone |= later.durable && later.ack_seq < reads_in_flight_from &&
+              c.ack_seq != kNeverAcked && later.submit_seq > c.ack_seq;
+    }
+    if (!gone) kept.push_back(c);
   }
   writes_ = std::move(kept);
 }
@@ -138,8 +145,10 @@ void ViewModel::WriteAcked(sector_t sector, uint32_t count, uint64_t write_id, u
   for (uint32_t i = 0; i < count; ++i) MutableHistory(sector + i).Ack(write_id, seq);
 }
 
-void ViewModel::FlushCompleted(uint64_t flush_submit_seq) {
-  for (auto& [sector, history] : sectors_) history.MarkDurableBefore(flush_submit_seq);
+void ViewModel::FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from) {
+  for (auto& [sector, history] : sectors_) {
+    history.MarkDurableBefore(flush_submit_seq, reads_in_flight_from);
+  }
 }
 
 const SectorHistory& ViewModel::History(sector_t sector) const {

@@ -55,7 +55,10 @@ class SectorHistory {
 
   void AddWrite(uint32_t device, uint64_t write_id, uint64_t submit_seq);
   void Ack(uint64_t write_id, uint64_t ack_seq);
-  void MarkDurableBefore(uint64_t flush_submit_seq);
+  // A FLUSH submitted at flush_submit_seq completed. Writes superseded for good are forgotten,
+  // but only if no read still in flight could return them: reads_in_flight_from is the submit
+  // number of the oldest read in flight (kNeverAcked: none).
+  void MarkDurableBefore(uint64_t flush_submit_seq, uint64_t reads_in_flight_from = kNeverAcked);
   // The read [read_submit, read_complete] may return `observed` (nullopt: not a stamp).
   bool AcceptableRead(sector_t sector, const std::optional<Stamp>& observed, uint64_t read_submit,
                       uint64_t read_complete) const;
@@ -69,7 +72,7 @@ class SectorHistory {
   bool Matches(const Candidate& c, sector_t sector, const std::optional<Stamp>& observed) const;
   bool SupersededForRead(const Candidate& c, uint64_t read_submit) const;
   bool SupersededDurably(const Candidate& c) const;
-  void Forget();
+  void Forget(uint64_t reads_in_flight_from);
 
   // nullopt base: unknown content (a recovery read garbage there): anything goes until rewritten.
   std::optional<Stamp> base_;
@@ -85,7 +88,7 @@ class ViewModel {
   void WriteSubmitted(sector_t sector, uint32_t count, uint32_t device, uint64_t write_id,
                       uint64_t seq);
   void WriteAcked(sector_t sector, uint32_t count, uint64_t write_id, uint64_t seq);
-  void FlushCompleted(uint64_t flush_submit_seq);
+  void FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from = kNeverAcked);
 
   // Sectors with a history (written at least once, or rebased): the ones a check must read.
   const absl::btree_map<sector_t, SectorHistory>& sectors() const { return sectors_; }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/simulation.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -442,7 +443,13 @@ void Simulation::EndUserBio(uint64_t id, int error) {
   ViewModel& view = model_.view(user->view);
   if (user->flush) {
     // While merging, where a FLUSH goes depends on the chunk; be conservative and learn nothing.
-    if (error == 0 && !model_.merged()) view.FlushCompleted(user->submit_seq);
+    if (error == 0 && !model_.merged()) {
+      uint64_t oldest_read = kNeverAcked;
+      for (const auto& [other_id, other] : user_bios_) {
+        if (other->op == BioOp::kRead) oldest_read = std::min(oldest_read, other->submit_seq);
+      }
+      view.FlushCompleted(user->submit_seq, oldest_read);
+    }
     return;
   }
   if (user->op == BioOp::kWrite) {

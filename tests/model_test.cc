@@ -145,11 +145,8 @@ TEST(SectorHistoryTest, DescribeListsTheAcceptableValues) {
 
 // The running-read rule says a read may return W unless a write acknowledged before the read was
 // submitted supersedes W. A FLUSH that completes while the read is in flight makes a later write
-// durable, and MarkDurableBefore then forgets W (sim/model.cc, SectorHistory::Forget), so the read
-// is rejected although the rule accepts it. Disabled: it fails on the current model; see
-// docs/checker.md ("Known model discrepancy"). The simulated devices read at completion time, so
-// a run rarely if ever returns the forgotten value.
-TEST(SectorHistoryTest, DISABLED_ReadInFlightAcrossAFlushMayStillReturnTheOlderWrite) {
+// durable; the model must not forget W while that read can still return it.
+TEST(SectorHistoryTest, ReadInFlightAcrossAFlushMayStillReturnTheOlderWrite) {
   SectorHistory h(Base());
   h.AddWrite(kStampDeviceOrigin, 1, 1);
   h.Ack(1, 2);
@@ -157,7 +154,8 @@ TEST(SectorHistoryTest, DISABLED_ReadInFlightAcrossAFlushMayStillReturnTheOlderW
   h.AddWrite(kStampDeviceOrigin, 2, 4);
   h.Ack(2, 5);
   ASSERT_TRUE(h.AcceptableRead(kSector, OriginWrite(1), 3, 7));
-  h.MarkDurableBefore(6);  // a FLUSH submitted at 6 completes before the read does (at 7)
+  // A FLUSH submitted at 6 completes before the read (submitted at 3) does (at 7).
+  h.MarkDurableBefore(6, /*reads_in_flight_from=*/3);
   EXPECT_TRUE(h.AcceptableRead(kSector, OriginWrite(1), 3, 7));
 }
 
