@@ -9,8 +9,9 @@
 //
 // Pruning: two crash states that leave the same bytes on every sector any non-durable write
 // touches are the same disk image, so only the first is checked. States are compared by a 64-bit
-// hash of those bytes per device (a collision, odds 2^-64 per pair, would skip a state). That covers a write identical
-// to the durable content and a write fully overwritten by a later kept one. Because recovery and
+// hash of those bytes per device (a collision, odds 2^-64 per pair, would skip a state). That
+// covers a write identical to the durable content and a write fully overwritten by a later kept
+// one. Because recovery and
 // checks are deterministic functions of the images and the model, pruning never hides a finding
 // (tests/explore_test.cc shows it against the unpruned enumeration).
 #ifndef SNAPSIM_SIM_EXPLORE_H_
