@@ -31,6 +31,7 @@
 #include "reports/report_files.h"
 #include "sim/campaign.h"
 #include "sim/campaign_minimize.h"
+#include "sim/minimize.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
@@ -42,6 +43,8 @@ ABSL_FLAG(std::string, budget, "",
 ABSL_FLAG(uint32_t, jobs, 0, "worker processes at a time (0: the number of cores)");
 ABSL_FLAG(std::string, shard, "0/1", "run shard I of N (jobs whose index % N == I)");
 ABSL_FLAG(std::string, seed_timeout, "10m", "kill a job running longer and report it");
+ABSL_FLAG(uint32_t, minimize_runs, 400,
+          "candidate runs at most when minimizing each finding kind (bounds the time it takes)");
 ABSL_FLAG(bool, no_minimize, false,
           "skip minimizing the lowest seed of each within-contract finding after the seeds");
 ABSL_DECLARE_FLAG(std::string, scenario);
@@ -57,7 +60,8 @@ namespace fs = std::filesystem;
 constexpr char kUsage[] =
     "usage: snapsim campaign [--scenario NAME ...] [--seeds A..B] [--budget DURATION]\n"
     "                        [--jobs N] [--out DIR] [--shard I/N] [--seed-timeout DURATION]\n"
-    "                        [--option NAME ...] [--scenario-dir DIR] [--no-minimize]\n\n"
+    "                        [--option NAME ...] [--scenario-dir DIR] [--minimize-runs N]\n"
+    "                        [--no-minimize]\n\n"
     "Runs every seed of the range on every scenario in forked workers, writing one result line\n"
     "per job to DIR/results.jsonl as it ends, then minimizes the lowest seed of each\n"
     "within-contract finding into DIR/cases/ and writes DIR/summary.json, summary.md and\n"
@@ -277,6 +281,11 @@ int CampaignMain(const std::vector<std::string>& args) {
   if (absl::Status s = ParseShard(absl::GetFlag(FLAGS_shard), options.config); !s.ok()) {
     return Fail(std::string(s.message()));
   }
+  if (absl::GetFlag(FLAGS_minimize_runs) == 0 ||
+      absl::GetFlag(FLAGS_minimize_runs) > kMaxMinimizeRuns) {
+    return Fail(absl::StrCat("--minimize-runs must be 1..", kMaxMinimizeRuns,
+                             " (--no-minimize skips minimizing)"));
+  }
   options.jobs = absl::GetFlag(FLAGS_jobs);
   if (options.jobs > kMaxJobs) return Fail(absl::StrCat("--jobs is at most ", kMaxJobs));
   options.out_dir = absl::GetFlag(FLAGS_out).empty() ? kDefaultOut : absl::GetFlag(FLAGS_out);
@@ -313,6 +322,7 @@ int CampaignMain(const std::vector<std::string>& args) {
     minimize_options.out_dir = options.out_dir;
     minimize_options.log_out = &std::cout;
     minimize_options.jobs = outcome->summary.wall_clock.jobs;  // the campaign's worker count
+    minimize_options.max_runs_per_group = absl::GetFlag(FLAGS_minimize_runs);
     const ScenarioLoader load = [&](const std::string& name) -> absl::StatusOr<Scenario> {
       auto it = scenarios.find(name);
       if (it == scenarios.end()) return absl::NotFoundError("scenario " + name + " not loaded");
@@ -342,7 +352,7 @@ SNAPSIM_REGISTER_COMMAND(campaign,
                              "run many seeds of some scenarios in parallel and report (nightly)",
                              kUsage,
                              {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs",
-                              "out", "shard", "seed_timeout", "no_minimize"},
+                              "out", "shard", "seed_timeout", "minimize_runs", "no_minimize"},
                              &CampaignMain});
 
 }  // namespace snapsim::cli
