@@ -57,6 +57,14 @@ class ChecksumLanes {
                         0x100000001b3ULL};
 };
 
+uint64_t SectorChecksum(const uint8_t* sector) {
+  ChecksumLanes lanes;
+  for (uint32_t w = 0; w < kWords; ++w) {
+    lanes.Add(w, w == kChecksumOffset / 8 ? 0 : GetLe64(sector + w * 8));
+  }
+  return lanes.Finish();
+}
+
 }  // namespace
 
 void FillStampedSector(const Stamp& stamp, uint8_t* out) {
@@ -77,11 +85,10 @@ void FillStampedSector(const Stamp& stamp, uint8_t* out) {
 
 std::optional<Stamp> DecodeStamp(const uint8_t* sector) {
   if (std::memcmp(sector, kMagic, 4) != 0) return std::nullopt;
+  if (GetLe64(sector + kChecksumOffset) != SectorChecksum(sector)) return std::nullopt;
   Stamp stamp{GetLe32(sector + 4), GetLe64(sector + 8), GetLe64(sector + 16)};
-  // The filler must be the one the header derives: a torn (mixed), corrupted or misdirected
-  // sector fails here. That covers every byte but the checksum word, whose damage changes no
-  // attribution; the checksum is for readers without the filler rule (hexdumps, other tools), and
-  // skipping it halves the cost of the checker's hottest function.
+  // The filler must be the one the header derives (catches a forged or mixed sector whose
+  // checksum happens to match).
   const uint64_t seed = FillerSeed(stamp.device, stamp.sector, stamp.write_id);
   for (uint32_t off = kFillerOffset; off < kSectorSize; off += 8) {
     if (GetLe64(sector + off) != FillerWord(seed, off / 8)) return std::nullopt;

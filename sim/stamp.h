@@ -10,10 +10,9 @@
 //   [24, 32)  checksum: a four-lane 64-bit word hash over bytes [0, 24) and [32, 512)
 //   [32, 512) filler derived from (device, sector, write id)
 //
-// Contract: DecodeStamp returns the stamp only if the magic and every filler word agree with the
-// header (the checksum word is written for other readers, not checked), so a torn (mixed),
-// corrupted or non-stamp sector yields nullopt, and a misdirected one decodes with a sector
-// number different from where it was read.
+// Contract: DecodeStamp returns the stamp only if the magic, the checksum and the filler all
+// agree, so a torn (mixed), corrupted or non-stamp sector yields nullopt, and a misdirected one
+// decodes with a sector number different from where it was read.
 #ifndef SNAPSIM_SIM_STAMP_H_
 #define SNAPSIM_SIM_STAMP_H_
 
