@@ -108,6 +108,41 @@ bool NormaliseFlags(const Command& command, std::vector<std::string>& args) {
   return true;
 }
 
+// Abseil keeps only the last value of a repeated flag. For list flags (--option, --scenario) every
+// occurrence counts: they are merged into one comma-joined flag. REQUIRES: NormaliseFlags ran.
+void MergeRepeatedListFlags(std::vector<std::string>& args) {
+  std::vector<std::string> out(args.begin(), args.begin() + 2);
+  std::vector<std::pair<std::string, std::string>> lists;  // flag name -> joined values, in order
+  size_t i = 2;
+  for (; i < args.size() && args[i] != "--"; ++i) {
+    const std::string& arg = args[i];
+    const size_t equals = arg.find('=');
+    const absl::CommandLineFlag* flag =
+        arg.compare(0, 2, "--") == 0 ? absl::FindCommandLineFlag(arg.substr(2, equals - 2))
+                                     : nullptr;
+    if (flag == nullptr || !flag->IsOfType<std::vector<std::string>>()) {
+      out.push_back(arg);
+      continue;
+    }
+    const std::string name = arg.substr(2, equals - 2);
+    std::string value;
+    if (equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    auto it = std::find_if(lists.begin(), lists.end(), [&](const auto& l) { return l.first == name; });
+    if (it == lists.end()) {
+      lists.emplace_back(name, value);
+    } else if (!value.empty()) {
+      it->second = it->second.empty() ? value : absl::StrCat(it->second, ",", value);
+    }
+  }
+  for (const auto& [name, value] : lists) out.push_back(absl::StrCat("--", name, "=", value));
+  for (; i < args.size(); ++i) out.push_back(args[i]);
+  args = std::move(out);
+}
+
 bool AsksForHelp(const std::vector<std::string>& args) {
   for (size_t i = 2; i < args.size() && args[i] != "--"; ++i) {
     if (args[i] == "--help" || args[i] == "-h" || args[i] == "-help") return true;
@@ -153,6 +188,7 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (!NormaliseFlags(*command, args)) return kExitUsage;
+  MergeRepeatedListFlags(args);
 
   // Abseil sees "snapsim <args after the command>" and returns argv[0] plus the positionals.
   std::vector<char*> flag_argv;

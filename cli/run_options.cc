@@ -54,7 +54,8 @@ std::string ReplayPrefix(const std::string& scenario, const std::vector<std::str
                          const std::string& dir) {
   std::string out = absl::StrCat("snapsim run --scenario ", scenario);
   if (!dir.empty()) absl::StrAppend(&out, " --scenario-dir ", dir);
-  for (const std::string& option : options) absl::StrAppend(&out, " --option ", option);
+  // One flag, comma-joined: Abseil keeps only the last of a repeated flag.
+  if (!options.empty()) absl::StrAppend(&out, " --option ", absl::StrJoin(options, ","));
   return out;
 }
 

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// snapsim run, explore and minimize from the command line: verdicts, replay commands, and one
+// clear line for every kind of bad input.
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/support/cli_runner.h"
+
+namespace snapsim {
+namespace {
+
+using testing::IsOneLine;
+using testing::RunSnapsim;
+
+TEST(CliRunTest, PrintsVerdictsTraceHashAndTheReplayCommand) {
+  testing::CliResult r = RunSnapsim("run --scenario default --seed 9");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("snapshot_image"), std::string::npos);
+  EXPECT_NE(r.out.find("trace hash "), std::string::npos);
+  EXPECT_NE(r.out.find("replay: snapsim run --scenario default --seed 9"), std::string::npos);
+}
+
+TEST(CliRunTest, KnownFindingExitsOneAndTheCorrectionHolds) {
+  testing::CliResult faithful = RunSnapsim("run --scenario area-boundary-reload --seed 3");
+  EXPECT_EQ(faithful.exit_code, 1);
+  EXPECT_NE(faithful.out.find("FINDING table_well_formed"), std::string::npos);
+  testing::CliResult corrected =
+      RunSnapsim("run --scenario area-boundary-reload --seed 3 --option skip_metadata_after_load");
+  EXPECT_EQ(corrected.exit_code, 0) << corrected.out;
+}
+
+TEST(CliRunTest, RepeatedOptionFlagsAllApplyAndAppearInTheReplayCommand) {
+  testing::CliResult r = RunSnapsim(
+      "run --scenario area-boundary-reload --seed 3 --option durable_invalidation "
+      "--option skip_metadata_after_load");
+  EXPECT_EQ(r.exit_code, 0) << "the second --option was dropped: " << r.out;
+  EXPECT_NE(r.out.find("--option durable_invalidation,skip_metadata_after_load --seed 3"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(CliRunTest, BadInputGetsOneLineAndExitTwo) {
+  for (const char* args :
+       {"run --seed -4", "run --seed banana", "run", "run --scenario no-such-scenario --seed 1",
+        "run --seed 1 --option bogus", "run --seed 1 extra", "run --replay-case /nonexistent.json",
+        "explore --scenario explore-small --bound 0", "minimize --scenario default"}) {
+    testing::CliResult r = RunSnapsim(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_TRUE(IsOneLine(r.err)) << args << ": " << r.err;
+  }
+}
+
+TEST(CliRunTest, ExploreStatesItsBound) {
+  testing::CliResult r = RunSnapsim("explore --scenario explore-small --bound 6 --option corrected");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("up to bound 6 hold"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace snapsim
