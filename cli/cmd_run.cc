@@ -27,6 +27,7 @@ ABSL_FLAG(std::string, trace, "", "write every event as JSON lines to this file"
 ABSL_FLAG(std::vector<std::string>, option, {},
           "named store/target options over the scenario's (comma-separated or repeated): "
           "corrected, skip_metadata_after_load, durable_invalidation, "
+          "clear_stale_slots_after_load, "
           "flush_origin_before_commit_merge, commit_failed_copies, full_chunk_write_skips_copy");
 ABSL_FLAG(std::string, replay_case, "", "replay a minimized case file instead of a seed");
 ABSL_FLAG(std::string, export_dir, "", "write the first crash state's origin.img and cow.img here");

@@ -10,7 +10,7 @@ namespace snapsim::cli {
 
 const std::vector<std::string>& KnownOptionNames() {
   static const std::vector<std::string> kNames = {
-      "skip_metadata_after_load", "durable_invalidation", "flush_origin_before_commit_merge",
+      "skip_metadata_after_load", "durable_invalidation", "clear_stale_slots_after_load", "flush_origin_before_commit_merge",
       "commit_failed_copies", "full_chunk_write_skips_copy"};
   return kNames;
 }
@@ -21,6 +21,8 @@ absl::Status ApplyOptions(const std::vector<std::string>& names, Scenario& scena
       scenario.store.skip_metadata_after_load = true;
     } else if (name == "durable_invalidation") {
       scenario.store.durable_invalidation = true;
+    } else if (name == "clear_stale_slots_after_load") {
+      scenario.store.clear_stale_slots_after_load = true;
     } else if (name == "flush_origin_before_commit_merge") {
       scenario.target.flush_origin_before_commit_merge = true;
     } else if (name == "commit_failed_copies") {
@@ -30,6 +32,7 @@ absl::Status ApplyOptions(const std::vector<std::string>& names, Scenario& scena
     } else if (name == "corrected") {
       scenario.store.skip_metadata_after_load = true;
       scenario.store.durable_invalidation = true;
+      scenario.store.clear_stale_slots_after_load = true;
       scenario.target.flush_origin_before_commit_merge = true;
       scenario.target.commit_failed_copies = true;
     } else {

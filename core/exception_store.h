@@ -47,6 +47,9 @@ struct StoreOptions {
   // drop_snapshot writes the invalid header with FLUSH|FUA, so the invalidation is durable before
   // the origin moves on. 3.7.1 writes it plain, into the COW's volatile cache.
   bool durable_invalidation = false;
+  // After read_metadata, zero the current area's slots past the terminator. A torn area write can
+  // leave unacknowledged entries there that 3.7.1 later writes back as part of the table.
+  bool clear_stale_slots_after_load = false;
   StoreMutation mutation = StoreMutation::kNone;
 };
 

@@ -188,7 +188,18 @@ int PersistentStore::ReadExceptions(ExceptionCallback callback) {
   }
   --current_area_;
   if (options_.skip_metadata_after_load) SkipMetadata();
+  if (options_.clear_stale_slots_after_load) ClearStaleSlots();
   return 0;
+}
+
+// A torn area write (sectors are atomic, a chunk is not) can leave entries of a write that never
+// completed after the terminator. 3.7.1 keeps them in the in-memory area, and once commits fill
+// the slots up to them they join the table, pointing at chunks handed out again since. Zeroing
+// the slots past the terminator makes the next area write erase them.
+void PersistentStore::ClearStaleSlots() {
+  for (uint32_t slot = current_committed_; slot < exceptions_per_area_; ++slot) {
+    ClearException(slot);
+  }
 }
 
 // skip_metadata of "dm snapshot: fix data corruption" (after 3.7.1): when the last loaded area

@@ -424,6 +424,7 @@ void ReadRoot(Section& root, Scenario* s) {
   Section store = root.Sub("store");
   store.Bool("skip_metadata_after_load", &s->store.skip_metadata_after_load);
   store.Bool("durable_invalidation", &s->store.durable_invalidation);
+  store.Bool("clear_stale_slots_after_load", &s->store.clear_stale_slots_after_load);
   store.Enum("mutation", kStoreMutationNames, &s->store.mutation);
   store.Finish();
 
@@ -822,6 +823,8 @@ std::string ScenarioToToml(const Scenario& s) {
   absl::StrAppend(&out, "skip_metadata_after_load = ", BoolText(s.store.skip_metadata_after_load),
                   "\n");
   absl::StrAppend(&out, "durable_invalidation = ", BoolText(s.store.durable_invalidation), "\n");
+  absl::StrAppend(&out, "clear_stale_slots_after_load = ",
+                  BoolText(s.store.clear_stale_slots_after_load), "\n");
   absl::StrAppend(&out, "mutation = ",
                   Quote(kStoreMutationNames[static_cast<size_t>(s.store.mutation)]), "\n");
 

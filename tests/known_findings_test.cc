@@ -29,6 +29,8 @@ const std::vector<KnownFinding>& KnownFindings() {
       {"merge-commits-before-origin-durable.case.json", "merge_image",
        "flush_origin_before_commit_merge"},
       {"copy-error-hangs-bios.case.json", "liveness", "commit_failed_copies"},
+      {"torn-area-write-leaves-stale-slots.case.json", "table_well_formed",
+       "clear_stale_slots_after_load"},
   };
   return kFindings;
 }
@@ -39,6 +41,7 @@ void PrintTo(const KnownFinding& f, std::ostream* os) { *os << f.file; }
 void ApplyCorrection(const std::string& name, Scenario& s) {
   if (name == "skip_metadata_after_load") s.store.skip_metadata_after_load = true;
   if (name == "durable_invalidation") s.store.durable_invalidation = true;
+  if (name == "clear_stale_slots_after_load") s.store.clear_stale_slots_after_load = true;
   if (name == "flush_origin_before_commit_merge") s.target.flush_origin_before_commit_merge = true;
   if (name == "commit_failed_copies") s.target.commit_failed_copies = true;
 }

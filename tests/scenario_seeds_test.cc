@@ -61,6 +61,7 @@ TEST_P(ScenarioSeedsTest, CorrectedStoreHolds) {
   ASSERT_TRUE(scenario.ok()) << scenario.status();
   scenario->store.skip_metadata_after_load = true;
   scenario->store.durable_invalidation = true;
+  scenario->store.clear_stale_slots_after_load = true;
   scenario->target.flush_origin_before_commit_merge = true;
   scenario->target.commit_failed_copies = true;
   for (uint64_t seed : scenario->ctest_seeds) {
