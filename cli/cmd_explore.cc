@@ -89,11 +89,11 @@ int ExploreMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-SNAPSIM_REGISTER_COMMAND(explore,
-                         Command{"explore", "enumerate every crash state up to a bound and check it",
-                                 kUsage,
-                                 {"scenario", "scenario_dir", "seed", "option", "bound",
-                                  "max_states", "no_prune", "no_tears", "json"},
-                                 &ExploreMain});
+SNAPSIM_REGISTER_COMMAND(explore, Command{"explore",
+                                          "enumerate every crash state up to a bound and check it",
+                                          kUsage,
+                                          {"scenario", "scenario_dir", "seed", "option", "bound",
+                                           "max_states", "no_prune", "no_tears", "json"},
+                                          &ExploreMain});
 
 }  // namespace snapsim::cli

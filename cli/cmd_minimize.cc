@@ -72,7 +72,8 @@ int MinimizeMain(const std::vector<std::string>& args) {
 }  // namespace
 
 SNAPSIM_REGISTER_COMMAND(minimize,
-                         Command{"minimize", "shrink a failing seed to a minimal replayable case",
+                         Command{"minimize",
+                                 "shrink a failing seed to a minimal replayable case",
                                  kUsage,
                                  {"scenario", "scenario_dir", "seed", "option", "out", "invariant"},
                                  &MinimizeMain});

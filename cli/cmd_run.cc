@@ -69,11 +69,11 @@ void PrintHuman(const RunResult& r, const std::string& log) {
   }
   absl::PrintF("%s\n", fired == 0 ? " none" : "");
   for (const Finding& f : r.findings) {
-    absl::PrintF("\nFINDING %s (%s, %s contract) at crash %u (%s)\n  expected: %s\n  actual:   %s\n"
-                 "  %s\n",
-                 f.invariant, FindingSeverityName(f.severity), ContractName(f.contract),
-                 f.crash_index, f.crash_point.empty() ? "no crash" : f.crash_point, f.expected,
-                 f.actual, f.detail);
+    absl::PrintF(
+        "\nFINDING %s (%s, %s contract) at crash %u (%s)\n  expected: %s\n  actual:   %s\n"
+        "  %s\n",
+        f.invariant, FindingSeverityName(f.severity), ContractName(f.contract), f.crash_index,
+        f.crash_point.empty() ? "no crash" : f.crash_point, f.expected, f.actual, f.detail);
   }
   absl::PrintF("\nseed %u: %s; %u events, %u I/Os, %u crashes, %u crash states checked\n", r.seed,
                r.outcome, r.events, r.ios, r.crashes, r.crash_states_checked);
@@ -107,8 +107,7 @@ int RunMain(const std::vector<std::string>& args) {
     if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
     scenario = *loaded;
     steps = StepsForSeed(scenario, seed);
-    options.replay_prefix =
-        ReplayPrefix(scenario.name, names, absl::GetFlag(FLAGS_scenario_dir));
+    options.replay_prefix = ReplayPrefix(scenario.name, names, absl::GetFlag(FLAGS_scenario_dir));
   }
   std::ostringstream trace;
   std::ostringstream log;
@@ -133,7 +132,8 @@ int RunMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-SNAPSIM_REGISTER_COMMAND(run, Command{"run", "run one seed of a scenario and check every invariant",
+SNAPSIM_REGISTER_COMMAND(run, Command{"run",
+                                      "run one seed of a scenario and check every invariant",
                                       kUsage,
                                       {"scenario", "scenario_dir", "seed", "trace", "option",
                                        "replay_case", "export_dir", "json"},

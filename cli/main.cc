@@ -117,9 +117,9 @@ void MergeRepeatedListFlags(std::vector<std::string>& args) {
   for (; i < args.size() && args[i] != "--"; ++i) {
     const std::string& arg = args[i];
     const size_t equals = arg.find('=');
-    const absl::CommandLineFlag* flag =
-        arg.compare(0, 2, "--") == 0 ? absl::FindCommandLineFlag(arg.substr(2, equals - 2))
-                                     : nullptr;
+    const absl::CommandLineFlag* flag = arg.compare(0, 2, "--") == 0
+                                            ? absl::FindCommandLineFlag(arg.substr(2, equals - 2))
+                                            : nullptr;
     if (flag == nullptr || !flag->IsOfType<std::vector<std::string>>()) {
       out.push_back(arg);
       continue;
@@ -131,7 +131,8 @@ void MergeRepeatedListFlags(std::vector<std::string>& args) {
     } else if (i + 1 < args.size()) {
       value = args[++i];
     }
-    auto it = std::find_if(lists.begin(), lists.end(), [&](const auto& l) { return l.first == name; });
+    auto it =
+        std::find_if(lists.begin(), lists.end(), [&](const auto& l) { return l.first == name; });
     if (it == lists.end()) {
       lists.emplace_back(name, value);
     } else if (!value.empty()) {

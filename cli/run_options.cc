@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "cli/run_options.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 
 namespace snapsim::cli {
 
 const std::vector<std::string>& KnownOptionNames() {
   static const std::vector<std::string> kNames = {
-      "skip_metadata_after_load", "durable_invalidation", "clear_stale_slots_after_load", "flush_origin_before_commit_merge",
-      "commit_failed_copies", "full_chunk_write_skips_copy"};
+      "skip_metadata_after_load",         "durable_invalidation", "clear_stale_slots_after_load",
+      "flush_origin_before_commit_merge", "commit_failed_copies", "full_chunk_write_skips_copy"};
   return kNames;
 }
 
@@ -36,9 +36,9 @@ absl::Status ApplyOptions(const std::vector<std::string>& names, Scenario& scena
       scenario.target.flush_origin_before_commit_merge = true;
       scenario.target.commit_failed_copies = true;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown --option '", name, "' (known: corrected, ",
-                       absl::StrJoin(KnownOptionNames(), ", "), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown --option '", name,
+                                                     "' (known: corrected, ",
+                                                     absl::StrJoin(KnownOptionNames(), ", "), ")"));
     }
   }
   return absl::OkStatus();

@@ -34,9 +34,9 @@ struct Bio {
   BioOp op = BioOp::kRead;
   sector_t sector = 0;
   uint32_t sector_count = 0;
-  bool preflush = false;     // REQ_FLUSH
-  bool fua = false;          // REQ_FUA
-  uint8_t* data = nullptr;   // sector_count * 512 bytes, owned by the submitter
+  bool preflush = false;    // REQ_FLUSH
+  bool fua = false;         // REQ_FUA
+  uint8_t* data = nullptr;  // sector_count * 512 bytes, owned by the submitter
   BioEndIo end_io;
 
   bool is_write() const { return op == BioOp::kWrite; }

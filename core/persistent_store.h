@@ -84,9 +84,9 @@ class PersistentStore final : public ExceptionStore {
   int WriteHeader(bool durable);             // write_header
   // insert_exceptions: the slots of area_ up to the terminator.
   int InsertExceptions(ExceptionCallback callback, bool* full);
-  int ReadExceptions(ExceptionCallback callback);     // read_exceptions
+  int ReadExceptions(ExceptionCallback callback);  // read_exceptions
   void SkipMetadata();
-  void ClearStaleSlots();                                // the later upstream skip_metadata
+  void ClearStaleSlots();                             // the later upstream skip_metadata
   DiskException ReadException(uint32_t index) const;  // read_exception
   void WriteException(uint32_t index, const DiskException& de);
   void ClearException(uint32_t index);

@@ -24,9 +24,8 @@ std::string RateChange(double before, double after) {
 }
 
 void FindingLine(std::string& md, const FindingGroup& g) {
-  absl::StrAppend(&md, "- ", g.id, " (", FindingSeverityName(g.first.severity), ", ",
-                  g.seed_count, " seeds, first seed ", g.first.seed, "): `",
-                  g.first.replay_command, "`\n");
+  absl::StrAppend(&md, "- ", g.id, " (", FindingSeverityName(g.first.severity), ", ", g.seed_count,
+                  " seeds, first seed ", g.first.seed, "): `", g.first.replay_command, "`\n");
 }
 
 }  // namespace
@@ -60,17 +59,17 @@ std::string CompareSummaries(const CampaignSummary& prev, const CampaignSummary&
 
   std::string md = "# snapsim campaign comparison\n\n";
   absl::StrAppend(&md, "- previous: ", prev.config.git_commit, ", seeds ",
-                  SeedRangeText(prev, true), ", ", prev.seeds_run, " runs, ",
-                  prev.findings.size(), " findings\n");
+                  SeedRangeText(prev, true), ", ", prev.seeds_run, " runs, ", prev.findings.size(),
+                  " findings\n");
   absl::StrAppend(&md, "- current: ", cur.config.git_commit, ", seeds ", SeedRangeText(cur, true),
                   ", ", cur.seeds_run, " runs, ", cur.findings.size(), " findings\n");
   absl::StrAppend(&md, "- seeds/s: ",
                   RateChange(prev.wall_clock.seeds_per_second, cur.wall_clock.seeds_per_second),
                   "\n");
-  absl::StrAppend(&md, "- crash states/s: ",
-                  RateChange(prev.wall_clock.crash_states_per_second,
-                             cur.wall_clock.crash_states_per_second),
-                  "\n");
+  absl::StrAppend(
+      &md, "- crash states/s: ",
+      RateChange(prev.wall_clock.crash_states_per_second, cur.wall_clock.crash_states_per_second),
+      "\n");
   absl::StrAppend(&md, "\n## New findings\n\n", added.empty() ? "None.\n" : added);
   absl::StrAppend(&md, "\n## Gone findings\n\n", gone.empty() ? "None.\n" : gone);
   absl::StrAppend(&md, "\n## Still present\n\n", kept.empty() ? "None.\n" : kept);

@@ -57,18 +57,19 @@ std::string Fact(const std::string& name, const std::string& value) {
 std::string FindingsTable(const CampaignSummary& s) {
   if (s.findings.empty()) return "<p class=\"muted\">No findings.</p>";
   std::string html =
-      "<div class=\"scroll\"><table id=\"findings\"><thead><tr><th>id</th><th>invariant</th><th>severity</th>"
+      "<div class=\"scroll\"><table "
+      "id=\"findings\"><thead><tr><th>id</th><th>invariant</th><th>severity</th>"
       "<th>contract</th><th>scenario</th><th class=\"num\">seed</th>"
       "<th class=\"num\">count</th><th>replay command</th></tr></thead><tbody>";
   for (const FindingGroup& g : s.findings) {
     const Finding& f = g.first;
     absl::StrAppend(&html, "<tr class=\"finding\"><td><a href=\"#f-", HtmlEscape(g.id), "\">",
-                    HtmlEscape(g.id), "</a></td><td>", HtmlEscape(f.invariant),
-                    "</td><td class=\"", SeverityClass(f.severity), "\">",
-                    FindingSeverityName(f.severity), "</td><td>", ContractName(f.contract),
-                    "</td><td>", HtmlEscape(f.scenario), "</td><td class=\"num\">", f.seed,
-                    "</td><td class=\"num\">", g.seed_count, "</td><td><code class=\"replay\">",
-                    HtmlEscape(f.replay_command), "</code></td></tr>");
+                    HtmlEscape(g.id), "</a></td><td>", HtmlEscape(f.invariant), "</td><td class=\"",
+                    SeverityClass(f.severity), "\">", FindingSeverityName(f.severity), "</td><td>",
+                    ContractName(f.contract), "</td><td>", HtmlEscape(f.scenario),
+                    "</td><td class=\"num\">", f.seed, "</td><td class=\"num\">", g.seed_count,
+                    "</td><td><code class=\"replay\">", HtmlEscape(f.replay_command),
+                    "</code></td></tr>");
   }
   html += "</tbody></table></div>";
   return html;
@@ -151,8 +152,9 @@ std::string Probes(const CampaignSummary& s) {
       absl::StrAppend(&never, "<li>", HtmlEscape(name), "</li>");
     }
   }
-  std::string html = "<table id=\"probes\"><thead><tr><th>probe fired</th>"
-                     "<th class=\"num\">count</th></tr></thead><tbody>";
+  std::string html =
+      "<table id=\"probes\"><thead><tr><th>probe fired</th>"
+      "<th class=\"num\">count</th></tr></thead><tbody>";
   absl::StrAppend(&html, fired.empty() ? "<tr><td colspan=\"2\">none</td></tr>" : fired,
                   "</tbody></table><h3>Never fired</h3>",
                   never.empty() ? "<p class=\"muted\">none</p>"
@@ -161,9 +163,10 @@ std::string Probes(const CampaignSummary& s) {
 }
 
 std::string Verdicts(const CampaignSummary& s) {
-  std::string html = "<table id=\"verdicts\"><thead><tr><th>invariant</th>"
-                     "<th class=\"num\">checked</th><th class=\"num\">failed</th></tr></thead>"
-                     "<tbody>";
+  std::string html =
+      "<table id=\"verdicts\"><thead><tr><th>invariant</th>"
+      "<th class=\"num\">checked</th><th class=\"num\">failed</th></tr></thead>"
+      "<tbody>";
   for (const auto& [name, v] : s.verdicts) {
     absl::StrAppend(&html, "<tr><td>", HtmlEscape(name), "</td><td class=\"num\">", v.checked,
                     "</td><td class=\"num", v.failed ? " sev-critical" : "", "\">", v.failed,
@@ -183,22 +186,22 @@ std::string RenderHtmlReport(const CampaignSummary& s, const std::string& report
       "<title>snapsim campaign: ",
       HtmlEscape(absl::StrJoin(c.scenarios, ", ")), "</title><style>", kStyle,
       "</style></head><body>\n<header><h1>snapsim campaign</h1><div class=\"facts\">");
-  absl::StrAppend(&html, Fact("tool", absl::StrCat(c.tool_version, " (", c.git_commit, ")")),
-                  Fact("scenarios", absl::StrJoin(c.scenarios, ", ")),
-                  Fact("seeds requested", SeedRangeText(s, false)),
-                  Fact("seeds completed", SeedRangeText(s, true)),
-                  Fact("shard", absl::StrCat(c.shard_index, "/", c.shard_count)),
-                  Fact("runs", absl::StrCat(s.seeds_run, " (", s.runs_with_findings,
-                                            " with findings)")),
-                  Fact("findings", absl::StrCat(s.findings.size())),
-                  Fact("crash states checked", absl::StrCat(s.crash_states_checked)));
-  absl::StrAppend(&html, Fact("events / I/Os", absl::StrCat(s.events, " / ", s.ios)),
-                  Fact("wall time", absl::StrFormat("%.1f s on %d workers",
-                                                    s.wall_clock.wall_ms / 1000.0,
-                                                    s.wall_clock.jobs)),
-                  Fact("rate", absl::StrFormat("%.2f seeds/s, %.2f crash states/s",
-                                               s.wall_clock.seeds_per_second,
-                                               s.wall_clock.crash_states_per_second)));
+  absl::StrAppend(
+      &html, Fact("tool", absl::StrCat(c.tool_version, " (", c.git_commit, ")")),
+      Fact("scenarios", absl::StrJoin(c.scenarios, ", ")),
+      Fact("seeds requested", SeedRangeText(s, false)),
+      Fact("seeds completed", SeedRangeText(s, true)),
+      Fact("shard", absl::StrCat(c.shard_index, "/", c.shard_count)),
+      Fact("runs", absl::StrCat(s.seeds_run, " (", s.runs_with_findings, " with findings)")),
+      Fact("findings", absl::StrCat(s.findings.size())),
+      Fact("crash states checked", absl::StrCat(s.crash_states_checked)));
+  absl::StrAppend(
+      &html, Fact("events / I/Os", absl::StrCat(s.events, " / ", s.ios)),
+      Fact("wall time", absl::StrFormat("%.1f s on %d workers", s.wall_clock.wall_ms / 1000.0,
+                                        s.wall_clock.jobs)),
+      Fact("rate",
+           absl::StrFormat("%.2f seeds/s, %.2f crash states/s", s.wall_clock.seeds_per_second,
+                           s.wall_clock.crash_states_per_second)));
   html += "</div></header>\n<main>\n";
   absl::StrAppend(&html, "<section><h2>Findings</h2>", FindingsTable(s), "</section>\n");
   absl::StrAppend(&html, "<section><h2>Charts</h2>", Charts(s), "</section>\n");

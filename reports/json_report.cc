@@ -14,13 +14,20 @@ enum class Type { kString, kUint, kNumber, kObject, kArray, kUintOrNull, kObject
 
 bool Is(const nlohmann::json& v, Type t) {
   switch (t) {
-    case Type::kString: return v.is_string();
-    case Type::kUint: return v.is_number_unsigned() || (v.is_number_integer() && v >= 0);
-    case Type::kNumber: return v.is_number();
-    case Type::kObject: return v.is_object();
-    case Type::kArray: return v.is_array();
-    case Type::kUintOrNull: return v.is_null() || Is(v, Type::kUint);
-    case Type::kObjectOrNull: return v.is_null() || v.is_object();
+    case Type::kString:
+      return v.is_string();
+    case Type::kUint:
+      return v.is_number_unsigned() || (v.is_number_integer() && v >= 0);
+    case Type::kNumber:
+      return v.is_number();
+    case Type::kObject:
+      return v.is_object();
+    case Type::kArray:
+      return v.is_array();
+    case Type::kUintOrNull:
+      return v.is_null() || Is(v, Type::kUint);
+    case Type::kObjectOrNull:
+      return v.is_null() || v.is_object();
   }
   return false;
 }
@@ -59,26 +66,31 @@ std::string RenderJsonReport(const CampaignSummary& summary) {
 absl::Status ValidateSummaryJson(const nlohmann::json& j) {
   using T = Type;
   absl::Status s = Fields(j, "summary",
-                          {{"schema_version", T::kUint}, {"tool", T::kObject},
-                           {"scenarios", T::kArray}, {"shard", T::kObject},
-                           {"seeds", T::kObject}, {"runs", T::kObject},
-                           {"totals", T::kObject}, {"per_scenario", T::kObject},
-                           {"probes", T::kObject}, {"verdicts", T::kObject},
-                           {"findings", T::kArray}, {"wall_clock", T::kObject}});
+                          {{"schema_version", T::kUint},
+                           {"tool", T::kObject},
+                           {"scenarios", T::kArray},
+                           {"shard", T::kObject},
+                           {"seeds", T::kObject},
+                           {"runs", T::kObject},
+                           {"totals", T::kObject},
+                           {"per_scenario", T::kObject},
+                           {"probes", T::kObject},
+                           {"verdicts", T::kObject},
+                           {"findings", T::kArray},
+                           {"wall_clock", T::kObject}});
   if (!s.ok()) return s;
   if (j.at("schema_version").get<uint64_t>() != kSummarySchemaVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("schema_version ", j.at("schema_version").dump(), " is not ",
-                     kSummarySchemaVersion));
+    return absl::InvalidArgumentError(absl::StrCat("schema_version ", j.at("schema_version").dump(),
+                                                   " is not ", kSummarySchemaVersion));
   }
   for (const nlohmann::json& name : j.at("scenarios")) {
     if (!name.is_string()) return absl::InvalidArgumentError("summary.scenarios: not a string");
   }
   s.Update(Fields(j.at("tool"), "tool", {{"version", T::kString}, {"git_commit", T::kString}}));
   s.Update(Fields(j.at("shard"), "shard", {{"index", T::kUint}, {"count", T::kUint}}));
-  s.Update(Fields(j.at("seeds"), "seeds",
-                  {{"requested", T::kObject}, {"completed", T::kObjectOrNull},
-                   {"completed_count", T::kUint}}));
+  s.Update(Fields(
+      j.at("seeds"), "seeds",
+      {{"requested", T::kObject}, {"completed", T::kObjectOrNull}, {"completed_count", T::kUint}}));
   if (!s.ok()) return s;
   s.Update(Fields(j.at("seeds").at("requested"), "seeds.requested",
                   {{"first", T::kUint}, {"last", T::kUintOrNull}}));
@@ -89,8 +101,11 @@ absl::Status ValidateSummaryJson(const nlohmann::json& j) {
   s.Update(Fields(j.at("runs"), "runs",
                   {{"total", T::kUint}, {"clean", T::kUint}, {"with_findings", T::kUint}}));
   s.Update(Fields(j.at("totals"), "totals",
-                  {{"crash_states_checked", T::kUint}, {"crashes", T::kUint},
-                   {"recoveries", T::kUint}, {"events", T::kUint}, {"ios", T::kUint},
+                  {{"crash_states_checked", T::kUint},
+                   {"crashes", T::kUint},
+                   {"recoveries", T::kUint},
+                   {"events", T::kUint},
+                   {"ios", T::kUint},
                    {"sim_time_ns", T::kUint}}));
   for (const auto& [name, per] : j.at("per_scenario").items()) {
     s.Update(Fields(per, "per_scenario." + name,
@@ -103,18 +118,29 @@ absl::Status ValidateSummaryJson(const nlohmann::json& j) {
   size_t i = 0;
   for (const nlohmann::json& f : j.at("findings")) {
     s.Update(Fields(f, absl::StrCat("findings[", i++, "]"),
-                    {{"id", T::kString}, {"invariant", T::kString}, {"severity", T::kString},
-                     {"contract", T::kString}, {"scenario", T::kString},
-                     {"first_seed", T::kUint}, {"count", T::kUint},
-                     {"replay_command", T::kString}, {"minimized", T::kString},
-                     {"trace", T::kString}, {"crash_index", T::kUint},
-                     {"crash_event", T::kUint}, {"crash_point", T::kString},
-                     {"expected", T::kString}, {"actual", T::kString},
+                    {{"id", T::kString},
+                     {"invariant", T::kString},
+                     {"severity", T::kString},
+                     {"contract", T::kString},
+                     {"scenario", T::kString},
+                     {"first_seed", T::kUint},
+                     {"count", T::kUint},
+                     {"replay_command", T::kString},
+                     {"minimized", T::kString},
+                     {"trace", T::kString},
+                     {"crash_index", T::kUint},
+                     {"crash_event", T::kUint},
+                     {"crash_point", T::kString},
+                     {"expected", T::kString},
+                     {"actual", T::kString},
                      {"detail", T::kString}}));
   }
   s.Update(Fields(j.at("wall_clock"), "wall_clock",
-                  {{"wall_ms", T::kUint}, {"budget_ms", T::kUint}, {"jobs", T::kUint},
-                   {"seeds_per_second", T::kNumber}, {"crash_states_per_second", T::kNumber},
+                  {{"wall_ms", T::kUint},
+                   {"budget_ms", T::kUint},
+                   {"jobs", T::kUint},
+                   {"seeds_per_second", T::kNumber},
+                   {"crash_states_per_second", T::kNumber},
                    {"rate", T::kArray}}));
   if (!s.ok()) return s;
   for (const nlohmann::json& r : j.at("wall_clock").at("rate")) {

@@ -45,11 +45,10 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
                   s.runs_with_findings, " with findings)\n");
   absl::StrAppend(&md, "- crash states checked: ", s.crash_states_checked, "; events: ", s.events,
                   "; I/Os: ", s.ios, "\n");
-  absl::StrAppend(&md,
-                  absl::StrFormat("- wall time: %.1f s, %.2f seeds/s, %.2f crash states/s, "
-                                  "%d worker processes\n",
-                                  s.wall_clock.wall_ms / 1000.0, s.wall_clock.seeds_per_second,
-                                  s.wall_clock.crash_states_per_second, s.wall_clock.jobs));
+  absl::StrAppend(&md, absl::StrFormat("- wall time: %.1f s, %.2f seeds/s, %.2f crash states/s, "
+                                       "%d worker processes\n",
+                                       s.wall_clock.wall_ms / 1000.0, s.wall_clock.seeds_per_second,
+                                       s.wall_clock.crash_states_per_second, s.wall_clock.jobs));
 
   absl::StrAppend(&md, "\n## Findings (", s.findings.size(), ")\n\n");
   if (s.findings.empty()) {
@@ -66,8 +65,8 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
     }
     md += "\nDetails:\n\n";
     for (const FindingGroup& g : s.findings) {
-      absl::StrAppend(&md, "- **", Cell(g.id), "** (seed ", g.first.seed, "): ",
-                      Cell(g.first.detail), "\n");
+      absl::StrAppend(&md, "- **", Cell(g.id), "** (seed ", g.first.seed,
+                      "): ", Cell(g.first.detail), "\n");
       absl::StrAppend(&md, "  replay: `", g.first.replay_command, "`\n");
       if (!g.minimized.empty()) absl::StrAppend(&md, "  minimized: ", g.minimized, "\n");
     }
@@ -81,10 +80,9 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
       never.push_back(name);
     }
   }
-  absl::StrAppend(&md, "\n## Probes\n\nFired (", fired.size(), "): ",
-                  fired.empty() ? "none" : absl::StrJoin(fired, ", "), "\n\nNever fired (",
-                  never.size(), "): ", never.empty() ? "none" : absl::StrJoin(never, ", "),
-                  "\n");
+  absl::StrAppend(&md, "\n## Probes\n\nFired (", fired.size(),
+                  "): ", fired.empty() ? "none" : absl::StrJoin(fired, ", "), "\n\nNever fired (",
+                  never.size(), "): ", never.empty() ? "none" : absl::StrJoin(never, ", "), "\n");
 
   md += "\n## Invariants\n\n| invariant | checked | failed |\n|---|---|---|\n";
   for (const auto& [name, v] : s.verdicts) {

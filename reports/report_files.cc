@@ -17,8 +17,8 @@ absl::Status WriteReports(const CampaignSummary& summary, const std::string& dir
       WriteFileAtomically(absl::StrCat(dir, "/", kSummaryJsonName), RenderJsonReport(summary));
   s.Update(WriteFileAtomically(absl::StrCat(dir, "/", kSummaryMarkdownName),
                                RenderMarkdownReport(summary)));
-  s.Update(WriteFileAtomically(absl::StrCat(dir, "/", kHtmlReportName),
-                               RenderHtmlReport(summary, dir)));
+  s.Update(
+      WriteFileAtomically(absl::StrCat(dir, "/", kHtmlReportName), RenderHtmlReport(summary, dir)));
   return s;
 }
 

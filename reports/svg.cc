@@ -19,9 +19,9 @@ constexpr const char* kDefaultBar = "#3b6ea8";
 // The opening <svg> tag of a chart of class `kind`, with its title.
 std::string Open(const char* kind, uint64_t height, std::string_view title) {
   return absl::StrCat("<svg class=\"chart ", kind, "\" xmlns=\"http://www.w3.org/2000/svg\" ",
-                      "width=\"", kWidth, "\" height=\"", height, "\" viewBox=\"0 0 ", kWidth,
-                      " ", height, "\" role=\"img\"><text class=\"chart-title\" x=\"4\" ",
-                      "y=\"17\">", HtmlEscape(title), "</text>");
+                      "width=\"", kWidth, "\" height=\"", height, "\" viewBox=\"0 0 ", kWidth, " ",
+                      height, "\" role=\"img\"><text class=\"chart-title\" x=\"4\" ", "y=\"17\">",
+                      HtmlEscape(title), "</text>");
 }
 
 constexpr const char* kNoData = "<text class=\"empty\" x=\"4\" y=\"40\">no data</text></svg>";
@@ -44,19 +44,29 @@ std::string HtmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
-std::string SvgBarChart(std::string_view title, const std::vector<BarDatum>& bars,
-                        BarScale scale) {
+std::string SvgBarChart(std::string_view title, const std::vector<BarDatum>& bars, BarScale scale) {
   size_t shown = std::min(bars.size(), kMaxBars);
   uint64_t rows = std::max<uint64_t>(shown, 1) + (bars.size() > shown ? 1 : 0);
   uint64_t height = kTitleHeight + rows * kRowHeight + 6;
@@ -72,8 +82,8 @@ std::string SvgBarChart(std::string_view title, const std::vector<BarDatum>& bar
     if (b.value > 0 && len == 0) len = 1;  // a fired probe is never invisible
     absl::StrAppend(&svg, "<text class=\"bar-label\" x=\"", kLabelWidth - 6, "\" y=\"", y + 14,
                     "\" text-anchor=\"end\">", HtmlEscape(b.label), "</text>");
-    absl::StrAppend(&svg, "<rect class=\"bar\" x=\"", kLabelWidth, "\" y=\"", y + 3,
-                    "\" width=\"", len, "\" height=\"", kRowHeight - 6, "\" fill=\"",
+    absl::StrAppend(&svg, "<rect class=\"bar\" x=\"", kLabelWidth, "\" y=\"", y + 3, "\" width=\"",
+                    len, "\" height=\"", kRowHeight - 6, "\" fill=\"",
                     HtmlEscape(b.color.empty() ? kDefaultBar : b.color), "\"><title>",
                     HtmlEscape(b.label), ": ", b.value, "</title></rect>");
     absl::StrAppend(&svg, "<text class=\"bar-value\" x=\"", kLabelWidth + len + 4, "\" y=\"",
@@ -108,15 +118,15 @@ std::string SvgLineChart(std::string_view title, const std::vector<LinePoint>& p
   // Axes, with the maxima as the only tick labels: readable and enough to read a trend.
   absl::StrAppend(&svg, "<line class=\"axis\" x1=\"", kLeft, "\" y1=\"", kTop, "\" x2=\"", kLeft,
                   "\" y2=\"", kTop + kPlotH, "\"/>", "<line class=\"axis\" x1=\"", kLeft,
-                  "\" y1=\"", kTop + kPlotH, "\" x2=\"", kLeft + kPlotW, "\" y2=\"",
-                  kTop + kPlotH, "\"/>");
+                  "\" y1=\"", kTop + kPlotH, "\" x2=\"", kLeft + kPlotW, "\" y2=\"", kTop + kPlotH,
+                  "\"/>");
   absl::StrAppend(&svg, "<text class=\"tick\" x=\"", kLeft - 4, "\" y=\"", kTop + 4,
                   "\" text-anchor=\"end\">", max_y, "</text>", "<text class=\"tick\" x=\"",
                   kLeft - 4, "\" y=\"", kTop + kPlotH, "\" text-anchor=\"end\">0</text>");
   absl::StrAppend(&svg, "<text class=\"tick\" x=\"", kLeft, "\" y=\"", kTop + kPlotH + 14,
                   "\">0</text>", "<text class=\"tick\" x=\"", kLeft + kPlotW, "\" y=\"",
-                  kTop + kPlotH + 14, "\" text-anchor=\"end\">", max_x, " ",
-                  HtmlEscape(x_unit), "</text>");
+                  kTop + kPlotH + 14, "\" text-anchor=\"end\">", max_x, " ", HtmlEscape(x_unit),
+                  "</text>");
   absl::StrAppend(&svg, "<text class=\"unit\" x=\"", kLeft + 4, "\" y=\"", kTop + 10, "\">",
                   HtmlEscape(y_unit), "</text>");
   std::string coords;

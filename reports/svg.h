@@ -31,8 +31,7 @@ enum class BarScale : uint8_t {
 
 inline constexpr size_t kMaxBars = 64;  // more are folded into an "(N more)" note
 
-std::string SvgBarChart(std::string_view title, const std::vector<BarDatum>& bars,
-                        BarScale scale);
+std::string SvgBarChart(std::string_view title, const std::vector<BarDatum>& bars, BarScale scale);
 
 struct LinePoint {
   uint64_t x = 0;

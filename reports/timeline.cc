@@ -37,20 +37,28 @@ WriteFateKind ParseFate(const std::string& text) {
 const char* FateColor(const TimelineIo& io) {
   if (io.op != "write") return io.op == "flush" ? "#6a1b9a" : "#b0b7bf";
   switch (io.fate) {
-    case WriteFateKind::kSurvived: return "#2e7d32";
-    case WriteFateKind::kTorn: return "#ef6c00";
-    case WriteFateKind::kVanished: return "#c62828";
-    case WriteFateKind::kUnknown: break;
+    case WriteFateKind::kSurvived:
+      return "#2e7d32";
+    case WriteFateKind::kTorn:
+      return "#ef6c00";
+    case WriteFateKind::kVanished:
+      return "#c62828";
+    case WriteFateKind::kUnknown:
+      break;
   }
   return "#5c7a99";
 }
 
 const char* FateName(WriteFateKind f) {
   switch (f) {
-    case WriteFateKind::kSurvived: return "survived";
-    case WriteFateKind::kTorn: return "torn";
-    case WriteFateKind::kVanished: return "vanished";
-    case WriteFateKind::kUnknown: break;
+    case WriteFateKind::kSurvived:
+      return "survived";
+    case WriteFateKind::kTorn:
+      return "torn";
+    case WriteFateKind::kVanished:
+      return "vanished";
+    case WriteFateKind::kUnknown:
+      break;
   }
   return "";
 }
@@ -196,8 +204,7 @@ std::string RenderTimelineSvg(const Timeline& tl) {
       if (e % 2 == 1) continue;  // alternate shading tells neighbouring epochs apart
       uint64_t x1 = x_of(bounds[e]), x2 = x_of(bounds[e + 1]);
       absl::StrAppend(&svg, "<rect class=\"epoch\" x=\"", x1, "\" y=\"", lane_top[d] - 2,
-                      "\" width=\"", x2 - x1, "\" height=\"", lane_h + 2,
-                      "\" fill=\"#eef2f7\"/>");
+                      "\" width=\"", x2 - x1, "\" height=\"", lane_h + 2, "\" fill=\"#eef2f7\"/>");
     }
     absl::StrAppend(&svg, "<text class=\"lane-label\" x=\"4\" y=\"", lane_top[d] + kBarHeight,
                     "\">", HtmlEscape(d), "</text>");
@@ -215,11 +222,10 @@ std::string RenderTimelineSvg(const Timeline& tl) {
     absl::StrAppend(&svg, "<rect class=\"io\" x=\"", x1, "\" y=\"", top, "\" width=\"", w,
                     "\" height=\"", kBarHeight, "\" fill=\"", FateColor(io), "\"",
                     io.completed ? "" : " stroke=\"#222\" stroke-dasharray=\"3,2\"", "><title>",
-                    HtmlEscape(tip),
-                    "</title></rect>");
+                    HtmlEscape(tip), "</title></rect>");
     if (io.preflush || io.op == "flush") {
-      absl::StrAppend(&svg, "<line class=\"flush-mark\" x1=\"", x1, "\" y1=\"", top - 2,
-                      "\" x2=\"", x1, "\" y2=\"", top + kBarHeight + 2,
+      absl::StrAppend(&svg, "<line class=\"flush-mark\" x1=\"", x1, "\" y1=\"", top - 2, "\" x2=\"",
+                      x1, "\" y2=\"", top + kBarHeight + 2,
                       "\" stroke=\"#6a1b9a\" stroke-width=\"2\"/>");
     }
     if (io.fua) {
@@ -232,8 +238,8 @@ std::string RenderTimelineSvg(const Timeline& tl) {
     absl::StrAppend(&svg, "<line class=\"crash\" x1=\"", x, "\" y1=\"", kTop - 20, "\" x2=\"", x,
                     "\" y2=\"", plot_bottom - kLaneGap / 2,
                     "\" stroke=\"#d50000\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>",
-                    "<text class=\"crash-label\" x=\"", x > kWidth / 2 ? x - 3 : x + 3,
-                    "\" y=\"", kTop - 10, "\" fill=\"#d50000\" text-anchor=\"",
+                    "<text class=\"crash-label\" x=\"", x > kWidth / 2 ? x - 3 : x + 3, "\" y=\"",
+                    kTop - 10, "\" fill=\"#d50000\" text-anchor=\"",
                     x > kWidth / 2 ? "end" : "start", "\">crash @ ", t, " ns</text>");
   }
   // Legend.
@@ -241,15 +247,15 @@ std::string RenderTimelineSvg(const Timeline& tl) {
     const char* color;
     const char* text;
   };
-  const Key keys[] = {{"#2e7d32", "survived"},      {"#ef6c00", "torn"},
-                      {"#c62828", "vanished"},      {"#5c7a99", "write"},
+  const Key keys[] = {{"#2e7d32", "survived"},       {"#ef6c00", "torn"},
+                      {"#c62828", "vanished"},       {"#5c7a99", "write"},
                       {"#6a1b9a", "flush/PREFLUSH"}, {"#b0b7bf", "read"}};
   uint64_t lx = kLaneLabel;
   const uint64_t ly = plot_bottom + 6;
   for (const Key& k : keys) {
     absl::StrAppend(&svg, "<rect x=\"", lx, "\" y=\"", ly, "\" width=\"12\" height=\"10\" fill=\"",
-                    k.color, "\"/><text class=\"legend\" x=\"", lx + 16, "\" y=\"", ly + 9,
-                    "\">", k.text, "</text>");
+                    k.color, "\"/><text class=\"legend\" x=\"", lx + 16, "\" y=\"", ly + 9, "\">",
+                    k.text, "</text>");
     lx += 120;
   }
   absl::StrAppend(&svg, "<circle cx=\"", kLaneLabel + 6, "\" cy=\"", ly + 25,

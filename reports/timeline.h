@@ -22,7 +22,7 @@
 namespace snapsim {
 
 enum class WriteFateKind : uint8_t {
-  kUnknown,   // no fate recorded (no crash, or the trace does not say)
+  kUnknown,  // no fate recorded (no crash, or the trace does not say)
   kSurvived,
   kTorn,
   kVanished,
@@ -30,9 +30,9 @@ enum class WriteFateKind : uint8_t {
 
 struct TimelineIo {
   std::string device;
-  std::string op;             // "write", "read", "flush", ...
+  std::string op;  // "write", "read", "flush", ...
   uint64_t submit_ns = 0;
-  uint64_t complete_ns = 0;   // valid when completed
+  uint64_t complete_ns = 0;  // valid when completed
   bool completed = false;
   uint64_t sector = 0;
   uint64_t count = 0;

@@ -34,7 +34,7 @@ constexpr size_t kMaxWorkerOutput = 64 << 20;  // a RunResult larger than this i
 constexpr int kWorkerExceptionExit = 70;       // the SeedFunction threw
 constexpr uint64_t kPollMs = 100;
 constexpr uint64_t kPlainProgressMs = 5000;
-constexpr size_t kMaxQuotedOutput = 200;       // of garbage output, in a finding's detail
+constexpr size_t kMaxQuotedOutput = 200;  // of garbage output, in a finding's detail
 
 // Set by the SIGINT/SIGTERM handler: a signal handler can only talk through a static flag.
 volatile sig_atomic_t g_stop_requested = 0;
@@ -70,8 +70,8 @@ uint64_t MsSince(Clock::time_point start) {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
 }
 
-RunResult WorkerFailure(const CampaignOptions& options, const std::string& scenario,
-                        uint64_t seed, const char* invariant, const std::string& detail) {
+RunResult WorkerFailure(const CampaignOptions& options, const std::string& scenario, uint64_t seed,
+                        const char* invariant, const std::string& detail) {
   RunResult r;
   r.scenario = scenario;
   r.seed = seed;
@@ -86,8 +86,8 @@ RunResult WorkerFailure(const CampaignOptions& options, const std::string& scena
   f.crash_point = "worker process";
   f.expected = "the worker returns a RunResult";
   f.actual = detail;
-  f.detail = absl::StrCat("The worker running scenario ", scenario, " seed ", seed, ": ", detail,
-                          ".");
+  f.detail =
+      absl::StrCat("The worker running scenario ", scenario, " seed ", seed, ": ", detail, ".");
   f.replay_command = r.replay_command;
   r.findings.push_back(std::move(f));
   return r;
@@ -128,7 +128,7 @@ std::string Quote(const std::string& output) {
 struct Worker {
   JobKey key;
   pid_t pid = -1;
-  int fd = -1;            // read end of the result pipe; -1 after EOF
+  int fd = -1;  // read end of the result pipe; -1 after EOF
   std::string output;
   Clock::time_point deadline;
 };
@@ -211,8 +211,8 @@ class Progress {
       uint64_t filled = std::min(done, *total_) * kWidth / *total_;
       bar = absl::StrCat("[", std::string(filled, '#'), std::string(kWidth - filled, '.'), "] ");
     }
-    std::string line = absl::StrFormat("%sseeds %s  %.1f seeds/s  %d findings  left %s", bar,
-                                       count, rate, findings, left);
+    std::string line = absl::StrFormat("%sseeds %s  %.1f seeds/s  %d findings  left %s", bar, count,
+                                       rate, findings, left);
     if (tty_) {
       absl::FPrintF(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
     } else {
@@ -257,8 +257,7 @@ absl::StatusOr<JobResults> ReadResults(const std::string& path, const CampaignCo
     std::optional<JobKey> key = KeyOf(config, r);
     if (!key) {
       return absl::DataLossError(absl::StrCat(path, " line ", line_no, ": scenario ", r.scenario,
-                                              " seed ", r.seed, " is not in ",
-                                              config.Describe()));
+                                              " seed ", r.seed, " is not in ", config.Describe()));
     }
     results.insert_or_assign(*key, std::move(r));
     *complete_bytes = pos;
@@ -292,8 +291,7 @@ absl::Status ClaimOutDir(const std::string& dir, const CampaignConfig& config) {
     }
   } else if (!fs::is_empty(dir, ec)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "refusing --out ", dir, ": not empty and not a campaign directory (no ", kConfigFile,
-        ")"));
+        "refusing --out ", dir, ": not empty and not a campaign directory (no ", kConfigFile, ")"));
   }
   nlohmann::json j = config;
   return WriteFileAtomically(config_path, j.dump(2) + "\n");
@@ -366,9 +364,9 @@ absl::Status Runner::Finish(Worker& w, int status, bool timed_out) {
     r = WorkerFailure(options_, scenario, w.key.seed, kSimulationCrashed,
                       absl::StrCat("killed by signal ", sig, " (", strsignal(sig), ")"));
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    r = WorkerFailure(options_, scenario, w.key.seed, kSimulationCrashed,
-                      absl::StrCat("exited with status ", WEXITSTATUS(status), ", output ",
-                                   Quote(w.output)));
+    r = WorkerFailure(
+        options_, scenario, w.key.seed, kSimulationCrashed,
+        absl::StrCat("exited with status ", WEXITSTATUS(status), ", output ", Quote(w.output)));
   } else {
     try {
       r = nlohmann::json::parse(w.output).get<RunResult>();
@@ -513,8 +511,7 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
     bool over_budget = options_.budget_ms > 0 && MsSince(start_) >= options_.budget_ms;
     while (status.ok() && running_.size() < jobs && !queue.empty()) {
       if (over_budget && queue.front().seed != last_round_seed) break;
-      if (options_.stop_after_jobs > 0 &&
-          jobs_run_ + running_.size() >= options_.stop_after_jobs) {
+      if (options_.stop_after_jobs > 0 && jobs_run_ + running_.size() >= options_.stop_after_jobs) {
         break;
       }
       status = Start(queue.front());

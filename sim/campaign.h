@@ -44,22 +44,22 @@ inline constexpr int kExitInterrupted = 130;
 inline constexpr uint32_t kMaxJobs = 256;  // worker processes at a time
 
 struct CampaignOptions {
-  CampaignConfig config;        // scenarios, seeds, shard, tool version
-  uint64_t budget_ms = 0;       // > 0: start no seed after this much wall time; 0: none
-  uint32_t jobs = 0;            // worker processes at a time, 1..kMaxJobs; 0: the core count
+  CampaignConfig config;   // scenarios, seeds, shard, tool version
+  uint64_t budget_ms = 0;  // > 0: start no seed after this much wall time; 0: none
+  uint32_t jobs = 0;       // worker processes at a time, 1..kMaxJobs; 0: the core count
   uint64_t seed_timeout_ms = 10 * 60 * 1000;  // a job running longer is killed
   std::string out_dir;
   std::string replay_prefix = "snapsim run";  // replay: "<prefix> --scenario S --seed N"
-  bool progress = true;         // progress on stderr (redrawn in place on a terminal)
+  bool progress = true;                       // progress on stderr (redrawn in place on a terminal)
   uint64_t stop_after_jobs = 0;  // test hook: act as on SIGINT after this many jobs; 0: never
-  ReportWriter write_reports;   // null: only campaign.json and results.jsonl are written
+  ReportWriter write_reports;    // null: only campaign.json and results.jsonl are written
 };
 
 struct CampaignOutcome {
-  CampaignSummary summary;      // of every job done, this run and earlier ones
-  bool interrupted = false;     // SIGINT/SIGTERM or the stop hook: the caller exits 130
-  uint64_t jobs_run = 0;        // by this invocation
-  uint64_t jobs_skipped = 0;    // found done in results.jsonl
+  CampaignSummary summary;    // of every job done, this run and earlier ones
+  bool interrupted = false;   // SIGINT/SIGTERM or the stop hook: the caller exits 130
+  uint64_t jobs_run = 0;      // by this invocation
+  uint64_t jobs_skipped = 0;  // found done in results.jsonl
 };
 
 // REQUIRES: options.config has scenarios, and seed_last or budget_ms (else it never ends).

@@ -160,8 +160,8 @@ absl::StatusOr<CampaignSummary> MergeSummaries(
         shard_config.seed_first != config.seed_first ||
         shard_config.seed_last != config.seed_last) {
       return absl::FailedPreconditionError(
-          absl::StrCat("shards of different campaigns: ", shards.front().first.Describe(),
-                       " vs ", shard_config.Describe()));
+          absl::StrCat("shards of different campaigns: ", shards.front().first.Describe(), " vs ",
+                       shard_config.Describe()));
     }
     for (const auto& [key, r] : results) all.try_emplace(key, r);  // first shard wins
   }
@@ -178,13 +178,13 @@ absl::StatusOr<CampaignSummary> MergeSummaries(
 // ---- JSON ----
 
 void to_json(nlohmann::json& j, const CampaignConfig& c) {
-  j = nlohmann::json{
-      {"scenarios", c.scenarios},
-      {"seeds", {{"first", c.seed_first},
-                 {"last", c.seed_last ? nlohmann::json(*c.seed_last) : nlohmann::json()}}},
-      {"shard", {{"index", c.shard_index}, {"count", c.shard_count}}},
-      {"tool_version", c.tool_version},
-      {"git_commit", c.git_commit}};
+  j = nlohmann::json{{"scenarios", c.scenarios},
+                     {"seeds",
+                      {{"first", c.seed_first},
+                       {"last", c.seed_last ? nlohmann::json(*c.seed_last) : nlohmann::json()}}},
+                     {"shard", {{"index", c.shard_index}, {"count", c.shard_count}}},
+                     {"tool_version", c.tool_version},
+                     {"git_commit", c.git_commit}};
 }
 
 void from_json(const nlohmann::json& j, CampaignConfig& c) {
@@ -298,8 +298,8 @@ void from_json(const nlohmann::json& j, CampaignSummary& s) {
   s.ios = t.at("ios").get<uint64_t>();
   s.sim_time_ns = t.at("sim_time_ns").get<uint64_t>();
   for (const auto& [name, st] : j.at("per_scenario").items()) {
-    s.scenarios[name] = ScenarioStats{st.at("runs").get<uint64_t>(),
-                                      st.at("runs_with_findings").get<uint64_t>()};
+    s.scenarios[name] =
+        ScenarioStats{st.at("runs").get<uint64_t>(), st.at("runs_with_findings").get<uint64_t>()};
   }
   s.probes = j.at("probes").get<std::map<std::string, uint64_t>>();
   s.verdicts = j.at("verdicts").get<std::map<std::string, Verdict>>();

@@ -36,11 +36,11 @@ inline constexpr const char* kSimulationTimeout = "simulation_timeout";
 struct CampaignConfig {
   std::vector<std::string> scenarios;  // in the order given; the job order follows it
   uint64_t seed_first = 0;
-  std::optional<uint64_t> seed_last;   // inclusive; nullopt: open-ended, a time budget ends it
-  uint32_t shard_index = 0;            // this process runs jobs with index % count == index
+  std::optional<uint64_t> seed_last;  // inclusive; nullopt: open-ended, a time budget ends it
+  uint32_t shard_index = 0;           // this process runs jobs with index % count == index
   uint32_t shard_count = 1;
-  std::string tool_version;            // not part of the identity
-  std::string git_commit;              // not part of the identity
+  std::string tool_version;  // not part of the identity
+  std::string git_commit;    // not part of the identity
 
   // True when both describe the same jobs (scenarios, seeds, shard).
   bool SameJobs(const CampaignConfig& other) const;
@@ -67,11 +67,11 @@ std::optional<JobKey> KeyOf(const CampaignConfig& config, const RunResult& resul
 
 // Findings with the same Finding::Signature(), folded into one.
 struct FindingGroup {
-  std::string id;            // Finding::Signature()
-  Finding first;             // the finding of the lowest seed that hit it (its seed, replay, ...)
-  uint64_t seed_count = 0;   // seeds (jobs) that hit it at least once
-  std::string minimized;     // path of a minimized replayable case; "" until the minimizer runs
-  std::string trace;         // path of a JSON-lines trace of that case; "" when none
+  std::string id;           // Finding::Signature()
+  Finding first;            // the finding of the lowest seed that hit it (its seed, replay, ...)
+  uint64_t seed_count = 0;  // seeds (jobs) that hit it at least once
+  std::string minimized;    // path of a minimized replayable case; "" until the minimizer runs
+  std::string trace;        // path of a JSON-lines trace of that case; "" when none
 };
 
 struct RateSample {
@@ -82,8 +82,8 @@ struct RateSample {
 // Reporting only: never compared, never used for a decision.
 struct WallClockStats {
   uint64_t wall_ms = 0;
-  uint64_t budget_ms = 0;     // 0: no time budget
-  uint32_t jobs = 0;          // worker processes
+  uint64_t budget_ms = 0;  // 0: no time budget
+  uint32_t jobs = 0;       // worker processes
   double seeds_per_second = 0;
   double crash_states_per_second = 0;
   std::vector<RateSample> rate;  // sampled, at most kMaxRateSamples
@@ -107,10 +107,10 @@ struct CampaignSummary {
   uint64_t events = 0;
   uint64_t ios = 0;
   uint64_t sim_time_ns = 0;
-  std::map<std::string, uint64_t> probes;    // every probe known, fired or not
-  std::map<std::string, Verdict> verdicts;   // invariant -> summed counts
+  std::map<std::string, uint64_t> probes;   // every probe known, fired or not
+  std::map<std::string, Verdict> verdicts;  // invariant -> summed counts
   std::map<std::string, ScenarioStats> scenarios;
-  std::vector<FindingGroup> findings;        // severity (critical first), then id
+  std::vector<FindingGroup> findings;  // severity (critical first), then id
   WallClockStats wall_clock;
 };
 

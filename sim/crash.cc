@@ -52,8 +52,8 @@ std::vector<WriteFate> DrawFates(const std::vector<CachedWrite>& writes,
 
 CrashEnumerator::CrashEnumerator(const std::vector<CachedWrite>& writes, bool include_tears) {
   for (const CachedWrite& write : writes) {
-    const bool tear = include_tears && write.sector_count > 1 &&
-                      write.sector_count <= kMaxTornSectors;
+    const bool tear =
+        include_tears && write.sector_count > 1 && write.sector_count <= kMaxTornSectors;
     const uint64_t radix = tear ? uint64_t{1} << write.sector_count : 2;
     sector_counts_.push_back(write.sector_count);
     radix_.push_back(radix);

@@ -27,19 +27,19 @@ namespace snapsim {
 
 // A write that a crash may lose.
 struct CachedWrite {
-  uint64_t write_id = 0;      // the device's I/O id (1-based, in submission order)
-  sector_t sector = 0;        // where it lands (after a misdirection, if any)
+  uint64_t write_id = 0;  // the device's I/O id (1-based, in submission order)
+  sector_t sector = 0;    // where it lands (after a misdirection, if any)
   uint32_t sector_count = 0;
-  uint64_t epoch = 0;         // FLUSHes submitted on the device before it completed: the first
-                              // FLUSH submitted after it (number `epoch`, 0-based) makes it durable
-  bool in_flight = false;     // submitted, not completed, at the crash
+  uint64_t epoch = 0;      // FLUSHes submitted on the device before it completed: the first
+                           // FLUSH submitted after it (number `epoch`, 0-based) makes it durable
+  bool in_flight = false;  // submitted, not completed, at the crash
 };
 
 enum class Fate : uint8_t { kKeep, kDrop, kTear };
 
 struct WriteFate {
   Fate fate = Fate::kDrop;
-  std::vector<bool> landed;   // kTear only: one flag per sector of the write
+  std::vector<bool> landed;  // kTear only: one flag per sector of the write
   // Beyond contract: the sector (index within the write) that lands only its first
   // `partial_bytes` bytes; partial_bytes == 0 means none. 0 < partial_bytes < 512.
   uint32_t partial_sector = 0;

@@ -39,9 +39,9 @@ std::string ExploreResult::Summary(uint32_t bound) const {
         "all %u crash states up to bound %u hold (%u crash points, %u states enumerated, %u "
         "pruned%s)",
         states_checked, bound, crash_points, states_enumerated, states_pruned,
-        points_over_bound > 0 ? absl::StrFormat(", %u points over the state limit skipped",
-                                                points_over_bound)
-                              : std::string());
+        points_over_bound > 0
+            ? absl::StrFormat(", %u points over the state limit skipped", points_over_bound)
+            : std::string());
   }
   std::string names;
   for (const Finding& f : findings) absl::StrAppend(&names, names.empty() ? "" : ", ", f.invariant);

@@ -30,24 +30,24 @@ namespace snapsim {
 
 struct ExploreOptions {
   uint64_t seed = 1;
-  uint32_t bound = 64;                    // crash points (I/O completions), >= 1
-  uint64_t max_states_per_point = 4096;   // beyond this, tears are left out; beyond again, skip
-  bool tears = true;                      // enumerate sector tears of multi-sector writes
-  bool prune = true;                      // skip states equal to one already checked
+  uint32_t bound = 64;                   // crash points (I/O completions), >= 1
+  uint64_t max_states_per_point = 4096;  // beyond this, tears are left out; beyond again, skip
+  bool tears = true;                     // enumerate sector tears of multi-sector writes
+  bool prune = true;                     // skip states equal to one already checked
   std::ostream* log_out = nullptr;
-  std::string replay_prefix;              // as in RunOptions
+  std::string replay_prefix;  // as in RunOptions
 };
 
 struct ExploreResult {
-  uint32_t crash_points = 0;        // crash points reached (<= bound)
-  uint32_t points_without_tears = 0;  // where tears would exceed the per-point limit
-  uint32_t points_over_bound = 0;   // skipped: too many states even without tears
+  uint32_t crash_points = 0;            // crash points reached (<= bound)
+  uint32_t points_without_tears = 0;    // where tears would exceed the per-point limit
+  uint32_t points_over_bound = 0;       // skipped: too many states even without tears
   bool run_ended_before_bound = false;  // the workload has fewer completions than the bound
   uint64_t states_enumerated = 0;
   uint64_t states_pruned = 0;
   uint64_t states_checked = 0;
   std::map<std::string, Verdict> verdicts;
-  std::vector<Finding> findings;   // one per invariant, first crash point that shows it
+  std::vector<Finding> findings;  // one per invariant, first crash point that shows it
 
   // "all N states up to bound K hold" or "K findings: ...".
   std::string Summary(uint32_t bound) const;

@@ -4,7 +4,6 @@
 #include <cassert>
 #include <string>
 
-
 namespace snapsim {
 namespace {
 
@@ -29,8 +28,8 @@ absl::Status CheckRatio(std::string_view field, Ratio r) {
     return absl::InvalidArgumentError(Cat("fault_profile.", field, ": denominator is 0"));
   }
   if (r.numerator > r.denominator) {
-    return absl::InvalidArgumentError(Cat("fault_profile.", field, ": ", r.numerator, "/",
-                                                   r.denominator, " is above 1"));
+    return absl::InvalidArgumentError(
+        Cat("fault_profile.", field, ": ", r.numerator, "/", r.denominator, " is above 1"));
   }
   return absl::OkStatus();
 }
@@ -42,8 +41,8 @@ absl::Status CheckDevice(std::string_view device, const DeviceFaults& faults) {
   if (auto s = CheckRatio(prefix + "latent_read_error", faults.latent_read_error); !s.ok()) {
     return s;
   }
-  if (faults.eio_range_count > 0 && faults.eio_range_start + faults.eio_range_count <
-                                        faults.eio_range_start) {
+  if (faults.eio_range_count > 0 &&
+      faults.eio_range_start + faults.eio_range_count < faults.eio_range_start) {
     return absl::InvalidArgumentError(
         Cat("fault_profile.", prefix, "eio_range_count: range overflows 64 bits"));
   }
@@ -132,13 +131,13 @@ FaultProfile SwarmProfile(Prng& prng, const SwarmOptions& options) {
   FaultProfile p;
   p.latency_min_ns = prng.UintInclusive(1'000, 50'000);
   p.latency_max_ns = p.latency_min_ns + prng.UintInclusive(0, 500'000);
-  p.reorder = prng.Chance(Ratio{3, 4}) ? Ratio{static_cast<uint32_t>(prng.UintInclusive(1, 8)), 8}
-                                       : kNever;
+  p.reorder =
+      prng.Chance(Ratio{3, 4}) ? Ratio{static_cast<uint32_t>(prng.UintInclusive(1, 8)), 8} : kNever;
   p.write_cache = prng.Chance(Ratio{7, 8});
   p.crash_keep_weight = static_cast<uint32_t>(prng.UintInclusive(0, 4));
   p.crash_drop_weight = static_cast<uint32_t>(prng.UintInclusive(0, 4));
-  p.crash_tear_weight = prng.Chance(Ratio{1, 2}) ? static_cast<uint32_t>(prng.UintInclusive(1, 4))
-                                                 : 0;
+  p.crash_tear_weight =
+      prng.Chance(Ratio{1, 2}) ? static_cast<uint32_t>(prng.UintInclusive(1, 4)) : 0;
   if (p.crash_keep_weight + p.crash_drop_weight + p.crash_tear_weight == 0) p.crash_drop_weight = 1;
   p.origin = SwarmDevice(prng, options.origin_sectors);
   p.cow = SwarmDevice(prng, options.cow_sectors);
@@ -161,13 +160,12 @@ absl::Status Validate(const FaultProfile& p) {
     return absl::InvalidArgumentError("fault_profile.latency_min_ns: must be at least 1 ns");
   }
   if (p.latency_max_ns < p.latency_min_ns) {
-    return absl::InvalidArgumentError(Cat("fault_profile.latency_max_ns: ",
-                                                   p.latency_max_ns, " is below latency_min_ns ",
-                                                   p.latency_min_ns));
+    return absl::InvalidArgumentError(Cat("fault_profile.latency_max_ns: ", p.latency_max_ns,
+                                          " is below latency_min_ns ", p.latency_min_ns));
   }
   if (p.latency_max_ns > kMaxLatencyNs) {
-    return absl::InvalidArgumentError(Cat("fault_profile.latency_max_ns: ",
-                                                   p.latency_max_ns, " is above 1 s"));
+    return absl::InvalidArgumentError(
+        Cat("fault_profile.latency_max_ns: ", p.latency_max_ns, " is above 1 s"));
   }
   if (auto s = CheckRatio("reorder", p.reorder); !s.ok()) return s;
   if (uint64_t{p.crash_keep_weight} + p.crash_drop_weight + p.crash_tear_weight == 0) {

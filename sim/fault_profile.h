@@ -22,42 +22,42 @@ namespace snapsim {
 
 // Faults of one device (origin or COW).
 struct DeviceFaults {
-  Ratio read_eio = kNever;          // chance per read bio, [0, 1]
-  Ratio write_eio = kNever;         // chance per write bio (not empty flushes), [0, 1]
-  sector_t eio_range_start = 0;     // sector, first sector of the failing range
-  sector_t eio_range_count = 0;     // sectors, 0 = no failing range; any I/O touching it fails
-  uint64_t eio_at_nth_io = 0;       // I/O number (1-based, all bios counted), 0 = off
-  Ratio latent_read_error = kNever; // chance per completed write that one of its sectors later
-                                    // fails reads with EIO until rewritten, [0, 1]
+  Ratio read_eio = kNever;           // chance per read bio, [0, 1]
+  Ratio write_eio = kNever;          // chance per write bio (not empty flushes), [0, 1]
+  sector_t eio_range_start = 0;      // sector, first sector of the failing range
+  sector_t eio_range_count = 0;      // sectors, 0 = no failing range; any I/O touching it fails
+  uint64_t eio_at_nth_io = 0;        // I/O number (1-based, all bios counted), 0 = off
+  Ratio latent_read_error = kNever;  // chance per completed write that one of its sectors later
+                                     // fails reads with EIO until rewritten, [0, 1]
 };
 
 struct FaultProfile {
   // Completion: each I/O's latency is drawn uniformly from [min, max].
-  uint64_t latency_min_ns = 20'000;    // ns, >= 1
-  uint64_t latency_max_ns = 200'000;   // ns, >= latency_min_ns, <= 1 s
+  uint64_t latency_min_ns = 20'000;   // ns, >= 1
+  uint64_t latency_max_ns = 200'000;  // ns, >= latency_min_ns, <= 1 s
   // Chance an I/O keeps its independently drawn latency (may overtake earlier ones); otherwise
   // it completes no earlier than every I/O submitted before it on the device (FIFO). [0, 1]
   Ratio reorder = Ratio{1, 2};
-  bool write_cache = true;             // false: every write is durable when it completes
+  bool write_cache = true;  // false: every write is durable when it completes
 
   // Fate of each non-durable write at a crash: relative weights, sum > 0.
-  uint32_t crash_keep_weight = 1;      // weight, the write landed whole
-  uint32_t crash_drop_weight = 1;      // weight, the write never landed
-  uint32_t crash_tear_weight = 1;      // weight, a subset of its sectors landed (sector-atomic)
+  uint32_t crash_keep_weight = 1;  // weight, the write landed whole
+  uint32_t crash_drop_weight = 1;  // weight, the write never landed
+  uint32_t crash_tear_weight = 1;  // weight, a subset of its sectors landed (sector-atomic)
 
-  DeviceFaults origin;                 // faults of the origin device
-  DeviceFaults cow;                    // faults of the COW device
+  DeviceFaults origin;  // faults of the origin device
+  DeviceFaults cow;     // faults of the COW device
 
   // Beyond the device contract.
-  Ratio subsector_tear = kNever;       // chance per landed/torn write at a crash that one sector
-                                       // lands only a 8-byte-aligned prefix, [0, 1]
-  Ratio lost_durable_write = kNever;   // chance per write made durable that it is silently lost
-  Ratio misdirected_write = kNever;    // chance per completed write that it lands at another
-                                       // sector (same length, in range), [0, 1]
-  Ratio corrupted_sector = kNever;     // chance per write made durable that one of its sectors
-                                       // is corrupted on the medium (seen after the crash)
-  Ratio lying_flush = kNever;          // chance per FLUSH that it completes without making
-                                       // anything durable, [0, 1]
+  Ratio subsector_tear = kNever;      // chance per landed/torn write at a crash that one sector
+                                      // lands only a 8-byte-aligned prefix, [0, 1]
+  Ratio lost_durable_write = kNever;  // chance per write made durable that it is silently lost
+  Ratio misdirected_write = kNever;   // chance per completed write that it lands at another
+                                      // sector (same length, in range), [0, 1]
+  Ratio corrupted_sector = kNever;    // chance per write made durable that one of its sectors
+                                      // is corrupted on the medium (seen after the crash)
+  Ratio lying_flush = kNever;         // chance per FLUSH that it completes without making
+                                      // anything durable, [0, 1]
 
   // libfiu points inside core/ (core/fault_points.h), decided by the run's fault stream.
   Ratio store_alloc_fail = kNever;     // chance per hit of alloc_area / alloc_callbacks that the

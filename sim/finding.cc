@@ -7,9 +7,12 @@ namespace snapsim {
 
 const char* FindingSeverityName(FindingSeverity s) {
   switch (s) {
-    case FindingSeverity::kCritical: return "critical";
-    case FindingSeverity::kError: return "error";
-    case FindingSeverity::kWarning: return "warning";
+    case FindingSeverity::kCritical:
+      return "critical";
+    case FindingSeverity::kError:
+      return "error";
+    case FindingSeverity::kWarning:
+      return "warning";
   }
   return "unknown";
 }
@@ -45,8 +48,8 @@ void to_json(nlohmann::json& j, const Finding& f) {
 void from_json(const nlohmann::json& j, Finding& f) {
   f.invariant = j.at("invariant").get<std::string>();
   f.severity = ParseFindingSeverity(j.at("severity").get<std::string>());
-  f.contract = j.at("contract").get<std::string>() == "beyond" ? Contract::kBeyond
-                                                                : Contract::kWithin;
+  f.contract =
+      j.at("contract").get<std::string>() == "beyond" ? Contract::kBeyond : Contract::kWithin;
   f.scenario = j.at("scenario").get<std::string>();
   f.seed = j.at("seed").get<uint64_t>();
   f.crash_index = j.value("crash_index", 0u);

@@ -30,7 +30,7 @@ const char* FindingSeverityName(FindingSeverity s);
 const char* ContractName(Contract c);
 
 struct Finding {
-  std::string invariant;       // stable name, e.g. "no_lost_committed_exception"
+  std::string invariant;  // stable name, e.g. "no_lost_committed_exception"
   FindingSeverity severity = FindingSeverity::kCritical;
   Contract contract = Contract::kWithin;
   std::string scenario;
@@ -57,16 +57,16 @@ struct RunResult {
   std::string scenario;
   uint64_t seed = 0;
   uint64_t trace_hash = 0;
-  uint64_t events = 0;               // scheduler events executed
-  uint64_t ios = 0;                  // bios completed by the simulated devices
+  uint64_t events = 0;  // scheduler events executed
+  uint64_t ios = 0;     // bios completed by the simulated devices
   uint64_t crashes = 0;
   uint64_t crash_states_checked = 0;  // crash states recovered and checked
   uint64_t recoveries = 0;
   uint64_t sim_time_ns = 0;
-  std::map<std::string, uint64_t> probes;     // probe name -> times fired (sorted by name)
-  std::map<std::string, Verdict> verdicts;    // invariant -> counts (sorted by name)
+  std::map<std::string, uint64_t> probes;   // probe name -> times fired (sorted by name)
+  std::map<std::string, Verdict> verdicts;  // invariant -> counts (sorted by name)
   std::vector<Finding> findings;
-  std::string outcome;               // "clean", "findings", "error: <text>"
+  std::string outcome;  // "clean", "findings", "error: <text>"
   std::string replay_command;
 };
 

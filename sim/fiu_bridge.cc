@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/fiu_bridge.h"
 
-#include <cassert>
-
 #include <fiu-control.h>
 #include <fiu.h>
+
+#include <cassert>
 
 namespace snapsim {
 namespace {

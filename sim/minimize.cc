@@ -101,23 +101,50 @@ class Minimizer {
  private:
   static void DisableFamily(FaultProfile& p, FaultFamily family) {
     switch (family) {
-      case FaultFamily::kReorder: p.reorder = kNever; break;
-      case FaultFamily::kCrashTear: p.crash_tear_weight = 0; break;
-      case FaultFamily::kReadEio: p.origin.read_eio = p.cow.read_eio = kNever; break;
-      case FaultFamily::kWriteEio: p.origin.write_eio = p.cow.write_eio = kNever; break;
-      case FaultFamily::kRangeEio: p.origin.eio_range_count = p.cow.eio_range_count = 0; break;
-      case FaultFamily::kNthEio: p.origin.eio_at_nth_io = p.cow.eio_at_nth_io = 0; break;
+      case FaultFamily::kReorder:
+        p.reorder = kNever;
+        break;
+      case FaultFamily::kCrashTear:
+        p.crash_tear_weight = 0;
+        break;
+      case FaultFamily::kReadEio:
+        p.origin.read_eio = p.cow.read_eio = kNever;
+        break;
+      case FaultFamily::kWriteEio:
+        p.origin.write_eio = p.cow.write_eio = kNever;
+        break;
+      case FaultFamily::kRangeEio:
+        p.origin.eio_range_count = p.cow.eio_range_count = 0;
+        break;
+      case FaultFamily::kNthEio:
+        p.origin.eio_at_nth_io = p.cow.eio_at_nth_io = 0;
+        break;
       case FaultFamily::kLatentReadError:
         p.origin.latent_read_error = p.cow.latent_read_error = kNever;
         break;
-      case FaultFamily::kSubsectorTear: p.subsector_tear = kNever; break;
-      case FaultFamily::kLostDurableWrite: p.lost_durable_write = kNever; break;
-      case FaultFamily::kMisdirectedWrite: p.misdirected_write = kNever; break;
-      case FaultFamily::kCorruptedSector: p.corrupted_sector = kNever; break;
-      case FaultFamily::kLyingFlush: p.lying_flush = kNever; break;
-      case FaultFamily::kStoreAllocFail: p.store_alloc_fail = kNever; break;
-      case FaultFamily::kStoreChunkIoFail: p.store_chunk_io_fail = kNever; break;
-      case FaultFamily::kCount: break;
+      case FaultFamily::kSubsectorTear:
+        p.subsector_tear = kNever;
+        break;
+      case FaultFamily::kLostDurableWrite:
+        p.lost_durable_write = kNever;
+        break;
+      case FaultFamily::kMisdirectedWrite:
+        p.misdirected_write = kNever;
+        break;
+      case FaultFamily::kCorruptedSector:
+        p.corrupted_sector = kNever;
+        break;
+      case FaultFamily::kLyingFlush:
+        p.lying_flush = kNever;
+        break;
+      case FaultFamily::kStoreAllocFail:
+        p.store_alloc_fail = kNever;
+        break;
+      case FaultFamily::kStoreChunkIoFail:
+        p.store_chunk_io_fail = kNever;
+        break;
+      case FaultFamily::kCount:
+        break;
     }
     if (p.crash_keep_weight + p.crash_drop_weight + p.crash_tear_weight == 0) {
       p.crash_drop_weight = 1;  // the profile needs one fate
@@ -144,9 +171,9 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
   std::string invariant = options.invariant;
   if (invariant.empty()) {
     if (original.findings.empty()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "seed %u of scenario %s finds nothing: there is no failure to minimize", seed,
-          scenario.name));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("seed %u of scenario %s finds nothing: there is no failure to minimize",
+                          seed, scenario.name));
     }
     invariant = original.findings.front().invariant;
   }

@@ -42,8 +42,7 @@ bool SectorHistory::Matches(const Candidate& c, sector_t sector,
 // W' acknowledged before the read was submitted, and submitted after W was acknowledged.
 bool SectorHistory::SupersededForRead(const Candidate& c, uint64_t read_submit) const {
   for (const Candidate& later : writes_) {
-    if (later.ack_seq < read_submit && c.ack_seq != kNeverAcked &&
-        later.submit_seq > c.ack_seq) {
+    if (later.ack_seq < read_submit && c.ack_seq != kNeverAcked && later.submit_seq > c.ack_seq) {
       return true;
     }
   }
@@ -101,8 +100,8 @@ void SectorHistory::Forget(uint64_t reads_in_flight_from) {
   for (const Candidate& c : writes_) {
     bool gone = false;
     for (const Candidate& later : writes_) {
-      gone |= later.durable && later.ack_seq < reads_in_flight_from &&
-              c.ack_seq != kNeverAcked && later.submit_seq > c.ack_seq;
+      gone |= later.durable && later.ack_seq < reads_in_flight_from && c.ack_seq != kNeverAcked &&
+              later.submit_seq > c.ack_seq;
     }
     if (!gone) kept.push_back(c);
   }
@@ -134,8 +133,8 @@ std::string SectorHistory::Describe(sector_t sector, bool after_crash) const {
   return out.empty() ? "nothing (no acceptable value)" : out;
 }
 
-void ViewModel::WriteSubmitted(sector_t sector, uint32_t count, uint32_t device,
-                               uint64_t write_id, uint64_t seq) {
+void ViewModel::WriteSubmitted(sector_t sector, uint32_t count, uint32_t device, uint64_t write_id,
+                               uint64_t seq) {
   for (uint32_t i = 0; i < count; ++i) {
     MutableHistory(sector + i).AddWrite(device, write_id, seq);
   }

@@ -45,14 +45,15 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
   }
   if (!root.is_object()) return Bad(source, "(top level)", "must be a JSON object");
   static constexpr std::array<std::string_view, 7> kKeys = {
-      "format_version", "scenario_name", "scenario_toml", "seed",
+      "format_version", "scenario_name", "scenario_toml",     "seed",
       "steps",          "note",          "expected_invariant"};
   for (const auto& [key, value] : root.items()) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
       return Bad(source, key, "unknown key");
     }
   }
-  for (const char* required : {"format_version", "scenario_name", "scenario_toml", "seed", "steps"}) {
+  for (const char* required :
+       {"format_version", "scenario_name", "scenario_toml", "seed", "steps"}) {
     if (!root.contains(required)) return Bad(source, required, "required key is missing");
   }
 
@@ -67,9 +68,9 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
     return Bad(source, "seed", absl::StrCat("must be a non-negative integer, got ", seed.dump()));
   }
   replay.seed = seed.get<uint64_t>();
-  for (const auto& [key, out] : {std::pair{"scenario_name", &replay.scenario_name},
-                                 std::pair{"note", &replay.note},
-                                 std::pair{"expected_invariant", &replay.expected_invariant}}) {
+  for (const auto& [key, out] :
+       {std::pair{"scenario_name", &replay.scenario_name}, std::pair{"note", &replay.note},
+        std::pair{"expected_invariant", &replay.expected_invariant}}) {
     if (!root.contains(key)) continue;
     if (!root[key].is_string()) {
       return Bad(source, key, absl::StrCat("must be a string, got ", JsonTypeName(root[key])));
@@ -93,9 +94,10 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
   if (!scenario.ok()) return scenario.status();
   replay.scenario = *std::move(scenario);
   if (replay.scenario.name != replay.scenario_name) {
-    return Bad(source, "scenario_name",
-               absl::StrCat("\"", replay.scenario_name, "\" differs from the embedded scenario's \"",
-                            replay.scenario.name, "\""));
+    return Bad(
+        source, "scenario_name",
+        absl::StrCat("\"", replay.scenario_name, "\" differs from the embedded scenario's \"",
+                     replay.scenario.name, "\""));
   }
 
   const json& steps = root["steps"];

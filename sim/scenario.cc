@@ -79,16 +79,26 @@ absl::Status CheckRange(std::string_view field, uint64_t value, uint64_t lo, uin
 
 const char* TypeName(toml::node_type type) {
   switch (type) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -104,7 +114,8 @@ struct ParseContext {
 
   void Fail(uint32_t line, std::string_view field, std::string_view problem) {
     if (!status.ok()) return;
-    status = absl::InvalidArgumentError(absl::StrCat(source, ":", line, ": ", A(field), ": ", A(problem)));
+    status = absl::InvalidArgumentError(
+        absl::StrCat(source, ":", line, ": ", A(field), ": ", A(problem)));
   }
 };
 
@@ -474,8 +485,8 @@ absl::Status ValidateGeometry(const Geometry& g) {
   for (const auto& [field, sectors] : {std::pair{"geometry.origin_size", g.origin_sectors},
                                        std::pair{"geometry.cow_size", g.cow_sectors}}) {
     if (sectors == 0 || sectors > kMaxDeviceSectors) {
-      return Invalid(field, absl::StrCat("must be 1..", kMaxDeviceSectors, " sectors, got ",
-                                         sectors));
+      return Invalid(field,
+                     absl::StrCat("must be 1..", kMaxDeviceSectors, " sectors, got ", sectors));
     }
     if (sectors % block != 0) {
       return Invalid(field, absl::StrCat("must be a multiple of the logical block (", block,
@@ -626,8 +637,8 @@ uint32_t EffectiveChunkSectors(const Geometry& geometry) {
 }
 
 uint32_t IoBlockSectors(const Geometry& geometry) {
-  return std::max<uint32_t>(1, std::max(geometry.origin_block_bytes, geometry.cow_block_bytes) /
-                                   kSectorSize);
+  return std::max<uint32_t>(
+      1, std::max(geometry.origin_block_bytes, geometry.cow_block_bytes) / kSectorSize);
 }
 
 bool operator==(const Scenario& a, const Scenario& b) {
@@ -636,13 +647,13 @@ bool operator==(const Scenario& a, const Scenario& b) {
 
 absl::Status ValidateScenario(const Scenario& s) {
   if (!IsName(s.name, /*allow_dash=*/true, /*allow_underscore=*/false)) {
-    return Invalid("name", absl::StrCat("must be lower-case letters, digits and '-', got \"",
-                                        s.name, "\""));
+    return Invalid(
+        "name", absl::StrCat("must be lower-case letters, digits and '-', got \"", s.name, "\""));
   }
   if (s.description.empty()) return Invalid("description", "must not be empty");
   if (!IsName(s.expect, /*allow_dash=*/false, /*allow_underscore=*/true)) {
-    return Invalid("expect", absl::StrCat("must be \"clean\" or an invariant name, got \"",
-                                          s.expect, "\""));
+    return Invalid("expect",
+                   absl::StrCat("must be \"clean\" or an invariant name, got \"", s.expect, "\""));
   }
   if (s.ctest_seeds.empty() || s.ctest_seeds.size() > kMaxCtestSeeds) {
     return Invalid("ctest_seeds", absl::StrCat("must list 1..", kMaxCtestSeeds, " seeds, got ",
@@ -668,8 +679,8 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view toml_text, std::string_v
   } catch (const toml::parse_error& error) {
     std::string description(error.description());
     std::replace(description.begin(), description.end(), '\n', ' ');
-    return absl::InvalidArgumentError(absl::StrCat(A(source), ":", LineOf(error.source()),
-                                                   ": syntax: ", description));
+    return absl::InvalidArgumentError(
+        absl::StrCat(A(source), ":", LineOf(error.source()), ": syntax: ", description));
   }
   Scenario scenario;
   ParseContext ctx{std::string(source), absl::OkStatus()};
@@ -823,14 +834,15 @@ std::string ScenarioToToml(const Scenario& s) {
   absl::StrAppend(&out, "skip_metadata_after_load = ", BoolText(s.store.skip_metadata_after_load),
                   "\n");
   absl::StrAppend(&out, "durable_invalidation = ", BoolText(s.store.durable_invalidation), "\n");
-  absl::StrAppend(&out, "clear_stale_slots_after_load = ",
-                  BoolText(s.store.clear_stale_slots_after_load), "\n");
-  absl::StrAppend(&out, "mutation = ",
-                  Quote(kStoreMutationNames[static_cast<size_t>(s.store.mutation)]), "\n");
+  absl::StrAppend(&out,
+                  "clear_stale_slots_after_load = ", BoolText(s.store.clear_stale_slots_after_load),
+                  "\n");
+  absl::StrAppend(
+      &out, "mutation = ", Quote(kStoreMutationNames[static_cast<size_t>(s.store.mutation)]), "\n");
 
   absl::StrAppend(&out, "\n[target]\n");
-  absl::StrAppend(&out, "full_chunk_write_skips_copy = ",
-                  BoolText(s.target.full_chunk_write_skips_copy), "\n");
+  absl::StrAppend(
+      &out, "full_chunk_write_skips_copy = ", BoolText(s.target.full_chunk_write_skips_copy), "\n");
   absl::StrAppend(&out, "flush_origin_before_commit_merge = ",
                   BoolText(s.target.flush_origin_before_commit_merge), "\n");
   absl::StrAppend(&out, "commit_failed_copies = ", BoolText(s.target.commit_failed_copies), "\n");

@@ -120,8 +120,8 @@ struct WorkloadSpec {
 struct CrashPolicy {
   // Relative weight of each trigger, indexed by CrashTrigger. Default: only kAfterEvents.
   std::array<uint32_t, kNumCrashTriggers> trigger_weights = {1, 0, 0, 0, 0, 0};
-  uint64_t events_min = 0;    // scheduler events, kAfterEvents count drawn from [min, max]
-  uint64_t events_max = 200;  // >= events_min, <= kMaxCrashEvents
+  uint64_t events_min = 0;     // scheduler events, kAfterEvents count drawn from [min, max]
+  uint64_t events_max = 200;   // >= events_min, <= kMaxCrashEvents
   bool end_with_crash = true;  // false: the last cycle ends without a crash
 
   friend bool operator==(const CrashPolicy&, const CrashPolicy&) = default;
@@ -144,9 +144,7 @@ struct Scenario {
   std::string expect = "clean";  // "clean" or the invariant name of a known finding
 
   // Crash steps a generated run contains.
-  uint32_t CrashCount() const {
-    return workload.cycles - (crash.end_with_crash ? 0 : 1);
-  }
+  uint32_t CrashCount() const { return workload.cycles - (crash.end_with_crash ? 0 : 1); }
 };
 
 bool operator==(const Scenario& a, const Scenario& b);  // every field but source_file

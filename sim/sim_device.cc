@@ -177,7 +177,8 @@ void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
   const uint64_t seq = writes_completed_++;
   current_.Write(sector, io.data);
   // A rewrite clears latent errors; a fresh one may appear on the new sectors.
-  latent_errors_.erase(latent_errors_.lower_bound(sector), latent_errors_.lower_bound(sector + count));
+  latent_errors_.erase(latent_errors_.lower_bound(sector),
+                       latent_errors_.lower_bound(sector + count));
   if (prng_.Chance(faults().latent_read_error)) {
     latent_errors_.insert(sector + prng_.UintLessThan(count));
   }
@@ -235,13 +236,12 @@ std::vector<CachedWrite> SimDevice::NonDurableWrites() const {
   std::vector<CachedWrite> writes;
   writes.reserve(cache_.size());
   for (const CacheEntry& entry : cache_) {
-    writes.push_back(CachedWrite{entry.write_id, entry.sector, entry.sector_count, entry.epoch,
-                                 false});
+    writes.push_back(
+        CachedWrite{entry.write_id, entry.sector, entry.sector_count, entry.epoch, false});
   }
   for (const auto& [id, io] : in_flight_) {
     if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
-    writes.push_back(
-        CachedWrite{id, io.target, io.bio.sector_count, flushes_submitted_, true});
+    writes.push_back(CachedWrite{id, io.target, io.bio.sector_count, flushes_submitted_, true});
   }
   return writes;
 }
@@ -351,12 +351,12 @@ void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
     }
   }
   if (trace_ != nullptr) {
-    trace_->Record(TraceEvent{scheduler_.now(), "crash", config_.name, "", 0, fates.size(), 0, 0,
-                              0, {}});
+    trace_->Record(
+        TraceEvent{scheduler_.now(), "crash", config_.name, "", 0, fates.size(), 0, 0, 0, {}});
   }
   cache_.clear();
   in_flight_.clear();  // their completions never run; end_io is not called
-  current_.Clear();  // reads through to the durable image again
+  current_.Clear();    // reads through to the durable image again
   crashed_ = true;
   assert(cache_.empty() && in_flight_.empty() && "a crash leaves no volatile state");
 }

@@ -62,7 +62,7 @@ struct SimDeviceConfig {
 struct AppliedFault {
   Probe probe;
   uint64_t write_id;
-  sector_t sector;   // where the damage is
+  sector_t sector;  // where the damage is
   uint32_t sector_count;
   sector_t intended_sector;  // misdirected writes: where it should have gone
 };
@@ -73,8 +73,8 @@ class SimDevice : public BlockDevice {
   static constexpr size_t kMaxCachedWrites = 1u << 20;
   static constexpr size_t kMaxAppliedFaults = 1u << 16;  // older entries are not kept
 
-  SimDevice(SimDeviceConfig config, Scheduler& scheduler, Prng& prng,
-            const FaultProfile& profile, Probes& probes, Trace* trace);
+  SimDevice(SimDeviceConfig config, Scheduler& scheduler, Prng& prng, const FaultProfile& profile,
+            Probes& probes, Trace* trace);
   // Reopens a device over an existing durable image (after a crash, or an image file).
   // REQUIRES: durable.size_sectors() == config.size_sectors.
   SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& scheduler, Prng& prng,
@@ -127,11 +127,11 @@ class SimDevice : public BlockDevice {
  private:
   struct InFlightIo {
     Bio bio;
-    int error = 0;             // decided at submission
-    uint64_t flush_marker = 0; // preflush: writes completed when it was submitted
-    uint64_t epoch = 0;        // flushes submitted before it
-    sector_t target = 0;       // where a write lands (misdirected: elsewhere)
-    WriteBuffer data;          // a write's data, copied at submission
+    int error = 0;              // decided at submission
+    uint64_t flush_marker = 0;  // preflush: writes completed when it was submitted
+    uint64_t epoch = 0;         // flushes submitted before it
+    sector_t target = 0;        // where a write lands (misdirected: elsewhere)
+    WriteBuffer data;           // a write's data, copied at submission
   };
   struct CacheEntry {
     uint64_t write_id;
@@ -166,7 +166,7 @@ class SimDevice : public BlockDevice {
 
   PageStore durable_;
   PageStore current_;
-  std::deque<CacheEntry> cache_;                   // completion order
+  std::deque<CacheEntry> cache_;                     // completion order
   absl::btree_map<uint64_t, InFlightIo> in_flight_;  // by I/O id
   absl::btree_set<sector_t> latent_errors_;
   std::vector<AppliedFault> applied_faults_;

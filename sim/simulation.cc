@@ -151,10 +151,9 @@ void Simulation::TraceWorld(std::string_view kind, std::string_view detail, int6
 }
 
 bool Simulation::EioFaultsOn() const {
-  for (FaultFamily family : {FaultFamily::kReadEio, FaultFamily::kWriteEio,
-                             FaultFamily::kRangeEio, FaultFamily::kNthEio,
-                             FaultFamily::kLatentReadError, FaultFamily::kStoreAllocFail,
-                             FaultFamily::kStoreChunkIoFail}) {
+  for (FaultFamily family : {FaultFamily::kReadEio, FaultFamily::kWriteEio, FaultFamily::kRangeEio,
+                             FaultFamily::kNthEio, FaultFamily::kLatentReadError,
+                             FaultFamily::kStoreAllocFail, FaultFamily::kStoreChunkIoFail}) {
     if (FamilyEnabled(scenario_faults_, family)) return true;
   }
   return scenario_faults_.BreaksContract();
@@ -458,7 +457,8 @@ void Simulation::EndUserBio(uint64_t id, int error) {
         user->submit_seq > *invalid_seq_) {
       Tally(invariant::kValidFlagSticky, false);
       AddFinding(invariant::kValidFlagSticky, "snapshot writes fail with EIO once invalid",
-                 "a snapshot write succeeded", "The target accepted a snapshot write after it "
+                 "a snapshot write succeeded",
+                 "The target accepted a snapshot write after it "
                  "had reported the snapshot invalid.");
     }
     return;
@@ -490,8 +490,7 @@ void Simulation::EndUserBio(uint64_t id, int error) {
                                                         : invariant::kSnapshotImage;
   for (uint32_t i = 0; i < user->count; ++i) {
     const sector_t sector = user->sector + i;
-    std::optional<Stamp> observed =
-        DecodeStamp(user->buffer.data() + (size_t{i} << kSectorShift));
+    std::optional<Stamp> observed = DecodeStamp(user->buffer.data() + (size_t{i} << kSectorShift));
     const SectorHistory& history = view.History(sector);
     bool ok = history.AcceptableRead(sector, observed, user->submit_seq, seq);
     Tally(name, ok);
@@ -551,8 +550,8 @@ void Simulation::OnComplete(DeviceRole role, BioOp op, sector_t sector, uint32_t
   const uint32_t c = chunk_sectors();
   const uint32_t e = ExceptionsPerArea(c);
   const bool cow_write = role == DeviceRole::kCow && op == BioOp::kWrite && count > 0;
-  const bool at_area = cow_write && sector % c == 0 && count == c && sector != 0 &&
-                       IsMetadataChunk(e, sector / c);
+  const bool at_area =
+      cow_write && sector % c == 0 && count == c && sector != 0 && IsMetadataChunk(e, sector / c);
   if (at_area && error == 0 && fua) {
     // FUA: durable on completion. The model learns the committed table from it.
     const chunk_t area = (sector / c - kNumSnapshotHeaderChunks) / (chunk_t{e} + 1);
@@ -562,8 +561,8 @@ void Simulation::OnComplete(DeviceRole role, BioOp op, sector_t sector, uint32_t
     switch (crash_trigger_) {
       case CrashTrigger::kAreaWriteCompleted:
         if (at_area && fua) {
-          FireCrash(absl::StrFormat("area write to chunk %u complete, callbacks not run",
-                                    sector / c));
+          FireCrash(
+              absl::StrFormat("area write to chunk %u complete, callbacks not run", sector / c));
         }
         break;
       case CrashTrigger::kNextAreaZeroed:
@@ -699,9 +698,9 @@ void Simulation::AddFinding(std::string_view invariant, std::string expected, st
   const InvariantInfo* info = FindInvariant(invariant);
   f.severity = info != nullptr ? info->severity : FindingSeverity::kError;
   bool beyond = false;
-  for (Probe p : {Probe::kBeyondSubsectorTear, Probe::kBeyondLostDurableWrite,
-                  Probe::kBeyondMisdirectedWrite, Probe::kBeyondCorruptedSector,
-                  Probe::kBeyondLyingFlush}) {
+  for (Probe p :
+       {Probe::kBeyondSubsectorTear, Probe::kBeyondLostDurableWrite, Probe::kBeyondMisdirectedWrite,
+        Probe::kBeyondCorruptedSector, Probe::kBeyondLyingFlush}) {
     if (probes_.count(p) > 0) beyond = true;
   }
   f.contract = beyond ? Contract::kBeyond : Contract::kWithin;
@@ -789,13 +788,13 @@ void Simulation::CheckTable(const InspectReport& report, bool after_crash) {
       auto it = table.find(old_chunk);
       if (it != table.end() && it->second == new_chunk) continue;
       none_lost = false;
-      AddFinding(invariant::kNoLostCommittedException,
-                 absl::StrFormat("exception %u -> %u (area %u, acknowledged)", old_chunk,
-                                 new_chunk, area),
-                 it == table.end() ? std::string("no mapping for that origin chunk")
-                                   : absl::StrFormat("%u -> %u", old_chunk, it->second),
-                 "An area write that completed with FUA recorded this exception; the table "
-                 "read back does not hold it.");
+      AddFinding(
+          invariant::kNoLostCommittedException,
+          absl::StrFormat("exception %u -> %u (area %u, acknowledged)", old_chunk, new_chunk, area),
+          it == table.end() ? std::string("no mapping for that origin chunk")
+                            : absl::StrFormat("%u -> %u", old_chunk, it->second),
+          "An area write that completed with FUA recorded this exception; the table "
+          "read back does not hold it.");
       break;
     }
     if (!none_lost) break;
@@ -869,7 +868,7 @@ void Simulation::CheckView(View view, bool after_crash, const absl::btree_set<ch
   if (view == View::kSnapshot) {
     for (sector_t sector : model_.touched()) chunks.insert(sector / c);
   }
-  std::string_view fallback = model_.merged()          ? invariant::kMergeImage
+  std::string_view fallback = model_.merged()         ? invariant::kMergeImage
                               : view == View::kOrigin ? invariant::kOriginImage
                                                       : invariant::kSnapshotImage;
   bool held = true;
@@ -883,8 +882,8 @@ void Simulation::CheckView(View view, bool after_crash, const absl::btree_set<ch
     std::vector<uint8_t> data =
         ReadThroughTarget(view, first, count, &error, &submit_seq, &complete_seq);
     const bool is_mapped = view == View::kSnapshot && table.contains(chunk);
-    std::string_view name = is_mapped && !model_.merged() ? invariant::kExceptionDataIntact
-                                                          : fallback;
+    std::string_view name =
+        is_mapped && !model_.merged() ? invariant::kExceptionDataIntact : fallback;
     // An invalidated snapshot that came back valid (its invalid header was lost) and now reads
     // wrong data is the valid-flag promise broken, whatever chunk shows it.
     if (view == View::kSnapshot && after_crash && model_.saw_invalid()) {
@@ -908,15 +907,14 @@ void Simulation::CheckView(View view, bool after_crash, const absl::btree_set<ch
                           : history.AcceptableRead(sector, observed, submit_seq, complete_seq);
       if (!ok) {
         held = false;
-        AddFinding(
-            name, history.Describe(sector, after_crash), StampText(observed),
-            absl::StrFormat("Sector %u (chunk %u%s) of the %s read back %s %s.", sector, chunk,
-                            is_mapped ? absl::StrFormat(", mapped to COW chunk %u",
-                                                        table.at(chunk))
-                                      : std::string(", not mapped"),
-                            model_.merged() ? "merging snapshot" : ViewName(view),
-                            after_crash ? "after recovery from crash point" : "at a quiescent point",
-                            after_crash ? last_crash_point_ : std::string()));
+        AddFinding(name, history.Describe(sector, after_crash), StampText(observed),
+                   absl::StrFormat(
+                       "Sector %u (chunk %u%s) of the %s read back %s %s.", sector, chunk,
+                       is_mapped ? absl::StrFormat(", mapped to COW chunk %u", table.at(chunk))
+                                 : std::string(", not mapped"),
+                       model_.merged() ? "merging snapshot" : ViewName(view),
+                       after_crash ? "after recovery from crash point" : "at a quiescent point",
+                       after_crash ? last_crash_point_ : std::string()));
         break;
       }
       if (after_crash) observed_all.emplace_back(sector, observed);

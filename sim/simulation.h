@@ -29,8 +29,8 @@
 #include "core/kernel_log.h"
 #include "core/snapshot_target.h"
 #include "sim/fault_profile.h"
-#include "sim/fiu_bridge.h"
 #include "sim/finding.h"
+#include "sim/fiu_bridge.h"
 #include "sim/model.h"
 #include "sim/page_store.h"
 #include "sim/prng.h"
@@ -168,9 +168,10 @@ class Simulation {
   bool stop_ = false;  // a finding or a stuck world ends the run
   bool checking_ = false;
   bool resume_pending_ = false;
-  bool quiet_ = false;    // faults off (recovery and checks)
-  bool scratch_ = false;  // a crash-state check of the explorer: never enables libfiu
-  std::unique_ptr<FiuBridge> fiu_;  // the core's fault points, while the workload runs  // a snapshot-merge activated during recovery, not yet resumed
+  bool quiet_ = false;              // faults off (recovery and checks)
+  bool scratch_ = false;            // a crash-state check of the explorer: never enables libfiu
+  std::unique_ptr<FiuBridge> fiu_;  // the core's fault points, while the workload runs  // a
+                                    // snapshot-merge activated during recovery, not yet resumed
 };
 
 }  // namespace snapsim

@@ -24,16 +24,16 @@ inline constexpr uint32_t kTraceFlagFua = 1u << 1;
 inline constexpr uint32_t kTraceFlagBeyondContract = 1u << 2;
 
 struct TraceEvent {
-  uint64_t t = 0;                 // simulated ns
-  std::string_view kind;          // "submit", "complete", "crash", "fault", ...
-  std::string_view device;        // device name, or "" for world events
-  std::string_view op;            // "read", "write", "flush", or ""
+  uint64_t t = 0;           // simulated ns
+  std::string_view kind;    // "submit", "complete", "crash", "fault", ...
+  std::string_view device;  // device name, or "" for world events
+  std::string_view op;      // "read", "write", "flush", or ""
   uint64_t sector = 0;
-  uint64_t count = 0;             // sectors
-  uint32_t flags = 0;             // kTraceFlag...
-  uint64_t write_id = 0;          // the device's id of the I/O, 0 if none
-  int64_t result = 0;             // 0 or -errno
-  std::string_view detail;        // free text, omitted when empty
+  uint64_t count = 0;       // sectors
+  uint32_t flags = 0;       // kTraceFlag...
+  uint64_t write_id = 0;    // the device's id of the I/O, 0 if none
+  int64_t result = 0;       // 0 or -errno
+  std::string_view detail;  // free text, omitted when empty
 };
 
 class Trace {

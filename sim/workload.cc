@@ -11,12 +11,12 @@ namespace {
 
 // Indexed by the enum value; the order must follow the enums.
 constexpr std::array<const char*, kNumStepKinds> kStepKindNames = {
-    "origin_write", "origin_read", "snapshot_write", "snapshot_read",   "origin_flush",
-    "snapshot_flush", "drain",     "reload",         "merge_start",     "merge_interrupt",
-    "crash"};
+    "origin_write", "origin_read",     "snapshot_write", "snapshot_read",
+    "origin_flush", "snapshot_flush",  "drain",          "reload",
+    "merge_start",  "merge_interrupt", "crash"};
 constexpr std::array<const char*, kNumCrashTriggers> kCrashTriggerNames = {
-    "after_events",    "area_write_submitted", "area_write_completed",
-    "next_area_zeroed", "copy_completed",      "merge_step"};
+    "after_events",     "area_write_submitted", "area_write_completed",
+    "next_area_zeroed", "copy_completed",       "merge_step"};
 
 bool IsIo(StepKind kind) {
   return kind == StepKind::kOriginWrite || kind == StepKind::kOriginRead ||

@@ -18,9 +18,9 @@
 namespace snapsim {
 
 enum class StepKind : uint8_t {
-  kOriginWrite,     // write [sector, sector+count) of the origin device
+  kOriginWrite,  // write [sector, sector+count) of the origin device
   kOriginRead,
-  kSnapshotWrite,   // write through the snapshot device
+  kSnapshotWrite,  // write through the snapshot device
   kSnapshotRead,
   kOriginFlush,     // empty FLUSH to the origin device
   kSnapshotFlush,   // empty FLUSH to the snapshot device (goes to the COW device)
@@ -35,7 +35,7 @@ enum class StepKind : uint8_t {
 // (a FLUSH|FUA write of an area chunk is the area write, a plain all-zero write of an area chunk
 // is the next-area zeroing), never from the store's private state.
 enum class CrashTrigger : uint8_t {
-  kAfterEvents,        // after `count` more scheduler events (0: at once)
+  kAfterEvents,         // after `count` more scheduler events (0: at once)
   kAreaWriteSubmitted,  // when the next area write is submitted (queued, not complete)
   kAreaWriteCompleted,  // just after the next area write completes (before its callbacks)
   kNextAreaZeroed,      // just after the next zeroing of a metadata area completes

@@ -12,11 +12,11 @@ namespace snapsim {
 namespace {
 
 // The step kind of each OpWeights field, in the order WeightsOf lists them.
-constexpr std::array<StepKind, 10> kOpKinds = {
-    StepKind::kOriginWrite,  StepKind::kOriginRead,    StepKind::kSnapshotWrite,
-    StepKind::kSnapshotRead, StepKind::kOriginFlush,   StepKind::kSnapshotFlush,
-    StepKind::kDrain,        StepKind::kReload,        StepKind::kStartMerge,
-    StepKind::kMergeInterrupt};
+constexpr std::array<StepKind, 10> kOpKinds = {StepKind::kOriginWrite,   StepKind::kOriginRead,
+                                               StepKind::kSnapshotWrite, StepKind::kSnapshotRead,
+                                               StepKind::kOriginFlush,   StepKind::kSnapshotFlush,
+                                               StepKind::kDrain,         StepKind::kReload,
+                                               StepKind::kStartMerge,    StepKind::kMergeInterrupt};
 
 enum Shape : size_t { kPartialChunk = 0, kWholeChunk = 1, kSpanning = 2 };
 
@@ -65,8 +65,8 @@ class Generator {
   Step NextOp() {
     const OpWeights& w = workload_.ops;
     std::array<uint32_t, kOpKinds.size()> weights = {
-        w.origin_write, w.origin_read, w.snapshot_write, w.snapshot_read, w.origin_flush,
-        w.snapshot_flush, w.drain, w.reload, w.merge_start, w.merge_interrupt};
+        w.origin_write,   w.origin_read, w.snapshot_write, w.snapshot_read, w.origin_flush,
+        w.snapshot_flush, w.drain,       w.reload,         w.merge_start,   w.merge_interrupt};
     // Merge rules: one start per run; interrupts only once a merge has started.
     if (merge_started_) weights[8] = 0;
     if (!merge_started_) weights[9] = 0;
@@ -191,14 +191,13 @@ absl::Status ValidateSteps(const Scenario& scenario, absl::Span<const Step> step
     if (static_cast<size_t>(step.kind) >= kNumStepKinds) {
       return absl::InvalidArgumentError(absl::StrCat("steps[", i, "]: unknown step kind"));
     }
-    if (step.kind == StepKind::kCrash &&
-        static_cast<size_t>(step.trigger) >= kNumCrashTriggers) {
+    if (step.kind == StepKind::kCrash && static_cast<size_t>(step.trigger) >= kNumCrashTriggers) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": unknown crash trigger"));
     }
     if (!IsIo(step.kind)) continue;
     if (step.count == 0 || step.count > kMaxBioSectors) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": count must be 1..", kMaxBioSectors,
-                                                     " sectors, got ", step.count));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": count must be 1..", kMaxBioSectors, " sectors, got ", step.count));
     }
     if (step.sector >= end || step.count > end - step.sector) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": sectors ", step.sector, "+",

@@ -21,8 +21,8 @@
 namespace snapsim {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeRun;
+using ::testing::HasSubstr;
 using testing::MakeTempDir;
 
 CampaignOptions Options(const std::string& out, uint64_t first, uint64_t last, uint32_t jobs) {
@@ -87,8 +87,7 @@ TEST(CampaignTest, OneOrTwoWorkersGiveTheSameSummary) {
 }
 
 TEST(CampaignTest, TwoShardsMergedEqualOneRun) {
-  std::string whole = MakeTempDir("whole"), s0 = MakeTempDir("shard0"),
-              s1 = MakeTempDir("shard1");
+  std::string whole = MakeTempDir("whole"), s0 = MakeTempDir("shard0"), s1 = MakeTempDir("shard1");
   CampaignOutcome all = MustRun(Options(whole, 1, 11, 2), FakeRun);
   CampaignOptions o0 = Options(s0, 1, 11, 1);
   o0.config.shard_count = 2;
@@ -145,8 +144,7 @@ TEST(CampaignTest, AbortingSegfaultingAndFailingWorkersBecomeFindings) {
   absl::StatusOr<CampaignDir> dir = LoadCampaignDir(out);
   ASSERT_TRUE(dir.ok());
   EXPECT_THAT(dir->results.at(JobKey{0, 4}).findings.at(0).detail, HasSubstr("status 3"));
-  EXPECT_THAT(dir->results.at(JobKey{0, 5}).findings.at(0).detail,
-              HasSubstr("bad scenario file"));
+  EXPECT_THAT(dir->results.at(JobKey{0, 5}).findings.at(0).detail, HasSubstr("bad scenario file"));
   EXPECT_EQ(dir->results.at(JobKey{0, 3}).findings.at(0).invariant, kSimulationCrashed);
   EXPECT_EQ(dir->results.at(JobKey{0, 6}).outcome, "clean");
 }

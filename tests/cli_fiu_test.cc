@@ -65,8 +65,7 @@ TEST_P(FiuRunTest, FailedTraceWriteLeavesTheOldFileAndSaysWhy) {
 
 INSTANTIATE_TEST_SUITE_P(Errors, FiuRunTest, ::testing::Values(ENOSPC, EIO),
                          [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == ENOSPC ? std::string("ENOSPC")
-                                                       : std::string("EIO");
+                           return info.param == ENOSPC ? std::string("ENOSPC") : std::string("EIO");
                          });
 
 }  // namespace

@@ -52,7 +52,8 @@ TEST(CliRunTest, BadInputGetsOneLineAndExitTwo) {
 }
 
 TEST(CliRunTest, ExploreStatesItsBound) {
-  testing::CliResult r = RunSnapsim("explore --scenario explore-small --bound 6 --option corrected");
+  testing::CliResult r =
+      RunSnapsim("explore --scenario explore-small --bound 6 --option corrected");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("up to bound 6 hold"), std::string::npos) << r.out;
 }

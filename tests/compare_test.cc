@@ -37,10 +37,10 @@ TEST(CompareTest, NewGoneAndRemainingFindingsAreListed) {
   EXPECT_THAT(Section(md, "New findings"), HasSubstr("no_torn_metadata@a/within"));
   EXPECT_THAT(Section(md, "New findings"), HasSubstr("first seed 17"));
   EXPECT_THAT(Section(md, "Gone findings"), HasSubstr(gone.id));
-  EXPECT_THAT(Section(md, "Still present"),
-              HasSubstr(absl::StrCat(prev.findings.front().id, ": ",
-                                     prev.findings.front().seed_count, " -> ",
-                                     prev.findings.front().seed_count + 2, " seeds")));
+  EXPECT_THAT(
+      Section(md, "Still present"),
+      HasSubstr(absl::StrCat(prev.findings.front().id, ": ", prev.findings.front().seed_count,
+                             " -> ", prev.findings.front().seed_count + 2, " seeds")));
   EXPECT_THAT(Section(md, "Still present"), Not(HasSubstr(gone.id)));
 }
 

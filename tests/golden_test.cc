@@ -206,7 +206,9 @@ struct TargetRead {
 };
 
 // gtest prints parameters in ctest names: a readable one, not the struct's bytes.
-void PrintTo(const TargetRead& read, std::ostream* os) { *os << read.name << "/" << read.cow_image; }
+void PrintTo(const TargetRead& read, std::ostream* os) {
+  *os << read.name << "/" << read.cow_image;
+}
 
 std::string TargetReadName(const ::testing::TestParamInfo<TargetRead>& info) {
   std::string name = info.param.name + "_" + info.param.cow_image;

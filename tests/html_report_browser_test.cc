@@ -23,7 +23,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-
 std::string FindChromium() {
   for (const char* path : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
     if (::access(path, X_OK) == 0) return path;
@@ -64,12 +63,12 @@ TEST(HtmlReportBrowserTest, ChromiumRendersFindingsChartsAndTimeline) {
   ASSERT_TRUE(WriteReports(summary, dir).ok());
 
   std::string profile = testing::MakeTempDir("chromium-profile");
-  std::string command = absl::StrCat(
-      "timeout 120 ", chromium,
-      " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
-      " --disable-background-networking --disable-component-update --disable-sync"
-      " --user-data-dir=",
-      profile, " --dump-dom file://", dir, "/index.html 2>/dev/null");
+  std::string command =
+      absl::StrCat("timeout 120 ", chromium,
+                   " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+                   " --disable-background-networking --disable-component-update --disable-sync"
+                   " --user-data-dir=",
+                   profile, " --dump-dom file://", dir, "/index.html 2>/dev/null");
   int status = 0;
   std::string dom = Capture(command, &status);
   std::filesystem::remove_all(profile);

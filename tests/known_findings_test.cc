@@ -76,8 +76,8 @@ TEST_P(KnownFindingTest, CorrectedOptionHolds) {
 
 TEST(KnownFindingsTest, EveryCaseFileIsListed) {
   size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(
-           std::string(testing::kSourceDir) + "/scenarios/findings")) {
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(testing::kSourceDir) +
+                                                               "/scenarios/findings")) {
     if (entry.path().extension() == ".json") ++files;
   }
   EXPECT_EQ(files, KnownFindings().size());

@@ -59,8 +59,8 @@ TEST(Prng, HelperOutputsArePinned) {
   EXPECT_EQ(ints, (std::vector<int64_t>{-5, -4, -1, -4, 0, 3}));
   std::vector<bool> chances;
   for (int i = 0; i < 10; ++i) chances.push_back(prng.Chance({1, 3}));
-  EXPECT_EQ(chances, (std::vector<bool>{false, false, false, false, true, false, true, true, true,
-                                        false}));
+  EXPECT_EQ(chances,
+            (std::vector<bool>{false, false, false, false, true, false, true, true, true, false}));
   std::vector<int> items = {0, 1, 2, 3, 4, 5, 6, 7};
   prng.Shuffle(absl::MakeSpan(items));
   EXPECT_EQ(items, (std::vector<int>{2, 3, 6, 7, 0, 4, 1, 5}));

@@ -35,7 +35,7 @@ ReplayCase MinimizedDefault() {
 
 std::string TempPath(const std::string& file) {
   const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "replay_test" /
-      ::testing::UnitTest::GetInstance()->current_test_info()->name();
+                                    ::testing::UnitTest::GetInstance()->current_test_info()->name();
   std::filesystem::create_directories(dir);
   return (dir / file).string();
 }
@@ -47,7 +47,8 @@ std::string HandWritten(const std::string& steps, const std::string& extra = "")
   "scenario_name": "tiny",
   "scenario_toml": "name = \"tiny\"\ndescription = \"d\"\n[geometry]\nchunk_sectors = 8\norigin_size = 64\ncow_size = 64\n",
   "seed": 3,
-  "steps": )" + steps + extra + "\n}\n";
+  "steps": )" +
+         steps + extra + "\n}\n";
 }
 
 std::string ErrorOf(const std::string& json_text) {
@@ -99,8 +100,7 @@ TEST(ReplayCase, HandWrittenCaseWithScenarioAsOneString) {
 
 TEST(StepJson, WritesOnlyTheFieldsOfItsKind) {
   Step write{StepKind::kSnapshotWrite, 16, 4, CrashTrigger::kAfterEvents, 0};
-  EXPECT_EQ(nlohmann::json(write).dump(),
-            R"({"count":4,"kind":"snapshot_write","sector":16})");
+  EXPECT_EQ(nlohmann::json(write).dump(), R"({"count":4,"kind":"snapshot_write","sector":16})");
   Step crash{StepKind::kCrash, 0, 12, CrashTrigger::kNextAreaZeroed, 5};
   EXPECT_EQ(nlohmann::json(crash).dump(),
             R"({"count":12,"delay_ns":5,"kind":"crash","trigger":"next_area_zeroed"})");

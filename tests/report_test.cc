@@ -21,7 +21,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-
 // Every object key in `j`, skipping the keys of maps named by data (probes, verdicts, ...).
 void Keys(const nlohmann::json& j, std::set<std::string>& out) {
   if (j.is_array()) {

@@ -43,7 +43,8 @@ TEST_P(ScenarioSeedsTest, OutcomeMatchesExpectation) {
     for (const auto& [name, count] : r.probes) fault_probes += count;
     for (const Finding& f : r.findings) {
       all.push_back(f.invariant);
-      if (f.contract == Contract::kWithin) within.push_back(f.invariant + " (" + f.replay_command + ")");
+      if (f.contract == Contract::kWithin)
+        within.push_back(f.invariant + " (" + f.replay_command + ")");
     }
   }
   if (scenario->expect == "clean") {
@@ -52,7 +53,8 @@ TEST_P(ScenarioSeedsTest, OutcomeMatchesExpectation) {
     EXPECT_NE(std::find(all.begin(), all.end(), scenario->expect), all.end())
         << scenario->name << " no longer finds " << scenario->expect;
   }
-  EXPECT_GT(crashes + fault_probes, 0u) << "no crash and no fault fired: the scenario tests nothing";
+  EXPECT_GT(crashes + fault_probes, 0u)
+      << "no crash and no fault fired: the scenario tests nothing";
 }
 
 // With every corrected option on, no scenario may find anything within the contract.
@@ -68,7 +70,8 @@ TEST_P(ScenarioSeedsTest, CorrectedStoreHolds) {
     RunResult r = RunSeed(*scenario, seed);
     for (const Finding& f : r.findings) {
       EXPECT_NE(f.contract, Contract::kWithin)
-          << f.invariant << " with every correction on: " << f.replay_command << " --option corrected\n"
+          << f.invariant << " with every correction on: " << f.replay_command
+          << " --option corrected\n"
           << f.detail;
     }
   }

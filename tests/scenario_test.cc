@@ -291,8 +291,9 @@ TEST(ScenarioErrors, OutOfRangeGivesTheRangeAndTheValue) {
 }
 
 TEST(ScenarioErrors, BadSizeUnitIsNamed) {
-  const std::string base = "name = \"x\"\ndescription = \"d\"\n[geometry]\n"
-                           "origin_size = \"64MB\"\ncow_size = 1024\n";
+  const std::string base =
+      "name = \"x\"\ndescription = \"d\"\n[geometry]\n"
+      "origin_size = \"64MB\"\ncow_size = 1024\n";
   EXPECT_EQ(ErrorWith("", base),
             "x.toml:4: geometry.origin_size: bad size \"64MB\": give sectors as an integer or a "
             "string like \"64MiB\" (units KiB, MiB, GiB, TiB)");
@@ -349,15 +350,17 @@ TEST(ScenarioErrors, BlockSizesMustBeLogicalBlockSizes) {
 }
 
 TEST(ScenarioErrors, CowMustHoldHeaderAreaAndChunk) {
-  EXPECT_EQ(ErrorWith("", "name = \"x\"\ndescription = \"d\"\n[geometry]\nchunk_sectors = 8\n"
-                          "origin_size = 64\ncow_size = 16\n"),
+  EXPECT_EQ(ErrorWith("",
+                      "name = \"x\"\ndescription = \"d\"\n[geometry]\nchunk_sectors = 8\n"
+                      "origin_size = 64\ncow_size = 16\n"),
             "x.toml:6: geometry.cow_size: must hold the header, one metadata area and one data "
             "chunk (24 sectors), got 16");
 }
 
 TEST(ScenarioErrors, DeviceSizeMustBeAMultipleOfTheLogicalBlock) {
-  EXPECT_EQ(ErrorWith("", "name = \"x\"\ndescription = \"d\"\n[geometry]\norigin_size = 36\n"
-                          "cow_size = 1024\norigin_block_bytes = 4096\n"),
+  EXPECT_EQ(ErrorWith("",
+                      "name = \"x\"\ndescription = \"d\"\n[geometry]\norigin_size = 36\n"
+                      "cow_size = 1024\norigin_block_bytes = 4096\n"),
             "x.toml:4: geometry.origin_size: must be a multiple of the logical block (8 sectors), "
             "got 36");
 }
@@ -430,8 +433,7 @@ TEST(ScenarioDir, EnvironmentOverridesTheDefaultDirectory) {
   const char* old = std::getenv("SNAPSIM_SCENARIO_DIR");
   const std::string saved = old ? old : "";
   ::unsetenv("SNAPSIM_SCENARIO_DIR");
-  EXPECT_EQ(std::filesystem::path(DefaultScenarioDir()),
-            std::filesystem::path(LibraryDir()));
+  EXPECT_EQ(std::filesystem::path(DefaultScenarioDir()), std::filesystem::path(LibraryDir()));
   ::setenv("SNAPSIM_SCENARIO_DIR", "/elsewhere", 1);
   EXPECT_EQ(DefaultScenarioDir(), "/elsewhere");
   if (old) {

@@ -227,8 +227,8 @@ TEST(SimDevice, CrashKeepDropAndTearAtSectorGranularity) {
   ASSERT_EQ(WriteSync(cow, 8, 4, 2), 0);
   ASSERT_EQ(WriteSync(cow, 16, 4, 3), 0);
   ASSERT_EQ(cow.NonDurableWrites().size(), 3u);
-  cow.ApplyCrash({WriteFate::Keep(), WriteFate::Drop(),
-                  WriteFate::Tear({true, false, true, false})});
+  cow.ApplyCrash(
+      {WriteFate::Keep(), WriteFate::Drop(), WriteFate::Tear({true, false, true, false})});
   EXPECT_TRUE(cow.crashed());
   EXPECT_EQ(cow.cached_writes(), 0u);
   for (sector_t s = 0; s < 4; ++s) EXPECT_EQ(WriteIdAt(cow.durable_image(), s), 1u);
@@ -290,8 +290,8 @@ TEST(SimDevice, ReopenOverACrashedImageSeesItsContent) {
   SimDevice& cow = world.Make();
   ASSERT_EQ(WriteSync(cow, 3, 1, 4, /*fua=*/true), 0);
   SimDeviceConfig config = cow.config();
-  SimDevice reopened(config, cow.durable_image(), world.scheduler(), world.prng(),
-                     world.profile(), world.probes(), nullptr);
+  SimDevice reopened(config, cow.durable_image(), world.scheduler(), world.prng(), world.profile(),
+                     world.probes(), nullptr);
   uint8_t bytes[kSectorSize];
   ASSERT_EQ(SyncIo(reopened, BioOp::kRead, 3, 1, bytes), 0);
   EXPECT_EQ(DecodeStamp(bytes)->write_id, 4u);

@@ -53,8 +53,8 @@ TEST(SimulationTest, DifferentSeedsGiveDifferentTraces) {
 
 TEST(SimulationTest, SameSeedGivesTheSameTraceHashAcrossTwoProcesses) {
   auto hash_of = [](const std::string& out_path) {
-    const std::string command = absl::StrFormat(
-        "%s run --scenario default --seed 5 --json > %s", testing::kSnapsimBinary, out_path);
+    const std::string command = absl::StrFormat("%s run --scenario default --seed 5 --json > %s",
+                                                testing::kSnapsimBinary, out_path);
     const int rc = std::system(command.c_str());
     EXPECT_TRUE(WIFEXITED(rc));
     std::ifstream in(out_path);

@@ -12,6 +12,7 @@
 // rapidcheck's gtest glue needs gtest first.
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
+
 #include "tests/support/test_paths.h"
 
 namespace snapsim {
@@ -365,7 +366,8 @@ RC_GTEST_PROP(WorkloadGeneratorProperty, RandomValidScenariosGiveStepsThatKeepEv
   if (shapes.partial_chunk > 0) allowed.insert(ShapeSeen::kPartial);
   if (shapes.whole_chunk > 0) allowed.insert(ShapeSeen::kWhole);
   if (shapes.spanning > 0) allowed.insert(ShapeSeen::kSpanning);
-  if (shapes.partial_chunk > 0 && c == IoBlockSectors(s.geometry)) allowed.insert(ShapeSeen::kWhole);
+  if (shapes.partial_chunk > 0 && c == IoBlockSectors(s.geometry))
+    allowed.insert(ShapeSeen::kWhole);
   if (shapes.spanning > 0 && end <= c) allowed.insert(ShapeSeen::kWhole);
   for (const Step& step : steps) {
     if (!IsIo(step.kind)) continue;

@@ -18,7 +18,8 @@ inline constexpr const char* kHostileDetail = "lost <script>alert(\"x\")</script
 
 // A small sim/trace file: origin and cow lanes, a flush, a FUA write, a crash, the writes'
 // fates, one line of an unknown kind and one that is not JSON.
-inline constexpr const char* kSampleTrace = R"({"t":0,"kind":"submit","device":"cow","op":"write","sector":8,"count":8,"flags":0,"write_id":1,"result":0}
+inline constexpr const char* kSampleTrace =
+    R"({"t":0,"kind":"submit","device":"cow","op":"write","sector":8,"count":8,"flags":0,"write_id":1,"result":0}
 {"t":1000,"kind":"complete","device":"cow","op":"write","sector":8,"count":8,"flags":0,"write_id":1,"result":0}
 {"t":1200,"kind":"submit","device":"cow","op":"flush","sector":0,"count":0,"flags":1,"write_id":2,"result":0}
 {"t":2000,"kind":"complete","device":"cow","op":"flush","sector":0,"count":0,"flags":1,"write_id":2,"result":0}
