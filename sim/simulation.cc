@@ -74,8 +74,6 @@ struct Simulation::UserBio {
 
 namespace {
 
-constexpr uint64_t kQuiescentPollEvents = 1;
-
 bool AllZero(const uint8_t* data, size_t bytes) {
   for (size_t i = 0; i < bytes; ++i) {
     if (data[i] != 0) return false;
@@ -839,7 +837,6 @@ void Simulation::CheckImages(bool after_crash) {
   const bool was_quiet = quiet_;
   UseQuietFaults(true);
   checking_ = true;
-  const bool was_merging = kind_ == TargetKind::kSnapshotMerge;
   InspectReport report = InspectCow(*cow_);
   CheckTable(report, after_crash);
   if (resume_pending_) {
@@ -852,7 +849,6 @@ void Simulation::CheckImages(bool after_crash) {
   for (const auto& [old_chunk, new_chunk] : table) mapped.insert(old_chunk);
   if (!stop_ && target_->valid()) CheckView(View::kSnapshot, after_crash, mapped, table);
   if (!stop_ && !model_.merged()) CheckView(View::kOrigin, after_crash, {}, table);
-  (void)was_merging;
   checking_ = false;
   UseQuietFaults(was_quiet);
 }
