@@ -81,6 +81,8 @@ class Simulation {
   void Deactivate();
   // Activate; if an injected fault failed it, once more with faults off.
   absl::Status ActivateRetryingFaults(TargetKind kind);
+  // Activation failed: a finding, unless the COW medium itself fails (then the run just ends).
+  void ActivationFailed(const absl::Status& status, std::string expected, std::string detail);
   void UseQuietFaults(bool quiet);
 
   // Steps.
