@@ -30,11 +30,7 @@ absl::Status ApplyOptions(const std::vector<std::string>& names, Scenario& scena
     } else if (name == "full_chunk_write_skips_copy") {
       scenario.target.full_chunk_write_skips_copy = true;
     } else if (name == "corrected") {
-      scenario.store.skip_metadata_after_load = true;
-      scenario.store.durable_invalidation = true;
-      scenario.store.clear_stale_slots_after_load = true;
-      scenario.target.flush_origin_before_commit_merge = true;
-      scenario.target.commit_failed_copies = true;
+      ApplyCorrectedOptions(scenario);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown --option '", name,
                                                      "' (known: corrected, ",

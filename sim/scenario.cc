@@ -857,4 +857,12 @@ std::string DefaultScenarioDir() {
   return SNAPSIM_SCENARIO_DIR;
 }
 
+void ApplyCorrectedOptions(Scenario& scenario) {
+  scenario.store.skip_metadata_after_load = true;
+  scenario.store.durable_invalidation = true;
+  scenario.store.clear_stale_slots_after_load = true;
+  scenario.target.flush_origin_before_commit_merge = true;
+  scenario.target.commit_failed_copies = true;
+}
+
 }  // namespace snapsim

@@ -149,6 +149,10 @@ struct Scenario {
 
 bool operator==(const Scenario& a, const Scenario& b);  // every field but source_file
 
+// Switches on every corrected behaviour answering a known finding of the faithful 3.7.1 store
+// (docs/findings.md): what `--option corrected` means.
+void ApplyCorrectedOptions(Scenario& scenario);
+
 // OK, or InvalidArgument "<field>: <problem>" (no file or line: the struct has none).
 absl::Status ValidateScenario(const Scenario& scenario);
 

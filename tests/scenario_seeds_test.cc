@@ -61,11 +61,7 @@ TEST_P(ScenarioSeedsTest, OutcomeMatchesExpectation) {
 TEST_P(ScenarioSeedsTest, CorrectedStoreHolds) {
   absl::StatusOr<Scenario> scenario = LoadScenarioByName(GetParam(), ScenarioDir());
   ASSERT_TRUE(scenario.ok()) << scenario.status();
-  scenario->store.skip_metadata_after_load = true;
-  scenario->store.durable_invalidation = true;
-  scenario->store.clear_stale_slots_after_load = true;
-  scenario->target.flush_origin_before_commit_merge = true;
-  scenario->target.commit_failed_copies = true;
+  ApplyCorrectedOptions(*scenario);
   for (uint64_t seed : scenario->ctest_seeds) {
     RunResult r = RunSeed(*scenario, seed);
     for (const Finding& f : r.findings) {

@@ -24,15 +24,6 @@ inline Scenario LoadTestScenario(const std::string& name) {
   return *s;
 }
 
-// The four corrections of the faithful 3.7.1 store's known findings (docs/findings.md).
-inline void ApplyCorrectedOptions(Scenario& scenario) {
-  scenario.store.skip_metadata_after_load = true;
-  scenario.store.durable_invalidation = true;
-  scenario.store.clear_stale_slots_after_load = true;
-  scenario.target.flush_origin_before_commit_merge = true;
-  scenario.target.commit_failed_copies = true;
-}
-
 inline Scenario LoadCorrectedScenario(const std::string& name) {
   Scenario scenario = LoadTestScenario(name);
   ApplyCorrectedOptions(scenario);
