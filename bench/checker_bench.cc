@@ -10,9 +10,9 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "sim/explore.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "sim/run/explore.h"
+#include "sim/run/run.h"
+#include "sim/workload/scenario.h"
 
 namespace snapsim {
 namespace {

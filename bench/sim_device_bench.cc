@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "sim/sim_device.h"
-#include "sim/stamp.h"
+#include "sim/world/sim_device.h"
+#include "sim/workload/stamp.h"
 
 namespace snapsim {
 namespace {

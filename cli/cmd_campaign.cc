@@ -29,11 +29,11 @@
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "reports/report_files.h"
-#include "sim/campaign.h"
-#include "sim/campaign_minimize.h"
-#include "sim/minimize.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "sim/campaign/campaign.h"
+#include "sim/campaign/campaign_minimize.h"
+#include "sim/run/minimize.h"
+#include "sim/run/run.h"
+#include "sim/workload/scenario.h"
 
 ABSL_FLAG(std::string, seeds, "",
           "seed range A..B (inclusive), A.. (open: needs --budget) or one seed; default 1..20, "

@@ -16,7 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
-#include "sim/run.h"
+#include "sim/run/run.h"
 
 ABSL_DECLARE_FLAG(std::string, scenario);
 ABSL_DECLARE_FLAG(std::string, scenario_dir);

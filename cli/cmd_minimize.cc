@@ -14,8 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
-#include "sim/minimize.h"
-#include "sim/run.h"
+#include "sim/run/minimize.h"
+#include "sim/run/run.h"
 
 ABSL_FLAG(std::string, out, "",
           "where the command writes its output (minimize: the case file, default "

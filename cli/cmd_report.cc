@@ -18,8 +18,8 @@
 #include "reports/compare.h"
 #include "reports/json_report.h"
 #include "reports/report_files.h"
-#include "sim/campaign.h"
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign.h"
+#include "sim/campaign/campaign_summary.h"
 
 namespace snapsim::cli {
 namespace {

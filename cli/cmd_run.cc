@@ -15,10 +15,10 @@
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
-#include "sim/atomic_file.h"
-#include "sim/invariants.h"
-#include "sim/replay_case.h"
-#include "sim/run.h"
+#include "util/atomic_file.h"
+#include "sim/check/invariants.h"
+#include "sim/run/replay_case.h"
+#include "sim/run/run.h"
 
 ABSL_FLAG(std::string, scenario, "default", "scenario name (a file NAME.toml in the scenario dir)");
 ABSL_FLAG(std::string, scenario_dir, "", "directory of scenario files (default: the project's)");

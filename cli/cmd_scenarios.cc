@@ -10,7 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
-#include "sim/scenario.h"
+#include "sim/workload/scenario.h"
 
 ABSL_FLAG(std::string, dir, "",
           "directory of scenario files (default: $SNAPSIM_SCENARIO_DIR, else the project's "

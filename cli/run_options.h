@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "sim/scenario.h"
+#include "sim/workload/scenario.h"
 
 namespace snapsim::cli {
 

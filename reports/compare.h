@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign_summary.h"
 
 namespace snapsim {
 

@@ -12,7 +12,7 @@
 
 #include <string>
 
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign_summary.h"
 
 namespace snapsim {
 

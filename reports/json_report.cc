@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {

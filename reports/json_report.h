@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign_summary.h"
 
 namespace snapsim {
 

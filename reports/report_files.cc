@@ -7,8 +7,8 @@
 #include "reports/html_report.h"
 #include "reports/json_report.h"
 #include "reports/markdown_report.h"
-#include "sim/atomic_file.h"
-#include "sim/campaign.h"
+#include "util/atomic_file.h"
+#include "sim/campaign/campaign.h"
 
 namespace snapsim {
 

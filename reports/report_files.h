@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign_summary.h"
 
 namespace snapsim {
 

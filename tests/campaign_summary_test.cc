@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign_summary.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "sim/probes.h"
+#include "sim/world/probes.h"
 #include "tests/support/fake_campaign.h"
 
 namespace snapsim {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/campaign.h"
+#include "sim/campaign/campaign.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "reports/json_report.h"
 #include "reports/report_files.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 #include "tests/support/fake_campaign.h"
 
 namespace snapsim {

@@ -22,7 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign_summary.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/fake_campaign.h"
 #include "tests/support/test_paths.h"

@@ -11,7 +11,7 @@
 #include "gtest/gtest.h"
 #include "reports/json_report.h"
 #include "reports/report_files.h"
-#include "sim/campaign_summary.h"
+#include "sim/campaign/campaign_summary.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/fake_campaign.h"
 

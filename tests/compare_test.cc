@@ -5,7 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "reports/json_report.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 #include "tests/support/fake_campaign.h"
 
 namespace snapsim {

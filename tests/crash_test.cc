@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/crash.h"
+#include "sim/world/crash.h"
 
 #include <set>
 #include <vector>

@@ -3,14 +3,14 @@
 // The bounded-exhaustive explorer: it states its bound, checks real states, is clean on the
 // corrected store, finds a mutation, and its pruning never hides a finding that the unpruned
 // enumeration of the same crash points shows.
-#include "sim/explore.h"
+#include "sim/run/explore.h"
 
 #include <iostream>
 #include <set>
 #include <string>
 
 #include "gtest/gtest.h"
-#include "sim/scenario.h"
+#include "sim/workload/scenario.h"
 #include "tests/support/corrected_scenario.h"
 
 namespace snapsim {

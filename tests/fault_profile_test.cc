@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/fault_profile.h"
+#include "sim/world/fault_profile.h"
 
 #include <fiu.h>
 
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/fiu_bridge.h"
-#include "sim/probes.h"
+#include "sim/world/fiu_bridge.h"
+#include "sim/world/probes.h"
 
 namespace snapsim {
 namespace {

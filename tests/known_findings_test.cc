@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/replay_case.h"
-#include "sim/run.h"
+#include "sim/run/replay_case.h"
+#include "sim/run/run.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {

@@ -2,7 +2,7 @@
 //
 // The minimizer: a failing seed shrinks to a shorter case that replays to the same invariant,
 // quickly, and survives a trip through a case file; a seed that does not fail is refused.
-#include "sim/minimize.h"
+#include "sim/run/minimize.h"
 
 #include <chrono>
 #include <iostream>
@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "sim/replay_case.h"
-#include "sim/run.h"
+#include "sim/run/replay_case.h"
+#include "sim/run/run.h"
 #include "tests/support/corrected_scenario.h"
 
 namespace snapsim {

@@ -3,12 +3,12 @@
 // The reference model's acceptance rule (sim/model.h), one sector at a time: which values a read
 // may return, which values a sector may hold after a crash, and how a recovery rebases it.
 // Sequence numbers are written out by hand so each test shows the interleaving it is about.
-#include "sim/model.h"
+#include "sim/check/model.h"
 
 #include <optional>
 
 #include "gtest/gtest.h"
-#include "sim/stamp.h"
+#include "sim/workload/stamp.h"
 
 namespace snapsim {
 namespace {

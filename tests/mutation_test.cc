@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "sim/run/run.h"
+#include "sim/workload/scenario.h"
 #include "tests/support/corrected_scenario.h"
 
 namespace snapsim {

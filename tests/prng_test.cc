@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/prng.h"
+#include "sim/world/prng.h"
 
 #include <array>
 #include <cstdint>

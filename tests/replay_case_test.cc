@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/replay_case.h"
+#include "sim/run/replay_case.h"
 
 #include <filesystem>
 #include <fstream>
@@ -7,7 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "sim/workload_generator.h"
+#include "sim/workload/workload_generator.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {

@@ -11,7 +11,7 @@
 #include "reports/report_files.h"
 #include "reports/svg.h"
 #include "reports/timeline.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 #include "tests/support/fake_campaign.h"
 #include "tests/support/test_paths.h"
 

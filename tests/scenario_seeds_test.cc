@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/fault_profile.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "sim/world/fault_profile.h"
+#include "sim/run/run.h"
+#include "sim/workload/scenario.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {

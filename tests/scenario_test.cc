@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/scenario.h"
+#include "sim/workload/scenario.h"
 
 #include <cstdlib>
 #include <filesystem>

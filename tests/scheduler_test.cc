@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/scheduler.h"
+#include "sim/world/scheduler.h"
 
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/sim_device.h"
+#include "sim/world/sim_device.h"
 
 #include <cerrno>
 #include <memory>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/stamp.h"
+#include "sim/workload/stamp.h"
 
 namespace snapsim {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "sim/run/run.h"
+#include "sim/workload/scenario.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {

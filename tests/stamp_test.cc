@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/stamp.h"
+#include "sim/workload/stamp.h"
 
 #include <array>
 #include <cstring>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/trace.h"
+#include "sim/world/trace.h"
 
 #include <sstream>
 

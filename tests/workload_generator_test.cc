@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sim/workload_generator.h"
+#include "sim/workload/workload_generator.h"
 
 #include <set>
 #include <string>

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "sim/scenario.h"
+#include "sim/workload/scenario.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim::testing {

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "sim/campaign.h"
+#include "sim/campaign/campaign.h"
 
 namespace snapsim::testing {
 

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/campaign_summary.h"
-#include "sim/finding.h"
+#include "sim/campaign/campaign_summary.h"
+#include "sim/check/finding.h"
 
 namespace snapsim::testing {
 

@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/campaign/campaign.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "util/atomic_file.h"
+
+namespace snapsim {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kConfigFile = "campaign.json";
+constexpr const char* kResultsFile = "results.jsonl";
+constexpr const char* kSummaryFile = "summary.json";
+constexpr size_t kMaxWorkerOutput = 64 << 20;  // a RunResult larger than this is garbage
+constexpr int kWorkerExceptionExit = 70;       // the SeedFunction threw
+constexpr uint64_t kPollMs = 100;
+constexpr uint64_t kPlainProgressMs = 5000;
+constexpr size_t kMaxQuotedOutput = 200;  // of garbage output, in a finding's detail
+
+// Set by the SIGINT/SIGTERM handler: a signal handler can only talk through a static flag.
+volatile sig_atomic_t g_stop_requested = 0;
+
+void OnStopSignal(int) { g_stop_requested = 1; }
+
+// Installs the stop handler for the lifetime of the object and restores the previous ones.
+class StopSignalScope {
+ public:
+  StopSignalScope() {
+    g_stop_requested = 0;
+    struct sigaction action {};
+    action.sa_handler = OnStopSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR at once
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopSignalScope() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignalScope(const StopSignalScope&) = delete;
+  StopSignalScope& operator=(const StopSignalScope&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+uint64_t MsSince(Clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+}
+
+RunResult WorkerFailure(const CampaignOptions& options, const std::string& scenario, uint64_t seed,
+                        const char* invariant, const std::string& detail) {
+  RunResult r;
+  r.scenario = scenario;
+  r.seed = seed;
+  r.replay_command = ReplayCommand(options.replay_prefix, scenario, seed);
+  r.outcome = absl::StrCat("error: ", detail);
+  Finding f;
+  f.invariant = invariant;
+  f.severity = FindingSeverity::kError;
+  f.contract = Contract::kWithin;
+  f.scenario = scenario;
+  f.seed = seed;
+  f.crash_point = "worker process";
+  f.expected = "the worker returns a RunResult";
+  f.actual = detail;
+  f.detail =
+      absl::StrCat("The worker running scenario ", scenario, " seed ", seed, ": ", detail, ".");
+  f.replay_command = r.replay_command;
+  r.findings.push_back(std::move(f));
+  return r;
+}
+
+std::string Quote(const std::string& output) {
+  std::string shown = output.substr(0, kMaxQuotedOutput);
+  for (char& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return absl::StrCat("\"", shown, output.size() > kMaxQuotedOutput ? "...\"" : "\"");
+}
+
+// The child's side: run the job, write the result, never return.
+[[noreturn]] void RunWorker(int fd, const SeedFunction& run_seed, const std::string& scenario,
+                            uint64_t seed) {
+  signal(SIGINT, SIG_IGN);  // a terminal's Ctrl-C reaches the parent, which stops the workers
+  signal(SIGTERM, SIG_DFL);
+  int code = 0;
+  std::string text;
+  try {
+    nlohmann::json j = run_seed(scenario, seed);
+    text = j.dump();
+  } catch (const std::exception& e) {
+    text = absl::StrCat("exception: ", e.what());
+    code = kWorkerExceptionExit;
+  }
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) _exit(kWorkerExceptionExit + 1);
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  _exit(code);
+}
+
+struct Worker {
+  JobKey key;
+  pid_t pid = -1;
+  int fd = -1;  // read end of the result pipe; -1 after EOF
+  std::string output;
+  Clock::time_point deadline;
+};
+
+// The jobs of a campaign in execution order, skipping those of other shards and those done.
+class JobQueue {
+ public:
+  JobQueue(const CampaignConfig& config, const JobResults& done) : config_(config), done_(done) {
+    next_ = JobKey{0, config.seed_first};
+    Skip();
+  }
+  bool empty() const { return exhausted_; }
+  const JobKey& front() const { return next_; }
+  void pop() {
+    Advance();
+    Skip();
+  }
+  // Total jobs of this shard when the seed range is bounded.
+  std::optional<uint64_t> total() const {
+    if (!config_.seed_last) return std::nullopt;
+    uint64_t all = (*config_.seed_last - config_.seed_first + 1) * config_.scenarios.size();
+    if (all <= config_.shard_index) return 0;
+    return (all - config_.shard_index + config_.shard_count - 1) / config_.shard_count;
+  }
+
+ private:
+  void Advance() {
+    if (next_.scenario_index + 1 < config_.scenarios.size()) {
+      ++next_.scenario_index;
+      return;
+    }
+    if (config_.seed_last && next_.seed == *config_.seed_last) {
+      exhausted_ = true;
+      return;
+    }
+    next_ = JobKey{0, next_.seed + 1};
+  }
+  void Skip() {
+    // Jobs of other shards come fewer than shard_count in a row, between done ones.
+    const uint64_t max_skips = (done_.size() + 1) * config_.shard_count + 1;
+    for (uint64_t skips = 0; !exhausted_; ++skips) {
+      assert(skips <= max_skips);
+      (void)max_skips;
+      if (InShard(config_, next_) && !done_.contains(next_)) return;
+      Advance();
+    }
+  }
+
+  const CampaignConfig& config_;
+  const JobResults& done_;
+  JobKey next_;
+  bool exhausted_ = false;
+};
+
+class Progress {
+ public:
+  Progress(bool enabled, std::optional<uint64_t> total, uint64_t already, uint64_t budget_ms)
+      : enabled_(enabled),
+        tty_(enabled && isatty(STDERR_FILENO)),
+        total_(total),
+        already_(already),
+        budget_ms_(budget_ms) {}
+
+  void Update(uint64_t elapsed_ms, uint64_t done_here, uint64_t findings, bool final) {
+    if (!enabled_) return;
+    if (!final && elapsed_ms < next_ms_) return;
+    next_ms_ = elapsed_ms + (tty_ ? 200 : kPlainProgressMs);
+    double rate = elapsed_ms ? done_here * 1000.0 / elapsed_ms : 0;
+    uint64_t done = already_ + done_here;
+    std::string count = total_ ? absl::StrCat(done, "/", *total_) : absl::StrCat(done);
+    std::string left = "--";
+    if (budget_ms_ > 0) {
+      left = Duration(budget_ms_ > elapsed_ms ? budget_ms_ - elapsed_ms : 0);
+    } else if (total_ && rate > 0) {
+      left = Duration(static_cast<uint64_t>((*total_ - std::min(done, *total_)) * 1000 / rate));
+    }
+    std::string bar;
+    if (total_ && *total_ > 0) {
+      constexpr uint64_t kWidth = 24;
+      uint64_t filled = std::min(done, *total_) * kWidth / *total_;
+      bar = absl::StrCat("[", std::string(filled, '#'), std::string(kWidth - filled, '.'), "] ");
+    }
+    std::string line = absl::StrFormat("%sseeds %s  %.1f seeds/s  %d findings  left %s", bar, count,
+                                       rate, findings, left);
+    if (tty_) {
+      absl::FPrintF(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
+    } else {
+      absl::FPrintF(stderr, "campaign: %s\n", line);
+    }
+  }
+
+ private:
+  static std::string Duration(uint64_t ms) {
+    uint64_t s = ms / 1000;
+    return absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+  }
+
+  bool enabled_;
+  bool tty_;
+  std::optional<uint64_t> total_;
+  uint64_t already_;
+  uint64_t budget_ms_;
+  uint64_t next_ms_ = 0;
+};
+
+absl::StatusOr<JobResults> ReadResults(const std::string& path, const CampaignConfig& config,
+                                       uint64_t* complete_bytes) {
+  JobResults results;
+  *complete_bytes = 0;
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (absl::IsNotFound(text.status())) return results;
+  if (!text.ok()) return text.status();
+  size_t pos = 0;
+  for (uint64_t line_no = 1; pos < text->size(); ++line_no) {
+    size_t end = text->find('\n', pos);
+    if (end == std::string::npos) break;  // unterminated: that job did not finish
+    std::string_view line(text->data() + pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    RunResult r;
+    try {
+      r = nlohmann::json::parse(line).get<RunResult>();
+    } catch (const nlohmann::json::exception& e) {
+      return absl::DataLossError(absl::StrCat(path, " line ", line_no, " is corrupt: ", e.what()));
+    }
+    std::optional<JobKey> key = KeyOf(config, r);
+    if (!key) {
+      return absl::DataLossError(absl::StrCat(path, " line ", line_no, ": scenario ", r.scenario,
+                                              " seed ", r.seed, " is not in ", config.Describe()));
+    }
+    results.insert_or_assign(*key, std::move(r));
+    *complete_bytes = pos;
+  }
+  return results;
+}
+
+absl::StatusOr<CampaignConfig> ReadConfig(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  try {
+    return nlohmann::json::parse(*text).get<CampaignConfig>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(absl::StrCat(path, " is not a campaign config: ", e.what()));
+  }
+}
+
+// Makes `dir` this campaign's directory, or says why it is not one.
+absl::Status ClaimOutDir(const std::string& dir, const CampaignConfig& config) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  std::string config_path = absl::StrCat(dir, "/", kConfigFile);
+  if (fs::exists(config_path)) {
+    absl::StatusOr<CampaignConfig> existing = ReadConfig(config_path);
+    if (!existing.ok()) return existing.status();
+    if (!existing->SameJobs(config)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("refusing --out ", dir, ": it holds another campaign (",
+                       existing->Describe(), "), not ", config.Describe()));
+    }
+  } else if (!fs::is_empty(dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing --out ", dir, ": not empty and not a campaign directory (no ", kConfigFile, ")"));
+  }
+  nlohmann::json j = config;
+  return WriteFileAtomically(config_path, j.dump(2) + "\n");
+}
+
+class Runner {
+ public:
+  Runner(const CampaignOptions& options, const SeedFunction& run_seed)
+      : options_(options),
+        config_(options.config),
+        run_seed_(run_seed),
+        results_path_(absl::StrCat(options.out_dir, "/", kResultsFile)) {}
+
+  absl::StatusOr<CampaignOutcome> Run();
+
+ private:
+  absl::Status Start(const JobKey& key);
+  // Reads whatever the workers wrote; finishes those that exited or overran.
+  absl::Status Collect();
+  absl::Status Finish(Worker& w, int status, bool timed_out);
+  void KillAll();
+  void SampleRate(bool force);
+
+  const CampaignOptions& options_;
+  const CampaignConfig& config_;
+  const SeedFunction& run_seed_;
+  const std::string results_path_;
+  JobResults results_;
+  std::vector<Worker> running_;
+  Clock::time_point start_ = Clock::now();
+  uint64_t jobs_run_ = 0;
+  uint64_t findings_ = 0;
+  std::vector<RateSample> rate_;
+  uint64_t rate_interval_ms_ = 1000;
+  uint64_t next_sample_ms_ = 0;
+};
+
+absl::Status Runner::Start(const JobKey& key) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::strerror(errno));
+  std::fflush(nullptr);  // buffered output must not be written twice
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
+  }
+  const std::string& scenario = config_.scenarios[key.scenario_index];
+  if (pid == 0) {
+    ::close(fds[0]);
+    RunWorker(fds[1], run_seed_, scenario, key.seed);
+  }
+  ::close(fds[1]);
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  running_.push_back(Worker{key, pid, fds[0], "",
+                            Clock::now() + std::chrono::milliseconds(options_.seed_timeout_ms)});
+  return absl::OkStatus();
+}
+
+absl::Status Runner::Finish(Worker& w, int status, bool timed_out) {
+  const std::string& scenario = config_.scenarios[w.key.scenario_index];
+  RunResult r;
+  if (timed_out) {
+    r = WorkerFailure(options_, scenario, w.key.seed, kSimulationTimeout,
+                      absl::StrCat("ran longer than the per-seed limit of ",
+                                   options_.seed_timeout_ms, " ms and was killed"));
+  } else if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    r = WorkerFailure(options_, scenario, w.key.seed, kSimulationCrashed,
+                      absl::StrCat("killed by signal ", sig, " (", strsignal(sig), ")"));
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    r = WorkerFailure(
+        options_, scenario, w.key.seed, kSimulationCrashed,
+        absl::StrCat("exited with status ", WEXITSTATUS(status), ", output ", Quote(w.output)));
+  } else {
+    try {
+      r = nlohmann::json::parse(w.output).get<RunResult>();
+      r.scenario = scenario;
+      r.seed = w.key.seed;
+      if (r.replay_command.empty()) {
+        r.replay_command = ReplayCommand(options_.replay_prefix, scenario, w.key.seed);
+      }
+    } catch (const nlohmann::json::exception&) {
+      r = WorkerFailure(options_, scenario, w.key.seed, kSimulationCrashed,
+                        absl::StrCat("wrote no RunResult but ", Quote(w.output)));
+    }
+  }
+  nlohmann::json j = r;
+  absl::Status appended = AppendLine(results_path_, j.dump());
+  findings_ += r.findings.size();
+  results_.insert_or_assign(w.key, std::move(r));
+  ++jobs_run_;
+  return appended;
+}
+
+absl::Status Runner::Collect() {
+  std::vector<pollfd> fds;
+  for (const Worker& w : running_) {
+    if (w.fd >= 0) fds.push_back(pollfd{w.fd, POLLIN, 0});
+  }
+  uint64_t wait_ms = kPollMs;
+  for (const Worker& w : running_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(w.deadline - Clock::now());
+    wait_ms = std::min<uint64_t>(wait_ms, std::max<int64_t>(left.count(), 0) + 1);
+  }
+  if (fds.empty()) {
+    ::usleep(static_cast<useconds_t>(std::min<uint64_t>(wait_ms, 10) * 1000));
+  } else if (::poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) < 0 && errno != EINTR) {
+    return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+  }
+  char buffer[1 << 16];
+  for (Worker& w : running_) {
+    // Bounded by kMaxWorkerOutput / sizeof(buffer) reads per call.
+    while (w.fd >= 0) {
+      ssize_t n = ::read(w.fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        if (w.output.size() < kMaxWorkerOutput) w.output.append(buffer, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      ::close(w.fd);  // EOF or error: nothing more will come
+      w.fd = -1;
+    }
+  }
+  absl::Status status;
+  for (auto it = running_.begin(); it != running_.end();) {
+    int wstatus = 0;
+    pid_t done = it->fd < 0 ? ::waitpid(it->pid, &wstatus, WNOHANG) : 0;
+    bool timed_out = false;
+    if (done == 0 && Clock::now() >= it->deadline) {
+      ::kill(it->pid, SIGKILL);
+      ::waitpid(it->pid, &wstatus, 0);
+      timed_out = true;
+    } else if (done == 0) {
+      ++it;
+      continue;
+    }
+    if (it->fd >= 0) ::close(it->fd);
+    if (g_stop_requested && !timed_out && WIFSIGNALED(wstatus) &&
+        (WTERMSIG(wstatus) == SIGINT || WTERMSIG(wstatus) == SIGTERM)) {
+      it = running_.erase(it);  // stopped with us, not crashed: the job stays undone
+      continue;
+    }
+    status.Update(Finish(*it, wstatus, timed_out));
+    it = running_.erase(it);
+  }
+  return status;
+}
+
+void Runner::KillAll() {
+  for (Worker& w : running_) {
+    ::kill(w.pid, SIGKILL);
+    ::waitpid(w.pid, nullptr, 0);
+    if (w.fd >= 0) ::close(w.fd);
+  }
+  running_.clear();
+}
+
+void Runner::SampleRate(bool force) {
+  uint64_t now = MsSince(start_);
+  if (!force && now < next_sample_ms_) return;
+  next_sample_ms_ = now + rate_interval_ms_;
+  rate_.push_back(RateSample{now, jobs_run_});
+  if (rate_.size() >= kMaxRateSamples) {
+    // Keep every other sample and sample half as often: the series stays bounded.
+    std::vector<RateSample> kept;
+    for (size_t i = 0; i < rate_.size(); i += 2) kept.push_back(rate_[i]);
+    rate_ = std::move(kept);
+    rate_interval_ms_ *= 2;
+  }
+}
+
+absl::StatusOr<CampaignOutcome> Runner::Run() {
+  if (config_.scenarios.empty()) return absl::InvalidArgumentError("no scenario to run");
+  if (!config_.seed_last && options_.budget_ms == 0) {
+    return absl::InvalidArgumentError("an open seed range needs a time budget");
+  }
+  if (config_.seed_last && *config_.seed_last < config_.seed_first) {
+    return absl::InvalidArgumentError(absl::StrCat("empty seed range ", config_.Describe()));
+  }
+  if (config_.shard_count == 0 || config_.shard_index >= config_.shard_count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad shard ", config_.shard_index, "/", config_.shard_count));
+  }
+  uint32_t jobs = options_.jobs;
+  if (jobs == 0) jobs = static_cast<uint32_t>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  jobs = std::min(jobs, kMaxJobs);
+
+  absl::Status claimed = ClaimOutDir(options_.out_dir, config_);
+  if (!claimed.ok()) return claimed;
+  uint64_t complete_bytes = 0;
+  absl::StatusOr<JobResults> previous = ReadResults(results_path_, config_, &complete_bytes);
+  if (!previous.ok()) return previous.status();
+  results_ = *std::move(previous);
+  // Drop a half-written last line so the next append starts on a line of its own.
+  if (fs::exists(results_path_) && fs::file_size(results_path_) > complete_bytes) {
+    fs::resize_file(results_path_, complete_bytes);
+  }
+  const uint64_t skipped = results_.size();
+  for (const auto& [key, r] : results_) findings_ += r.findings.size();
+  const JobResults done_before = results_;
+
+  StopSignalScope signals;
+  JobQueue queue(config_, done_before);
+  Progress progress(options_.progress, queue.total(), skipped, options_.budget_ms);
+  std::optional<uint64_t> last_round_seed;  // a budget ends only after whole seeds
+  bool interrupted = false;
+  absl::Status status;
+  for (;;) {
+    bool hook_stop = options_.stop_after_jobs > 0 && jobs_run_ >= options_.stop_after_jobs;
+    if (g_stop_requested || hook_stop) {
+      interrupted = true;
+      status.Update(Collect());  // keep the jobs that finished just now; kill the rest below
+      break;
+    }
+    bool over_budget = options_.budget_ms > 0 && MsSince(start_) >= options_.budget_ms;
+    while (status.ok() && running_.size() < jobs && !queue.empty()) {
+      if (over_budget && queue.front().seed != last_round_seed) break;
+      if (options_.stop_after_jobs > 0 && jobs_run_ + running_.size() >= options_.stop_after_jobs) {
+        break;
+      }
+      status = Start(queue.front());
+      last_round_seed = queue.front().seed;
+      queue.pop();
+    }
+    if (running_.empty()) break;
+    status.Update(Collect());
+    SampleRate(false);
+    progress.Update(MsSince(start_), jobs_run_, findings_, false);
+    if (!status.ok() && running_.empty()) break;
+  }
+  KillAll();
+  if (!status.ok()) return status;
+
+  CampaignOutcome outcome;
+  outcome.interrupted = interrupted;
+  outcome.jobs_run = jobs_run_;
+  outcome.jobs_skipped = skipped;
+  SampleRate(true);
+  progress.Update(MsSince(start_), jobs_run_, findings_, true);
+  outcome.summary = Summarize(config_, results_);
+  WallClockStats& wall = outcome.summary.wall_clock;
+  wall.wall_ms = MsSince(start_);
+  wall.budget_ms = options_.budget_ms;
+  wall.jobs = jobs;
+  wall.rate = rate_;
+  ComputeRates(outcome.summary);
+  if (options_.write_reports) {
+    absl::Status written = options_.write_reports(outcome.summary, options_.out_dir);
+    if (!written.ok()) return written;
+  }
+  return outcome;
+}
+
+}  // namespace
+
+std::string ReplayCommand(const std::string& prefix, const std::string& scenario, uint64_t seed) {
+  return absl::StrCat(prefix, " --scenario ", scenario, " --seed ", seed);
+}
+
+absl::StatusOr<CampaignOutcome> RunCampaign(const CampaignOptions& options,
+                                            const SeedFunction& run_seed) {
+  Runner runner(options, run_seed);
+  return runner.Run();
+}
+
+absl::StatusOr<CampaignDir> LoadCampaignDir(const std::string& dir) {
+  CampaignDir out;
+  absl::StatusOr<CampaignConfig> config = ReadConfig(absl::StrCat(dir, "/", kConfigFile));
+  if (!config.ok()) return config.status();
+  out.config = *std::move(config);
+  uint64_t complete_bytes = 0;
+  absl::StatusOr<JobResults> results =
+      ReadResults(absl::StrCat(dir, "/", kResultsFile), out.config, &complete_bytes);
+  if (!results.ok()) return results.status();
+  out.results = *std::move(results);
+  absl::StatusOr<std::string> summary = ReadWholeFile(absl::StrCat(dir, "/", kSummaryFile));
+  if (summary.ok()) {
+    try {
+      out.wall_clock = nlohmann::json::parse(*summary).get<CampaignSummary>().wall_clock;
+    } catch (const nlohmann::json::exception&) {
+      // An old or damaged summary only costs the wall-clock figures.
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<CampaignSummary> MergeCampaignDirs(const std::vector<std::string>& dirs) {
+  std::vector<std::pair<CampaignConfig, JobResults>> shards;
+  std::vector<WallClockStats> walls;
+  for (const std::string& dir : dirs) {
+    absl::StatusOr<CampaignDir> loaded = LoadCampaignDir(dir);
+    if (!loaded.ok()) return loaded.status();
+    shards.emplace_back(std::move(loaded->config), std::move(loaded->results));
+    if (loaded->wall_clock) walls.push_back(*loaded->wall_clock);
+  }
+  return MergeSummaries(shards, walls);
+}
+
+}  // namespace snapsim

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/campaign/campaign_summary.h"
+
+#include <algorithm>
+#include <cassert>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sim/world/probes.h"
+
+namespace snapsim {
+
+bool CampaignConfig::SameJobs(const CampaignConfig& other) const {
+  return scenarios == other.scenarios && seed_first == other.seed_first &&
+         seed_last == other.seed_last && shard_index == other.shard_index &&
+         shard_count == other.shard_count;
+}
+
+std::string CampaignConfig::Describe() const {
+  std::string seeds = seed_last ? absl::StrCat(seed_first, "..", *seed_last)
+                                : absl::StrCat(seed_first, "..(time budget)");
+  return absl::StrCat("scenarios=", absl::StrJoin(scenarios, ","), " seeds=", seeds,
+                      " shard=", shard_index, "/", shard_count);
+}
+
+uint64_t JobIndex(const CampaignConfig& config, const JobKey& key) {
+  assert(key.seed >= config.seed_first);
+  return (key.seed - config.seed_first) * config.scenarios.size() + key.scenario_index;
+}
+
+bool InShard(const CampaignConfig& config, const JobKey& key) {
+  assert(config.shard_count > 0 && config.shard_index < config.shard_count);
+  return JobIndex(config, key) % config.shard_count == config.shard_index;
+}
+
+std::optional<JobKey> KeyOf(const CampaignConfig& config, const RunResult& result) {
+  auto it = std::find(config.scenarios.begin(), config.scenarios.end(), result.scenario);
+  if (it == config.scenarios.end()) return std::nullopt;
+  if (result.seed < config.seed_first) return std::nullopt;
+  if (config.seed_last && result.seed > *config.seed_last) return std::nullopt;
+  return JobKey{static_cast<uint32_t>(it - config.scenarios.begin()), result.seed};
+}
+
+uint64_t CompletedSeeds(const CampaignConfig& config, const JobResults& results) {
+  if (config.scenarios.empty()) return 0;
+  // A seed with no job in this shard counts as done. Runs of such seeds are shorter than
+  // shard_count and every other done seed holds a result: that bounds the loop.
+  const uint64_t max_seeds = (results.size() + 1) * config.shard_count;
+  uint64_t complete = 0;
+  for (uint64_t seed = config.seed_first;; ++seed) {
+    assert(complete <= max_seeds);
+    (void)max_seeds;
+    for (uint32_t s = 0; s < config.scenarios.size(); ++s) {
+      JobKey key{s, seed};
+      if (InShard(config, key) && !results.contains(key)) return complete;
+    }
+    ++complete;
+    if (config.seed_last && seed == *config.seed_last) return complete;
+  }
+}
+
+namespace {
+
+bool HasFindingOf(const RunResult& r, std::string_view invariant) {
+  return std::any_of(r.findings.begin(), r.findings.end(),
+                     [&](const Finding& f) { return f.invariant == invariant; });
+}
+
+}  // namespace
+
+CampaignSummary Summarize(const CampaignConfig& config, const JobResults& results) {
+  CampaignSummary s;
+  s.config = config;
+  for (size_t i = 0; i < kProbeCount; ++i) {
+    s.probes[std::string(ProbeName(static_cast<Probe>(i)))] = 0;
+  }
+  for (const std::string& name : config.scenarios) s.scenarios[name] = ScenarioStats{};
+
+  std::map<std::string, FindingGroup> groups;  // by signature
+  for (const auto& [key, r] : results) {
+    if (key.scenario_index >= config.scenarios.size()) continue;
+    if (key.seed < config.seed_first || (config.seed_last && key.seed > *config.seed_last)) {
+      continue;
+    }
+    ScenarioStats& per = s.scenarios[config.scenarios[key.scenario_index]];
+    ++s.seeds_run;
+    ++per.seeds_run;
+    s.crash_states_checked += r.crash_states_checked;
+    s.crashes += r.crashes;
+    s.recoveries += r.recoveries;
+    s.events += r.events;
+    s.ios += r.ios;
+    s.sim_time_ns += r.sim_time_ns;
+    for (const auto& [name, count] : r.probes) s.probes[name] += count;
+    for (const auto& [name, v] : r.verdicts) {
+      s.verdicts[name].checked += v.checked;
+      s.verdicts[name].failed += v.failed;
+    }
+    // The runner's own invariants are checked once per job.
+    for (const char* own : {kSimulationCrashed, kSimulationTimeout}) {
+      if (r.verdicts.contains(own)) continue;
+      s.verdicts[own].checked += 1;
+      s.verdicts[own].failed += HasFindingOf(r, own) ? 1 : 0;
+    }
+    if (r.findings.empty()) {
+      ++s.runs_clean;
+      continue;
+    }
+    ++s.runs_with_findings;
+    ++per.runs_with_findings;
+    std::set<std::string> hit_here;
+    for (const Finding& f : r.findings) {
+      std::string id = f.Signature();
+      auto [it, inserted] = groups.try_emplace(id);
+      FindingGroup& g = it->second;
+      if (inserted) {
+        // Results are visited in seed order within a scenario: the first is the lowest seed.
+        g.id = id;
+        g.first = f;
+        if (g.first.replay_command.empty()) g.first.replay_command = r.replay_command;
+      }
+      if (hit_here.insert(id).second) ++g.seed_count;
+    }
+  }
+  for (auto& [id, g] : groups) s.findings.push_back(std::move(g));
+  std::stable_sort(s.findings.begin(), s.findings.end(),
+                   [](const FindingGroup& a, const FindingGroup& b) {
+                     return a.first.severity < b.first.severity;
+                   });
+  s.seeds_completed = CompletedSeeds(config, results);
+  return s;
+}
+
+void ComputeRates(CampaignSummary& summary) {
+  WallClockStats& w = summary.wall_clock;
+  if (w.wall_ms == 0) {
+    w.seeds_per_second = 0;
+    w.crash_states_per_second = 0;
+    return;
+  }
+  double seconds = static_cast<double>(w.wall_ms) / 1000.0;
+  uint64_t done = w.rate.empty() ? summary.seeds_run : w.rate.back().seeds_done;
+  w.seeds_per_second = static_cast<double>(done) / seconds;
+  // Crash states of the jobs this process ran are not told apart: scale by the share it ran.
+  double share = summary.seeds_run ? static_cast<double>(done) / summary.seeds_run : 0;
+  w.crash_states_per_second = static_cast<double>(summary.crash_states_checked) * share / seconds;
+}
+
+absl::StatusOr<CampaignSummary> MergeSummaries(
+    const std::vector<std::pair<CampaignConfig, JobResults>>& shards,
+    const std::vector<WallClockStats>& walls) {
+  if (shards.empty()) return absl::InvalidArgumentError("no shard to merge");
+  CampaignConfig config = shards.front().first;
+  config.shard_index = 0;
+  config.shard_count = 1;
+  JobResults all;
+  for (const auto& [shard_config, results] : shards) {
+    if (shard_config.scenarios != config.scenarios ||
+        shard_config.seed_first != config.seed_first ||
+        shard_config.seed_last != config.seed_last) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("shards of different campaigns: ", shards.front().first.Describe(), " vs ",
+                       shard_config.Describe()));
+    }
+    for (const auto& [key, r] : results) all.try_emplace(key, r);  // first shard wins
+  }
+  CampaignSummary merged = Summarize(config, all);
+  for (const WallClockStats& w : walls) {
+    merged.wall_clock.wall_ms = std::max(merged.wall_clock.wall_ms, w.wall_ms);
+    merged.wall_clock.budget_ms = std::max(merged.wall_clock.budget_ms, w.budget_ms);
+    merged.wall_clock.jobs += w.jobs;
+  }
+  ComputeRates(merged);
+  return merged;
+}
+
+// ---- JSON ----
+
+void to_json(nlohmann::json& j, const CampaignConfig& c) {
+  j = nlohmann::json{{"scenarios", c.scenarios},
+                     {"seeds",
+                      {{"first", c.seed_first},
+                       {"last", c.seed_last ? nlohmann::json(*c.seed_last) : nlohmann::json()}}},
+                     {"shard", {{"index", c.shard_index}, {"count", c.shard_count}}},
+                     {"tool_version", c.tool_version},
+                     {"git_commit", c.git_commit}};
+}
+
+void from_json(const nlohmann::json& j, CampaignConfig& c) {
+  c.scenarios = j.at("scenarios").get<std::vector<std::string>>();
+  const nlohmann::json& seeds = j.at("seeds");
+  c.seed_first = seeds.at("first").get<uint64_t>();
+  c.seed_last.reset();
+  if (!seeds.at("last").is_null()) c.seed_last = seeds.at("last").get<uint64_t>();
+  c.shard_index = j.at("shard").at("index").get<uint32_t>();
+  c.shard_count = j.at("shard").at("count").get<uint32_t>();
+  c.tool_version = j.value("tool_version", "");
+  c.git_commit = j.value("git_commit", "");
+}
+
+namespace {
+
+nlohmann::json GroupToJson(const FindingGroup& g) {
+  nlohmann::json j = g.first;
+  j["id"] = g.id;
+  j.erase("seed");
+  j["first_seed"] = g.first.seed;
+  j["count"] = g.seed_count;
+  j["minimized"] = g.minimized;
+  j["trace"] = g.trace;
+  return j;
+}
+
+FindingGroup GroupFromJson(const nlohmann::json& j) {
+  FindingGroup g;
+  nlohmann::json as_finding = j;
+  as_finding["seed"] = j.at("first_seed");
+  g.first = as_finding.get<Finding>();
+  g.id = j.at("id").get<std::string>();
+  g.seed_count = j.at("count").get<uint64_t>();
+  g.minimized = j.value("minimized", "");
+  g.trace = j.value("trace", "");
+  return g;
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const CampaignSummary& s) {
+  const CampaignConfig& c = s.config;
+  nlohmann::json completed;  // null when no seed is complete
+  if (s.seeds_completed > 0) {
+    completed = {{"first", c.seed_first}, {"last", c.seed_first + s.seeds_completed - 1}};
+  }
+  nlohmann::json per_scenario = nlohmann::json::object();
+  for (const auto& [name, st] : s.scenarios) {
+    per_scenario[name] = {{"runs", st.seeds_run}, {"runs_with_findings", st.runs_with_findings}};
+  }
+  nlohmann::json findings = nlohmann::json::array();
+  for (const FindingGroup& g : s.findings) findings.push_back(GroupToJson(g));
+  nlohmann::json rate = nlohmann::json::array();
+  for (const RateSample& r : s.wall_clock.rate) rate.push_back({r.wall_ms, r.seeds_done});
+  j = nlohmann::json{
+      {"schema_version", kSummarySchemaVersion},
+      {"tool", {{"version", c.tool_version}, {"git_commit", c.git_commit}}},
+      {"scenarios", c.scenarios},
+      {"shard", {{"index", c.shard_index}, {"count", c.shard_count}}},
+      {"seeds",
+       {{"requested",
+         {{"first", c.seed_first},
+          {"last", c.seed_last ? nlohmann::json(*c.seed_last) : nlohmann::json()}}},
+        {"completed", completed},
+        {"completed_count", s.seeds_completed}}},
+      {"runs",
+       {{"total", s.seeds_run}, {"clean", s.runs_clean}, {"with_findings", s.runs_with_findings}}},
+      {"totals",
+       {{"crash_states_checked", s.crash_states_checked},
+        {"crashes", s.crashes},
+        {"recoveries", s.recoveries},
+        {"events", s.events},
+        {"ios", s.ios},
+        {"sim_time_ns", s.sim_time_ns}}},
+      {"per_scenario", per_scenario},
+      {"probes", s.probes},
+      {"verdicts", s.verdicts},
+      {"findings", findings},
+      {"wall_clock",
+       {{"wall_ms", s.wall_clock.wall_ms},
+        {"budget_ms", s.wall_clock.budget_ms},
+        {"jobs", s.wall_clock.jobs},
+        {"seeds_per_second", s.wall_clock.seeds_per_second},
+        {"crash_states_per_second", s.wall_clock.crash_states_per_second},
+        {"rate", rate}}}};
+}
+
+void from_json(const nlohmann::json& j, CampaignSummary& s) {
+  s = CampaignSummary{};
+  CampaignConfig& c = s.config;
+  c.tool_version = j.at("tool").at("version").get<std::string>();
+  c.git_commit = j.at("tool").at("git_commit").get<std::string>();
+  c.scenarios = j.at("scenarios").get<std::vector<std::string>>();
+  c.shard_index = j.at("shard").at("index").get<uint32_t>();
+  c.shard_count = j.at("shard").at("count").get<uint32_t>();
+  const nlohmann::json& seeds = j.at("seeds");
+  c.seed_first = seeds.at("requested").at("first").get<uint64_t>();
+  if (!seeds.at("requested").at("last").is_null()) {
+    c.seed_last = seeds.at("requested").at("last").get<uint64_t>();
+  }
+  s.seeds_completed = seeds.at("completed_count").get<uint64_t>();
+  s.seeds_run = j.at("runs").at("total").get<uint64_t>();
+  s.runs_clean = j.at("runs").at("clean").get<uint64_t>();
+  s.runs_with_findings = j.at("runs").at("with_findings").get<uint64_t>();
+  const nlohmann::json& t = j.at("totals");
+  s.crash_states_checked = t.at("crash_states_checked").get<uint64_t>();
+  s.crashes = t.at("crashes").get<uint64_t>();
+  s.recoveries = t.at("recoveries").get<uint64_t>();
+  s.events = t.at("events").get<uint64_t>();
+  s.ios = t.at("ios").get<uint64_t>();
+  s.sim_time_ns = t.at("sim_time_ns").get<uint64_t>();
+  for (const auto& [name, st] : j.at("per_scenario").items()) {
+    s.scenarios[name] =
+        ScenarioStats{st.at("runs").get<uint64_t>(), st.at("runs_with_findings").get<uint64_t>()};
+  }
+  s.probes = j.at("probes").get<std::map<std::string, uint64_t>>();
+  s.verdicts = j.at("verdicts").get<std::map<std::string, Verdict>>();
+  for (const nlohmann::json& g : j.at("findings")) s.findings.push_back(GroupFromJson(g));
+  const nlohmann::json& w = j.at("wall_clock");
+  s.wall_clock.wall_ms = w.at("wall_ms").get<uint64_t>();
+  s.wall_clock.budget_ms = w.at("budget_ms").get<uint64_t>();
+  s.wall_clock.jobs = w.at("jobs").get<uint32_t>();
+  s.wall_clock.seeds_per_second = w.at("seeds_per_second").get<double>();
+  s.wall_clock.crash_states_per_second = w.at("crash_states_per_second").get<double>();
+  for (const nlohmann::json& r : w.at("rate")) {
+    s.wall_clock.rate.push_back(RateSample{r.at(0).get<uint64_t>(), r.at(1).get<uint64_t>()});
+  }
+}
+
+bool SameIgnoringWallClock(const CampaignSummary& a, const CampaignSummary& b) {
+  nlohmann::json ja = a;
+  nlohmann::json jb = b;
+  ja.erase("wall_clock");
+  jb.erase("wall_clock");
+  return ja == jb;
+}
+
+}  // namespace snapsim

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/check/model.h"
+
+#include <cassert>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/format.h"
+
+namespace snapsim {
+
+const char* ViewName(View view) { return view == View::kOrigin ? "origin" : "snapshot"; }
+
+SectorHistory::SectorHistory(std::optional<Stamp> base) : base_(base) {}
+
+void SectorHistory::AddWrite(uint32_t device, uint64_t write_id, uint64_t submit_seq) {
+  if (writes_.size() >= kMaxCandidatesPerSector) Forget(submit_seq);
+  assert(writes_.size() < kMaxCandidatesPerSector);
+  writes_.push_back(Candidate{write_id, device, submit_seq, kNeverAcked, false});
+}
+
+void SectorHistory::Ack(uint64_t write_id, uint64_t ack_seq) {
+  for (Candidate& c : writes_) {
+    if (c.write_id == write_id) c.ack_seq = ack_seq;
+  }
+}
+
+void SectorHistory::MarkDurableBefore(uint64_t flush_submit_seq, uint64_t reads_in_flight_from) {
+  for (Candidate& c : writes_) {
+    if (c.ack_seq < flush_submit_seq) c.durable = true;
+  }
+  Forget(reads_in_flight_from);
+}
+
+bool SectorHistory::Matches(const Candidate& c, sector_t sector,
+                            const std::optional<Stamp>& observed) const {
+  if (!observed) return false;
+  return observed->device == c.device && observed->sector == sector &&
+         observed->write_id == c.write_id;
+}
+
+// W' acknowledged before the read was submitted, and submitted after W was acknowledged.
+bool SectorHistory::SupersededForRead(const Candidate& c, uint64_t read_submit) const {
+  for (const Candidate& later : writes_) {
+    if (later.ack_seq < read_submit && c.ack_seq != kNeverAcked && later.submit_seq > c.ack_seq) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SectorHistory::SupersededDurably(const Candidate& c) const {
+  for (const Candidate& later : writes_) {
+    if (later.durable && c.ack_seq != kNeverAcked && later.submit_seq > c.ack_seq) return true;
+  }
+  return false;
+}
+
+bool SectorHistory::AcceptableRead(sector_t sector, const std::optional<Stamp>& observed,
+                                   uint64_t read_submit, uint64_t read_complete) const {
+  if (base_unknown_) return true;
+  Candidate base{0, base_ ? base_->device : kStampDeviceOrigin, 0, 0, true};
+  if (base_ && observed && *observed == *base_ && !SupersededForRead(base, read_submit)) {
+    return true;
+  }
+  for (const Candidate& c : writes_) {
+    if (c.submit_seq < read_complete && Matches(c, sector, observed) &&
+        !SupersededForRead(c, read_submit)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SectorHistory::AcceptableAfterCrash(sector_t sector,
+                                         const std::optional<Stamp>& observed) const {
+  if (base_unknown_) return true;
+  Candidate base{0, base_ ? base_->device : kStampDeviceOrigin, 0, 0, true};
+  if (base_ && observed && *observed == *base_ && !SupersededDurably(base)) return true;
+  for (const Candidate& c : writes_) {
+    if (Matches(c, sector, observed) && !SupersededDurably(c)) return true;
+  }
+  return false;
+}
+
+void SectorHistory::Rebase(const std::optional<Stamp>& observed) {
+  base_ = observed;
+  base_unknown_ = !observed.has_value();
+  writes_.clear();
+}
+
+// Drops writes no read or crash can return any more: those superseded by a durable later write
+// that was acknowledged before the oldest read in flight was submitted (so that read, every later
+// read and every crash exclude them). The durable write with the highest submit number is never
+// superseded itself, so the base stays superseded (never accepted again) once any write became
+// durable.
+void SectorHistory::Forget(uint64_t reads_in_flight_from) {
+  std::vector<Candidate> kept;
+  kept.reserve(writes_.size());
+  for (const Candidate& c : writes_) {
+    bool gone = false;
+    for (const Candidate& later : writes_) {
+      gone |= later.durable && later.ack_seq < reads_in_flight_from && c.ack_seq != kNeverAcked &&
+              later.submit_seq > c.ack_seq;
+    }
+    if (!gone) kept.push_back(c);
+  }
+  writes_ = std::move(kept);
+}
+
+std::string SectorHistory::Describe(sector_t sector, bool after_crash) const {
+  if (base_unknown_) return "anything (content unknown since the last recovery)";
+  std::string out;
+  Candidate base{0, base_ ? base_->device : kStampDeviceOrigin, 0, 0, true};
+  auto name = [](uint32_t device, uint64_t write_id) {
+    if (write_id == 0) return std::string("initial origin data");
+    return absl::StrFormat("%s write #%u", device == kStampDeviceOrigin ? "origin" : "snapshot",
+                           write_id);
+  };
+  bool base_ok = after_crash ? !SupersededDurably(base) : !SupersededForRead(base, kNeverAcked);
+  if (base_ && base_ok) out = name(base_->device, base_->write_id);
+  size_t listed = 0;
+  for (const Candidate& c : writes_) {
+    bool ok = after_crash ? !SupersededDurably(c) : !SupersededForRead(c, kNeverAcked);
+    if (!ok) continue;
+    if (++listed > 8) {
+      absl::StrAppend(&out, ", ...");
+      break;
+    }
+    absl::StrAppend(&out, out.empty() ? "" : " or ", name(c.device, c.write_id));
+  }
+  (void)sector;
+  return out.empty() ? "nothing (no acceptable value)" : out;
+}
+
+void ViewModel::WriteSubmitted(sector_t sector, uint32_t count, uint32_t device, uint64_t write_id,
+                               uint64_t seq) {
+  for (uint32_t i = 0; i < count; ++i) {
+    MutableHistory(sector + i).AddWrite(device, write_id, seq);
+  }
+}
+
+void ViewModel::WriteAcked(sector_t sector, uint32_t count, uint64_t write_id, uint64_t seq) {
+  for (uint32_t i = 0; i < count; ++i) MutableHistory(sector + i).Ack(write_id, seq);
+}
+
+void ViewModel::FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from) {
+  for (auto& [sector, history] : sectors_) {
+    history.MarkDurableBefore(flush_submit_seq, reads_in_flight_from);
+  }
+}
+
+const SectorHistory& ViewModel::History(sector_t sector) const {
+  auto it = sectors_.find(sector);
+  if (it != sectors_.end()) return it->second;
+  scratch_.emplace(InitialOriginStamp(sector));
+  return *scratch_;
+}
+
+SectorHistory& ViewModel::MutableHistory(sector_t sector) {
+  auto it = sectors_.find(sector);
+  if (it == sectors_.end()) {
+    it = sectors_.emplace(sector, SectorHistory(InitialOriginStamp(sector))).first;
+  }
+  return it->second;
+}
+
+void Model::AreaWritten(chunk_t area, const uint8_t* bytes, uint32_t exceptions_per_area) {
+  AreaImage image;
+  for (uint32_t slot = 0; slot < exceptions_per_area; ++slot) {
+    DiskException e = DecodeException(bytes, slot);
+    if (e.new_chunk == 0) break;
+    image.entries.emplace_back(chunk_t{e.old_chunk}, chunk_t{e.new_chunk});
+    if (!merged_ && e.new_chunk > max_new_chunk_) max_new_chunk_ = e.new_chunk;
+  }
+  areas_[area] = std::move(image);
+}
+
+}  // namespace snapsim

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/run/minimize.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "sim/world/fault_profile.h"
+#include "sim/run/run.h"
+
+namespace snapsim {
+namespace {
+
+class Minimizer {
+ public:
+  Minimizer(Scenario scenario, uint64_t seed, std::string invariant, uint32_t max_runs,
+            std::ostream* log)
+      : scenario_(std::move(scenario)),
+        seed_(seed),
+        invariant_(std::move(invariant)),
+        max_runs_(std::min(max_runs, kMaxMinimizeRuns)),
+        log_(log) {}
+
+  bool Fails(const std::vector<Step>& steps) {
+    if (runs_ >= max_runs_) return false;
+    ++runs_;
+    RunResult r = RunSteps(scenario_, seed_, steps);
+    for (const Finding& f : r.findings) {
+      if (f.invariant == invariant_) return true;
+    }
+    return false;
+  }
+
+  // ddmin: remove chunks (complements) while the failure stays.
+  std::vector<Step> DeltaDebug(std::vector<Step> steps) {
+    size_t granularity = 2;
+    while (steps.size() >= 2 && runs_ < max_runs_) {
+      const size_t chunk = (steps.size() + granularity - 1) / granularity;
+      bool reduced = false;
+      for (size_t start = 0; start < steps.size(); start += chunk) {
+        std::vector<Step> complement;
+        complement.reserve(steps.size());
+        for (size_t i = 0; i < steps.size(); ++i) {
+          if (i < start || i >= start + chunk) complement.push_back(steps[i]);
+        }
+        if (Fails(complement)) {
+          steps = std::move(complement);
+          granularity = std::max<size_t>(granularity - 1, 2);
+          reduced = true;
+          break;
+        }
+      }
+      if (!reduced) {
+        if (granularity >= steps.size()) break;
+        granularity = std::min(granularity * 2, steps.size());
+      }
+      Log(absl::StrFormat("  ddmin: %u steps, %u runs", steps.size(), runs_));
+    }
+    return steps;
+  }
+
+  // One step at a time, until nothing more can go (1-minimal).
+  std::vector<Step> RemoveSingles(std::vector<Step> steps) {
+    bool changed = true;
+    while (changed && runs_ < max_runs_) {
+      changed = false;
+      for (size_t i = 0; i < steps.size(); ++i) {
+        std::vector<Step> candidate = steps;
+        candidate.erase(candidate.begin() + static_cast<ptrdiff_t>(i));
+        if (Fails(candidate)) {
+          steps = std::move(candidate);
+          changed = true;
+          break;
+        }
+      }
+    }
+    return steps;
+  }
+
+  // Switch off each fault family whose absence keeps the failure.
+  uint32_t RemoveFaultFamilies(const std::vector<Step>& steps) {
+    uint32_t removed = 0;
+    for (const FaultFamilyInfo& info : kFaultFamilies) {
+      if (!FamilyEnabled(scenario_.faults, info.family)) continue;
+      const FaultProfile saved = scenario_.faults;
+      DisableFamily(scenario_.faults, info.family);
+      if (Fails(steps)) {
+        ++removed;
+        Log(absl::StrCat("  fault family ", std::string(info.name), " not needed"));
+      } else {
+        scenario_.faults = saved;
+      }
+    }
+    return removed;
+  }
+
+  const Scenario& scenario() const { return scenario_; }
+  uint32_t runs() const { return runs_; }
+
+ private:
+  static void DisableFamily(FaultProfile& p, FaultFamily family) {
+    switch (family) {
+      case FaultFamily::kReorder:
+        p.reorder = kNever;
+        break;
+      case FaultFamily::kCrashTear:
+        p.crash_tear_weight = 0;
+        break;
+      case FaultFamily::kReadEio:
+        p.origin.read_eio = p.cow.read_eio = kNever;
+        break;
+      case FaultFamily::kWriteEio:
+        p.origin.write_eio = p.cow.write_eio = kNever;
+        break;
+      case FaultFamily::kRangeEio:
+        p.origin.eio_range_count = p.cow.eio_range_count = 0;
+        break;
+      case FaultFamily::kNthEio:
+        p.origin.eio_at_nth_io = p.cow.eio_at_nth_io = 0;
+        break;
+      case FaultFamily::kLatentReadError:
+        p.origin.latent_read_error = p.cow.latent_read_error = kNever;
+        break;
+      case FaultFamily::kSubsectorTear:
+        p.subsector_tear = kNever;
+        break;
+      case FaultFamily::kLostDurableWrite:
+        p.lost_durable_write = kNever;
+        break;
+      case FaultFamily::kMisdirectedWrite:
+        p.misdirected_write = kNever;
+        break;
+      case FaultFamily::kCorruptedSector:
+        p.corrupted_sector = kNever;
+        break;
+      case FaultFamily::kLyingFlush:
+        p.lying_flush = kNever;
+        break;
+      case FaultFamily::kStoreAllocFail:
+        p.store_alloc_fail = kNever;
+        break;
+      case FaultFamily::kStoreChunkIoFail:
+        p.store_chunk_io_fail = kNever;
+        break;
+      case FaultFamily::kCount:
+        break;
+    }
+    if (p.crash_keep_weight + p.crash_drop_weight + p.crash_tear_weight == 0) {
+      p.crash_drop_weight = 1;  // the profile needs one fate
+    }
+  }
+
+  void Log(const std::string& line) {
+    if (log_ != nullptr) *log_ << line << "\n";
+  }
+
+  Scenario scenario_;
+  const uint64_t seed_;
+  const std::string invariant_;
+  const uint32_t max_runs_;
+  std::ostream* log_;
+  uint32_t runs_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
+                                        const MinimizeOptions& options) {
+  RunResult original = RunSeed(scenario, seed);
+  std::string invariant = options.invariant;
+  if (invariant.empty()) {
+    if (original.findings.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("seed %u of scenario %s finds nothing: there is no failure to minimize",
+                          seed, scenario.name));
+    }
+    invariant = original.findings.front().invariant;
+  }
+  // Fix the swarm draw into the case so it replays without it.
+  Scenario fixed = scenario;
+  fixed.faults = EffectiveFaults(scenario, seed);
+  fixed.swarm = false;
+  MinimizeResult result;
+  std::vector<Step> steps = StepsForSeed(scenario, seed);
+  result.original_steps = steps.size();
+  Minimizer minimizer(fixed, seed, invariant, options.max_runs, options.log_out);
+  if (!minimizer.Fails(steps)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "seed %u of scenario %s does not fail invariant %s", seed, scenario.name, invariant));
+  }
+  steps = minimizer.DeltaDebug(std::move(steps));
+  result.fault_families_removed = minimizer.RemoveFaultFamilies(steps);
+  steps = minimizer.RemoveSingles(std::move(steps));
+  result.runs = minimizer.runs();
+  ReplayCase& out = result.replay_case;
+  out.scenario = minimizer.scenario();
+  out.scenario_name = out.scenario.name;
+  out.seed = seed;
+  out.steps = std::move(steps);
+  out.expected_invariant = invariant;
+  out.note = absl::StrFormat(
+      "Minimized from seed %u of scenario %s: %u steps -> %u steps in %u runs; fails %s.", seed,
+      scenario.name, result.original_steps, out.steps.size(), result.runs, invariant);
+  return result;
+}
+
+}  // namespace snapsim

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// One simulated run, end to end: build the world from a scenario and a seed, execute the steps
+// (origin and snapshot bios, flushes, reloads, merges, crashes), recover after every crash the way
+// a rebooted machine would, and check every invariant after each recovery and at quiescent points.
+//
+// Determinism: everything derives from `seed` through named Prng streams ("workload", "devices",
+// "faults", "crash"); the same scenario, steps and seed give a byte-identical trace and the same
+// trace hash.
+#ifndef SNAPSIM_SIM_RUN_RUN_H_
+#define SNAPSIM_SIM_RUN_RUN_H_
+
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/check/finding.h"
+#include "sim/workload/scenario.h"
+#include "sim/workload/workload.h"
+
+namespace snapsim {
+
+class PageStore;
+class Model;
+
+// A crash state handed to the exhaustive explorer instead of drawing fates at random.
+struct CrashPointContext;
+
+struct RunOptions {
+  std::ostream* trace_out = nullptr;  // JSON lines, or null
+  std::ostream* log_out = nullptr;    // what happened, for people, or null
+  // Printed in findings: "<prefix> --seed N" replays. Default "snapsim run --scenario NAME".
+  std::string replay_prefix;
+  // The prefix is the whole replay command (a replay case names its seed itself).
+  bool replay_prefix_is_complete = false;
+  // Exhaustive mode: crash when the `crash_at_completion`-th I/O completion is delivered
+  // (1-based), hand the crash state to `on_crash_point`, and end the run. 0: off.
+  uint64_t crash_at_completion = 0;
+  std::function<void(CrashPointContext&)> on_crash_point;
+  // Write the durable images at the first crash (or at the end) here, if set: "<dir>/origin.img"
+  // and "<dir>/cow.img".
+  std::string export_dir;
+};
+
+RunResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});
+RunResult RunSteps(const Scenario& scenario, uint64_t seed, const std::vector<Step>& steps,
+                   const RunOptions& options = {});
+// The fault profile a run of this seed uses: the scenario's, or its swarm draw.
+FaultProfile EffectiveFaults(const Scenario& scenario, uint64_t seed);
+// The steps RunSeed would execute.
+std::vector<Step> StepsForSeed(const Scenario& scenario, uint64_t seed);
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_RUN_RUN_H_

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Scenario: everything one simulated run needs besides its seed, as plain data, loaded from a
+// TOML file in scenarios/ (the format, field by field, is docs/scenarios.md).
+//
+// Invariant: a Scenario returned by LoadScenarioFile / ParseScenario has passed ValidateScenario:
+// geometry obeys the kernel's chunk size rules and the COW holds a header, an area and a chunk;
+// weights and ranges are within the bounds below; the fault profile passes Validate().
+//
+// Contract:
+//  - Errors are one line, "<file>:<line>: <field>: <problem>", e.g.
+//    "scenarios/x.toml:12: workload.max_in_flight: must be 1..256, got 0". Unknown keys, missing
+//    required keys, wrong types, values out of range and TOML syntax errors are all errors.
+//  - ScenarioToToml writes every field (defaults included) in a fixed order; parsing its output
+//    gives back an equal Scenario (source_file aside), so a run can print the effective scenario
+//    and a replay case can embed it.
+//  - Nothing here draws from a Prng: `faults.swarm` only says the run should replace the fault
+//    profile with SwarmProfile(prng, ...) of its own fault stream.
+#ifndef SNAPSIM_SIM_WORKLOAD_SCENARIO_H_
+#define SNAPSIM_SIM_WORKLOAD_SCENARIO_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/exception_store.h"
+#include "core/format.h"
+#include "core/snapshot_target.h"
+#include "sim/world/fault_profile.h"
+#include "sim/workload/workload.h"
+
+namespace snapsim {
+
+// Bounds, each checked by ValidateScenario.
+inline constexpr sector_t kMaxDeviceSectors = sector_t{1} << 32;  // 2 TiB
+inline constexpr uint32_t kMinLogicalBlockBytes = 512;
+inline constexpr uint32_t kMaxLogicalBlockBytes = 4096;
+inline constexpr uint32_t kMaxStepsPerCycle = 10'000;
+inline constexpr uint32_t kMaxCycles = 100;
+inline constexpr uint32_t kMaxInFlightLimit = 256;
+inline constexpr uint32_t kMaxWeight = 1'000'000;
+inline constexpr uint64_t kMaxThinkNs = 1'000'000'000;  // 1 s
+inline constexpr uint64_t kMaxCrashEvents = 1'000'000;
+inline constexpr size_t kMaxCtestSeeds = 64;
+
+// What the COW device holds before the snapshot is created.
+enum class CowInitial : uint8_t {
+  kZero,     // all zeros: a fresh device
+  kGarbage,  // chunk 0 zero (lvcreate wipes the start), every later chunk leftover data
+};
+
+enum class AccessPattern : uint8_t {
+  kSequential,  // a cursor walks the chunks in order, wrapping at the end
+  kRandom,      // every chunk equally likely
+  kHotspot,     // hotspot_percent of the I/O goes to hotspot_chunks chunks at a drawn place
+};
+
+const char* CowInitialName(CowInitial value);
+const char* AccessPatternName(AccessPattern value);
+
+struct Geometry {
+  uint32_t chunk_sectors = 0;         // sectors, power of two <= kMaxBioSectors; 0 = store default
+  sector_t origin_sectors = 0;        // sectors, required
+  sector_t cow_sectors = 0;           // sectors, required
+  uint32_t origin_block_bytes = 512;  // bytes, power of two in 512..4096
+  uint32_t cow_block_bytes = 512;     // bytes, power of two in 512..4096
+  CowInitial cow_initial = CowInitial::kZero;
+
+  friend bool operator==(const Geometry&, const Geometry&) = default;
+};
+
+// The chunk size the store will use: chunk_sectors, or for 0 max(32, COW block in sectors).
+uint32_t EffectiveChunkSectors(const Geometry& geometry);
+// The larger logical block, in sectors: every generated I/O is a multiple of it.
+uint32_t IoBlockSectors(const Geometry& geometry);
+
+// Relative weights of the step kinds the generator draws (0 = never).
+struct OpWeights {
+  uint32_t origin_write = 40;
+  uint32_t origin_read = 10;
+  uint32_t snapshot_write = 10;
+  uint32_t snapshot_read = 10;
+  uint32_t origin_flush = 4;
+  uint32_t snapshot_flush = 4;
+  uint32_t drain = 4;
+  uint32_t reload = 2;
+  uint32_t merge_start = 0;
+  uint32_t merge_interrupt = 0;
+
+  friend bool operator==(const OpWeights&, const OpWeights&) = default;
+};
+
+// Relative weights of the shapes of reads and writes.
+struct ShapeWeights {
+  uint32_t partial_chunk = 4;  // 1..C-1 sectors inside one chunk
+  uint32_t whole_chunk = 4;    // exactly one chunk, aligned
+  uint32_t spanning = 2;       // crosses at least one chunk boundary
+
+  friend bool operator==(const ShapeWeights&, const ShapeWeights&) = default;
+};
+
+struct WorkloadSpec {
+  uint32_t steps_per_cycle = 64;  // steps, 1..kMaxStepsPerCycle, the crash step not counted
+  uint32_t cycles = 2;            // crash-recover cycles per run, 1..kMaxCycles
+  uint32_t max_in_flight = 16;    // bios, 1..256: the run waits before submitting more
+  OpWeights ops;
+  ShapeWeights shapes;
+  AccessPattern pattern = AccessPattern::kRandom;
+  uint32_t hotspot_chunks = 4;    // chunks, >= 1 (kHotspot only)
+  uint32_t hotspot_percent = 80;  // percent of I/O inside the hotspot, 0..100
+  uint64_t think_min_ns = 0;      // ns, delay before each step drawn from [min, max]
+  uint64_t think_max_ns = 0;      // ns, >= think_min_ns, <= kMaxThinkNs
+
+  friend bool operator==(const WorkloadSpec&, const WorkloadSpec&) = default;
+};
+
+struct CrashPolicy {
+  // Relative weight of each trigger, indexed by CrashTrigger. Default: only kAfterEvents.
+  std::array<uint32_t, kNumCrashTriggers> trigger_weights = {1, 0, 0, 0, 0, 0};
+  uint64_t events_min = 0;     // scheduler events, kAfterEvents count drawn from [min, max]
+  uint64_t events_max = 200;   // >= events_min, <= kMaxCrashEvents
+  bool end_with_crash = true;  // false: the last cycle ends without a crash
+
+  friend bool operator==(const CrashPolicy&, const CrashPolicy&) = default;
+};
+
+struct Scenario {
+  std::string name;         // required, [a-z0-9-]+, equal to the file's stem
+  std::string description;  // required; its first line is the summary
+  std::string source_file;  // where it was loaded from (not written by ScenarioToToml)
+
+  Geometry geometry;
+  WorkloadSpec workload;
+  FaultProfile faults;
+  bool swarm = false;  // the run draws the fault profile with SwarmProfile instead
+  CrashPolicy crash;
+  StoreOptions store;
+  TargetOptions target;
+
+  std::vector<uint64_t> ctest_seeds = {1, 2, 3, 4};  // seeds ctest runs, 1..kMaxCtestSeeds
+  std::string expect = "clean";  // "clean" or the invariant name of a known finding
+
+  // Crash steps a generated run contains.
+  uint32_t CrashCount() const { return workload.cycles - (crash.end_with_crash ? 0 : 1); }
+};
+
+bool operator==(const Scenario& a, const Scenario& b);  // every field but source_file
+
+// Switches on every corrected behaviour answering a known finding of the faithful 3.7.1 store
+// (docs/findings.md): what `--option corrected` means.
+void ApplyCorrectedOptions(Scenario& scenario);
+
+// OK, or InvalidArgument "<field>: <problem>" (no file or line: the struct has none).
+absl::Status ValidateScenario(const Scenario& scenario);
+
+// Parses TOML text; `source` names it in errors (a path, or "<case.json> scenario").
+absl::StatusOr<Scenario> ParseScenario(std::string_view toml_text, std::string_view source);
+// Reads and parses a file; its `name` must equal the file's stem.
+absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path);
+// `dir`/`name`.toml.
+absl::StatusOr<Scenario> LoadScenarioByName(std::string_view name, const std::string& dir);
+// Every *.toml in `dir`, sorted by name; the first broken file is the error.
+absl::StatusOr<std::vector<Scenario>> ListScenarios(const std::string& dir);
+
+// Canonical TOML of every field.
+std::string ScenarioToToml(const Scenario& scenario);
+
+// $SNAPSIM_SCENARIO_DIR if set and non-empty, else the source tree's scenarios/.
+std::string DefaultScenarioDir();
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_WORKLOAD_SCENARIO_H_

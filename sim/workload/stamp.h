@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Stamp: a self-describing 512-byte sector, so a sector read back says who wrote it.
+//
+// Layout (little-endian):
+//   [0, 4)    magic "SSIM"
+//   [4, 8)    device: 0 origin, 1 snapshot, 2.. special writers
+//   [8, 16)   sector the writer meant it for
+//   [16, 24)  write id (0: the origin's initial content)
+//   [24, 32)  checksum: a four-lane 64-bit word hash over bytes [0, 24) and [32, 512)
+//   [32, 512) filler derived from (device, sector, write id)
+//
+// Contract: DecodeStamp returns the stamp only if the magic, the checksum and the filler all
+// agree, so a torn (mixed), corrupted or non-stamp sector yields nullopt, and a misdirected one
+// decodes with a sector number different from where it was read.
+#ifndef SNAPSIM_SIM_WORKLOAD_STAMP_H_
+#define SNAPSIM_SIM_WORKLOAD_STAMP_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "core/format.h"
+#include "sim/world/page_store.h"
+
+namespace snapsim {
+
+inline constexpr uint32_t kStampDeviceOrigin = 0;
+inline constexpr uint32_t kStampDeviceSnapshot = 1;
+inline constexpr uint32_t kStampDeviceSpecial = 2;
+
+struct Stamp {
+  uint32_t device = kStampDeviceOrigin;
+  sector_t sector = 0;
+  uint64_t write_id = 0;
+  friend bool operator==(const Stamp&, const Stamp&) = default;
+};
+
+// Writes the 512-byte stamped sector for `stamp` into out.
+void FillStampedSector(const Stamp& stamp, uint8_t* out);
+// The stamp held by a 512-byte sector, or nullopt if it is not an intact stamp.
+std::optional<Stamp> DecodeStamp(const uint8_t* sector);
+
+// The origin's point-in-time content before any write: sector s holds {origin, s, write id 0}.
+Stamp InitialOriginStamp(sector_t sector);
+SectorGenerator InitialOriginContent();
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_WORKLOAD_STAMP_H_

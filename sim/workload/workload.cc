@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/workload/workload.h"
+
+#include <array>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+
+namespace snapsim {
+namespace {
+
+// Indexed by the enum value; the order must follow the enums.
+constexpr std::array<const char*, kNumStepKinds> kStepKindNames = {
+    "origin_write", "origin_read",     "snapshot_write", "snapshot_read",
+    "origin_flush", "snapshot_flush",  "drain",          "reload",
+    "merge_start",  "merge_interrupt", "crash"};
+constexpr std::array<const char*, kNumCrashTriggers> kCrashTriggerNames = {
+    "after_events",     "area_write_submitted", "area_write_completed",
+    "next_area_zeroed", "copy_completed",       "merge_step"};
+
+bool IsIo(StepKind kind) {
+  return kind == StepKind::kOriginWrite || kind == StepKind::kOriginRead ||
+         kind == StepKind::kSnapshotWrite || kind == StepKind::kSnapshotRead;
+}
+
+}  // namespace
+
+const char* StepKindName(StepKind kind) {
+  const size_t i = static_cast<size_t>(kind);
+  return i < kStepKindNames.size() ? kStepKindNames[i] : "unknown";
+}
+
+const char* CrashTriggerName(CrashTrigger trigger) {
+  const size_t i = static_cast<size_t>(trigger);
+  return i < kCrashTriggerNames.size() ? kCrashTriggerNames[i] : "unknown";
+}
+
+std::optional<StepKind> ParseStepKind(std::string_view name) {
+  for (size_t i = 0; i < kStepKindNames.size(); ++i) {
+    if (name == kStepKindNames[i]) return static_cast<StepKind>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<CrashTrigger> ParseCrashTrigger(std::string_view name) {
+  for (size_t i = 0; i < kCrashTriggerNames.size(); ++i) {
+    if (name == kCrashTriggerNames[i]) return static_cast<CrashTrigger>(i);
+  }
+  return std::nullopt;
+}
+
+void to_json(nlohmann::json& j, const Step& s) {
+  j = nlohmann::json{{"kind", StepKindName(s.kind)}};
+  if (IsIo(s.kind)) {
+    j["sector"] = s.sector;
+    j["count"] = s.count;
+  }
+  if (s.kind == StepKind::kCrash) {
+    j["trigger"] = CrashTriggerName(s.trigger);
+    j["count"] = s.count;
+  }
+  if (s.delay_ns != 0) j["delay_ns"] = s.delay_ns;
+}
+
+void from_json(const nlohmann::json& j, Step& s) {
+  if (!j.is_object()) throw std::invalid_argument("a step must be a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "kind" && key != "sector" && key != "count" && key != "trigger" &&
+        key != "delay_ns") {
+      throw std::invalid_argument(absl::StrCat("unknown key \"", key, "\""));
+    }
+  }
+  const std::string kind = j.at("kind").get<std::string>();
+  const std::optional<StepKind> parsed = ParseStepKind(kind);
+  if (!parsed) throw std::invalid_argument(absl::StrCat("kind: unknown step kind \"", kind, "\""));
+  s = Step{};
+  s.kind = *parsed;
+  s.sector = j.value("sector", sector_t{0});
+  s.count = j.value("count", uint32_t{0});
+  s.delay_ns = j.value("delay_ns", uint64_t{0});
+  if (j.contains("trigger")) {
+    const std::string trigger = j.at("trigger").get<std::string>();
+    const std::optional<CrashTrigger> t = ParseCrashTrigger(trigger);
+    if (!t) {
+      throw std::invalid_argument(absl::StrCat("trigger: unknown crash trigger \"", trigger, "\""));
+    }
+    s.trigger = *t;
+  }
+}
+
+}  // namespace snapsim
