@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// snapsim campaign: many seeds of some scenarios in forked workers (sim/campaign.h), then the
+// snapsim campaign: many seeds of some scenarios in forked workers (sim/campaign/campaign.h), then the
 // lowest seed of each within-contract finding minimized to a replayable case with a trace
-// (sim/campaign_minimize.h), and the reports written (reports/report_files.h). Resumable: a
+// (sim/campaign/campaign_minimize.h), and the reports written (reports/report_files.h). Resumable: a
 // rerun with the same scenarios, seeds and shard skips the jobs already done.
 // Exit 0 clean, 1 findings, 2 bad input (nothing touched), 130 interrupted.
 #include <unistd.h>

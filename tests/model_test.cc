@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// The reference model's acceptance rule (sim/model.h), one sector at a time: which values a read
+// The reference model's acceptance rule (sim/check/model.h), one sector at a time: which values a read
 // may return, which values a sector may hold after a crash, and how a recovery rebases it.
 // Sequence numbers are written out by hand so each test shows the interleaving it is about.
 #include "sim/check/model.h"

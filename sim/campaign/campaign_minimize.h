@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Minimizing the findings of a campaign: after the seeds ran, each within-contract finding group
-// gets its lowest seed shrunk (sim/minimize.h) to a replayable case, and a trace of that case is
+// gets its lowest seed shrunk (sim/run/minimize.h) to a replayable case, and a trace of that case is
 // written for the report's timeline.
 //
 // Contract:

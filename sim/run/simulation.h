@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Simulation: the world of one run (scheduler, simulated origin and COW devices, the snapshot
-// target over them) together with the reference model and the checks. sim/run.h is its public
+// target over them) together with the reference model and the checks. sim/run/run.h is its public
 // face; the exhaustive explorer uses CrashPointContext to check crash states one by one.
 //
 // Life of a run: activate a new snapshot, execute steps; a kCrash step arms a crash trigger and
