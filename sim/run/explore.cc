@@ -6,10 +6,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "sim/world/crash.h"
-#include "sim/world/prng.h"
 #include "sim/run/run.h"
 #include "sim/run/simulation.h"
+#include "sim/world/crash.h"
+#include "sim/world/prng.h"
 
 namespace snapsim {
 namespace {

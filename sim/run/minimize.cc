@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "sim/world/fault_profile.h"
 #include "sim/run/run.h"
+#include "sim/world/fault_profile.h"
 
 namespace snapsim {
 namespace {

@@ -9,8 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
-#include "util/atomic_file.h"
 #include "sim/workload/workload_generator.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/run/run.h"
 
-#include "sim/world/prng.h"
 #include "sim/run/simulation.h"
 #include "sim/workload/workload_generator.h"
+#include "sim/world/prng.h"
 
 namespace snapsim {
 

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/check/checker.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "sim/check/invariants.h"
+#include "sim/workload/stamp.h"
+
+namespace snapsim {
+
+std::string StampText(const std::optional<Stamp>& stamp) {
+  if (!stamp) return "unrecognisable data (not a stamp: torn, corrupted or metadata)";
+  if (stamp->write_id == 0) {
+    return absl::StrFormat("initial origin data of sector %u", stamp->sector);
+  }
+  return absl::StrFormat("%s write #%u (meant for sector %u)",
+                         stamp->device == kStampDeviceOrigin ? "origin" : "snapshot",
+                         stamp->write_id, stamp->sector);
+}
+
+void Checker::CheckTable(const InspectReport& report, bool after_crash, bool target_valid,
+                         const CheckSettings& settings) {
+  // A latent read error or failing medium can hide the table from the decoder; then there is
+  // nothing to compare (the image checks still read what they can).
+  if (settings.eio_faults_on) {
+    for (const Damage& d : report.damage) {
+      if (d.kind == DamageKind::kAreaUnreadable || d.kind == DamageKind::kHeaderUnreadable) return;
+    }
+  }
+  bool well_formed = true;
+  for (const Damage& d : report.damage) {
+    if (d.severity != Severity::kError) continue;
+    well_formed = false;
+    verdicts_.AddFinding(
+        invariant::kTableWellFormed, "no damage in the on-disk table",
+        absl::StrCat(DamageKindName(d.kind), ": ", d.message),
+        "snapsim's inspect decoder found damage in the COW device after recovery.");
+    break;
+  }
+  verdicts_.Tally(invariant::kTableWellFormed, well_formed);
+
+  const bool disk_valid = report.loadable && (report.is_new || report.header.valid != 0);
+  if (model_.saw_invalid_on_disk()) {
+    verdicts_.Tally(invariant::kValidFlagSticky, !disk_valid);
+    if (disk_valid) {
+      verdicts_.AddFinding(
+          invariant::kValidFlagSticky, "the header stays invalid", "the header says valid again",
+          "An earlier recovery found the snapshot invalid on disk; now it is valid.");
+    }
+  }
+  if (!disk_valid) {
+    if (after_crash) model_.SawInvalidOnDisk();
+    verdicts_.Tally(invariant::kValidFlagSticky, !target_valid);
+    if (target_valid) {
+      verdicts_.AddFinding(
+          invariant::kValidFlagSticky, "an invalid header activates an invalid snapshot",
+          "the target reports valid", "read_metadata must return 1 and load nothing.");
+    }
+    return;
+  }
+
+  const SnapshotTable table = SnapshotTableOf(report);
+  bool none_lost = true;
+  for (const auto& [area, image] : model_.committed_areas()) {
+    for (const auto& [old_chunk, new_chunk] : image.entries) {
+      auto it = table.find(old_chunk);
+      if (it != table.end() && it->second == new_chunk) continue;
+      none_lost = false;
+      verdicts_.AddFinding(
+          invariant::kNoLostCommittedException,
+          absl::StrFormat("exception %u -> %u (area %u, acknowledged)", old_chunk, new_chunk, area),
+          it == table.end() ? std::string("no mapping for that origin chunk")
+                            : absl::StrFormat("%u -> %u", old_chunk, it->second),
+          "An area write that completed with FUA recorded this exception; the table "
+          "read back does not hold it.");
+      break;
+    }
+    if (!none_lost) break;
+  }
+  verdicts_.Tally(invariant::kNoLostCommittedException, none_lost);
+
+  if (model_.max_committed_new_chunk() > 0 && !model_.merged()) {
+    const bool above = report.next_free > model_.max_committed_new_chunk();
+    verdicts_.Tally(invariant::kNextFreeAboveCommitted, above);
+    if (!above) {
+      verdicts_.AddFinding(
+          invariant::kNextFreeAboveCommitted,
+          absl::StrFormat("next_free > %u", model_.max_committed_new_chunk()),
+          absl::StrFormat("next_free = %u", report.next_free),
+          "After activation the store would hand out a chunk already holding data.");
+    }
+  }
+  if (model_.last_next_free && !model_.merged()) {
+    const bool monotonic = report.next_free >= *model_.last_next_free;
+    verdicts_.Tally(invariant::kNextFreeMonotonic, monotonic);
+    if (!monotonic) {
+      verdicts_.AddFinding(invariant::kNextFreeMonotonic,
+                           absl::StrFormat("next_free >= %u", *model_.last_next_free),
+                           absl::StrFormat("next_free = %u", report.next_free),
+                           "next_free went back between two activations without a merge.");
+    }
+  }
+  model_.last_next_free = report.next_free;
+  if (after_crash) {
+    // The table read back is the truth from here on.
+    absl::btree_map<chunk_t, AreaImage> areas;
+    const uint32_t e = report.exceptions_per_area;
+    for (size_t i = 0; i < report.exceptions.size(); ++i) {
+      areas[i / e].entries.emplace_back(chunk_t{report.exceptions[i].old_chunk},
+                                        chunk_t{report.exceptions[i].new_chunk});
+    }
+    model_.ResetAreas(std::move(areas));
+  }
+}
+
+void Checker::CheckViews(CheckedWorld& world, const InspectReport& report, bool after_crash,
+                         const CheckSettings& settings) {
+  SnapshotTable table;
+  if (report.loadable && report.header.valid != 0) table = SnapshotTableOf(report);
+  absl::btree_set<chunk_t> mapped;
+  for (const auto& [old_chunk, new_chunk] : table) mapped.insert(old_chunk);
+  if (!verdicts_.stop_requested() && world.TargetValid()) {
+    CheckView(world, View::kSnapshot, after_crash, mapped, table, settings);
+  }
+  if (!verdicts_.stop_requested() && !model_.merged()) {
+    CheckView(world, View::kOrigin, after_crash, {}, table, settings);
+  }
+}
+
+void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
+                        const absl::btree_set<chunk_t>& extra, const SnapshotTable& table,
+                        const CheckSettings& settings) {
+  ViewModel& model_view = model_.view(view);
+  const uint32_t c = settings.chunk_sectors;
+  const sector_t device_sectors = settings.origin_sectors;
+  absl::btree_set<chunk_t> chunks = extra;
+  for (const auto& [sector, history] : model_view.sectors()) chunks.insert(sector / c);
+  // The snapshot must show the point-in-time data wherever the origin moved on.
+  if (view == View::kSnapshot) {
+    for (sector_t sector : model_.touched()) chunks.insert(sector / c);
+  }
+  std::string_view fallback = model_.merged()         ? invariant::kMergeImage
+                              : view == View::kOrigin ? invariant::kOriginImage
+                                                      : invariant::kSnapshotImage;
+  bool held = true;
+  std::vector<std::pair<sector_t, std::optional<Stamp>>> observed_all;
+  for (chunk_t chunk : chunks) {
+    const sector_t first = chunk * c;
+    if (first >= device_sectors) continue;
+    const uint32_t count = static_cast<uint32_t>(std::min<sector_t>(c, device_sectors - first));
+    int error = 0;
+    const uint64_t submit_seq = model_.NextSeq();
+    std::vector<uint8_t> data = world.ReadThroughTarget(view, first, count, &error);
+    const uint64_t complete_seq = model_.NextSeq();
+    const bool is_mapped = view == View::kSnapshot && table.contains(chunk);
+    std::string_view name =
+        is_mapped && !model_.merged() ? invariant::kExceptionDataIntact : fallback;
+    // An invalidated snapshot that came back valid (its invalid header was lost) and now reads
+    // wrong data is the valid-flag promise broken, whatever chunk shows it.
+    if (view == View::kSnapshot && after_crash && model_.saw_invalid()) {
+      name = invariant::kValidFlagSticky;
+    }
+    if (error != 0 && settings.eio_faults_on) continue;  // a latent error or a failed medium
+    if (error != 0) {
+      held = false;
+      verdicts_.Tally(name, false);
+      verdicts_.AddFinding(name, "the read succeeds", absl::StrCat("error ", error),
+                           absl::StrFormat("Reading %s chunk %u after %s failed.", ViewName(view),
+                                           chunk, after_crash ? "recovery" : "a drain"));
+      break;
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      const sector_t sector = first + i;
+      std::optional<Stamp> observed = DecodeStamp(data.data() + (size_t{i} << kSectorShift));
+      const SectorHistory& history = model_view.History(sector);
+      const bool ok = after_crash
+                          ? history.AcceptableAfterCrash(sector, observed)
+                          : history.AcceptableRead(sector, observed, submit_seq, complete_seq);
+      if (!ok) {
+        held = false;
+        verdicts_.AddFinding(
+            name, history.Describe(sector, after_crash), StampText(observed),
+            absl::StrFormat(
+                "Sector %u (chunk %u%s) of the %s read back %s %s.", sector, chunk,
+                is_mapped ? absl::StrFormat(", mapped to COW chunk %u", table.at(chunk))
+                          : std::string(", not mapped"),
+                model_.merged() ? "merging snapshot" : ViewName(view),
+                after_crash ? "after recovery from crash point" : "at a quiescent point",
+                after_crash ? settings.last_crash_point : std::string()));
+        break;
+      }
+      if (after_crash) observed_all.emplace_back(sector, observed);
+    }
+    if (name != fallback) verdicts_.Tally(name, held);
+    if (!held) break;
+  }
+  verdicts_.Tally(fallback, held);
+  if (after_crash) {
+    for (const auto& [sector, observed] : observed_all) {
+      model_view.MutableHistory(sector).Rebase(observed);
+    }
+  }
+}
+
+void Checker::CheckMergedOrigin(CheckedWorld& world, const CheckSettings& settings) {
+  const uint32_t c = settings.chunk_sectors;
+  uint8_t sector_bytes[kSectorSize];
+  bool held = true;
+  const uint64_t seq = model_.NextSeq();
+  for (const auto& [sector, history] : model_.snapshot().sectors()) {
+    world.ReadOriginMedium(sector, sector_bytes);
+    std::optional<Stamp> observed = DecodeStamp(sector_bytes);
+    if (!history.AcceptableRead(sector, observed, seq, seq)) {
+      held = false;
+      verdicts_.AddFinding(invariant::kMergeImage, history.Describe(sector, false),
+                           StampText(observed),
+                           absl::StrFormat("After the merge completed, origin sector %u (chunk %u) "
+                                           "does not hold the snapshot's data.",
+                                           sector, sector / c));
+      break;
+    }
+  }
+  verdicts_.Tally(invariant::kMergeImage, held);
+}
+
+void Checker::UserWriteEnded(View view, uint64_t submit_seq, int error,
+                             std::optional<uint64_t> invalid_seq) {
+  if (error == 0 && view == View::kSnapshot && invalid_seq && submit_seq > *invalid_seq) {
+    verdicts_.Tally(invariant::kValidFlagSticky, false);
+    verdicts_.AddFinding(invariant::kValidFlagSticky, "snapshot writes fail with EIO once invalid",
+                         "a snapshot write succeeded",
+                         "The target accepted a snapshot write after it "
+                         "had reported the snapshot invalid.");
+  }
+}
+
+void Checker::UserReadEnded(View view, sector_t first_sector, uint32_t count, const uint8_t* data,
+                            uint64_t submit_seq, uint64_t complete_seq, int error,
+                            std::optional<uint64_t> invalid_seq, const CheckSettings& settings) {
+  if (error != 0) {
+    const bool allowed = settings.eio_faults_on || (view == View::kSnapshot && invalid_seq);
+    std::string_view name =
+        view == View::kOrigin ? invariant::kOriginImage : invariant::kSnapshotImage;
+    verdicts_.Tally(name, allowed);
+    if (!allowed) {
+      verdicts_.AddFinding(
+          name, "the read succeeds", absl::StrCat("error ", error),
+          absl::StrFormat("A %s read of sectors [%u, +%u) failed with no fault injected.",
+                          ViewName(view), first_sector, count));
+    }
+    return;
+  }
+  if (view == View::kSnapshot && invalid_seq && submit_seq > *invalid_seq) {
+    verdicts_.Tally(invariant::kValidFlagSticky, false);
+    verdicts_.AddFinding(invariant::kValidFlagSticky, "snapshot reads fail with EIO once invalid",
+                         "a snapshot read succeeded",
+                         "The target returned data for a snapshot read after it had reported the "
+                         "snapshot invalid.");
+    return;
+  }
+  if (view == View::kSnapshot && invalid_seq) return;  // raced with the invalidation
+  std::string_view name = model_.merged()         ? invariant::kMergeImage
+                          : view == View::kOrigin ? invariant::kOriginImage
+                                                  : invariant::kSnapshotImage;
+  const ViewModel& model_view = model_.view(view);
+  for (uint32_t i = 0; i < count; ++i) {
+    const sector_t sector = first_sector + i;
+    std::optional<Stamp> observed = DecodeStamp(data + (size_t{i} << kSectorShift));
+    const SectorHistory& history = model_view.History(sector);
+    const bool ok = history.AcceptableRead(sector, observed, submit_seq, complete_seq);
+    verdicts_.Tally(name, ok);
+    if (!ok) {
+      verdicts_.AddFinding(name, history.Describe(sector, false), StampText(observed),
+                           absl::StrFormat("A %s read of sector %u during the run returned data "
+                                           "the model does not allow.",
+                                           ViewName(view), sector));
+      return;
+    }
+  }
+}
+
+}  // namespace snapsim

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Verdicts: what the checks of one run concluded: per invariant, how often it was checked and
+// how often it failed, and the findings. The run supplies the context a finding is reported in
+// (scenario, seed, crash, replay command) through `announce`, which also traces and logs it.
+//
+// Invariant: at most one finding per invariant and run, at most kMaxFindingsPerRun in all; every
+// AddFinding, kept or not, asks the run to stop.
+#ifndef SNAPSIM_SIM_CHECK_VERDICTS_H_
+#define SNAPSIM_SIM_CHECK_VERDICTS_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/check/finding.h"
+
+namespace snapsim {
+
+class Verdicts {
+ public:
+  static constexpr size_t kMaxFindingsPerRun = 64;
+  // Completes a new finding with the run's context, then traces and logs it.
+  using Announce = std::function<void(Finding&)>;
+
+  explicit Verdicts(Announce announce) : announce_(std::move(announce)) {}
+
+  void Tally(std::string_view invariant, bool held);
+  void AddFinding(std::string_view invariant, std::string expected, std::string actual,
+                  std::string detail);
+  // Adds another run's counts (the explorer's scratch runs).
+  void MergeCounts(const std::map<std::string, Verdict>& counts);
+
+  bool stop_requested() const { return stop_requested_; }
+  const std::map<std::string, Verdict>& counts() const { return counts_; }
+  const std::vector<Finding>& findings() const { return findings_; }
+
+ private:
+  Announce announce_;
+  std::map<std::string, Verdict> counts_;
+  std::vector<Finding> findings_;
+  bool stop_requested_ = false;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_CHECK_VERDICTS_H_

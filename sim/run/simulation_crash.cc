@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Simulation, part two: the crash (a power cut at the armed trigger), the recovery that follows
+// as after a reboot, and the checks, which the checker runs on reads this file serves.
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/inspect.h"
+#include "sim/check/invariants.h"
+#include "sim/run/simulation.h"
+
+namespace snapsim {
+
+void Simulation::ArmCrash(const Step& step) {
+  world_->RecordEvent("arm_crash", CrashTriggerName(step.trigger),
+                      static_cast<int64_t>(step.count));
+  triggers_.Arm(step.trigger, step.count);
+}
+
+void Simulation::HandleCrash(const std::string& point) {
+  ++crashes_;
+  last_crash_point_ = point;
+  world_->RecordEvent("crash", point);
+  Say(absl::StrFormat("crash %u at t=%uns: %s (%u + %u writes not durable)", crashes_,
+                      world_->scheduler().now(), point,
+                      world_->origin_device().NonDurableWrites().size(),
+                      world_->cow_device().NonDurableWrites().size()));
+  if (options_.on_crash_point) {
+    world_->UseQuietFaults(true);  // the explorer's scratch simulations own libfiu now
+    CrashPointContext context;
+    context.crash_point = point;
+    context.origin = &world_->origin_device();
+    context.cow = &world_->cow_device();
+    context.check = [this](PageStore origin_image, PageStore cow_image) {
+      return CheckCrashState(std::move(origin_image), std::move(cow_image));
+    };
+    options_.on_crash_point(context);
+    stop_ = true;
+    return;
+  }
+  world_->PowerCut(crash_prng_);
+  ++generation_;
+  user_bios_.clear();
+  triggers_.Disarm();
+  world_->AbandonTarget();
+  if (!options_.export_dir.empty() && !exported_) {
+    exported_ = true;
+    absl::Status s = world_->ExportDurableImages(options_.export_dir);
+    Say(s.ok() ? absl::StrCat("  crash state written to ", options_.export_dir)
+               : absl::StrCat("  export failed: ", s.message()));
+  }
+  world_->PowerOn();
+  RecoverFromCrash();
+}
+
+void Simulation::RecoverFromCrash() {
+  world_->UseQuietFaults(true);
+  const TargetKind kind = model_.merged() ? TargetKind::kSnapshotMerge : TargetKind::kSnapshot;
+  triggers_.set_checking(true);  // no crash trigger fires during recovery
+  absl::Status status = Activate(kind);
+  triggers_.set_checking(false);
+  if (!status.ok()) {
+    ActivationFailed(status, "the snapshot activates from the crashed devices",
+                     "Activation after the crash failed, as after a reboot it would.");
+    world_->UseQuietFaults(false);
+    return;
+  }
+  verdicts_.Tally(invariant::kActivationSucceeds, true);
+  ++recoveries_;
+  ++crash_states_checked_;
+  CheckImages(/*after_crash=*/true);
+  // A snapshot that came back valid with the right data starts afresh.
+  if (verdicts_.findings().empty() && target().valid()) model_.ClearSawInvalid();
+  world_->UseQuietFaults(false);
+  Say(absl::StrFormat(
+      "  recovered: status %s; %s", target().Status(),
+      verdicts_.findings().empty() ? "every invariant holds" : "FINDINGS (see below)"));
+}
+
+std::vector<Finding> Simulation::CheckCrashState(PageStore origin_image, PageStore cow_image) {
+  // A scratch simulation with this one's model and scenario, recovering from the given images.
+  RunOptions scratch_options;
+  scratch_options.replay_prefix = options_.replay_prefix;
+  scratch_options.replay_prefix_is_complete = options_.replay_prefix_is_complete;
+  Simulation scratch(scenario_, seed_, scratch_options, /*scratch=*/true);
+  scratch.model_ = model_;
+  // So findings know whether beyond-contract faults fired.
+  scratch.world_->probes().Merge(world_->probes());
+  scratch.invalid_seq_ = invalid_seq_;
+  scratch.crashes_ = crashes_;
+  scratch.last_crash_point_ = last_crash_point_;
+  scratch.BuildWorld(std::move(origin_image), std::move(cow_image));
+  scratch.RecoverFromCrash();
+  ++crash_states_checked_;
+  verdicts_.MergeCounts(scratch.verdicts_.counts());
+  return scratch.verdicts_.findings();
+}
+
+CheckSettings Simulation::Settings() const {
+  CheckSettings settings;
+  settings.chunk_sectors = chunk_sectors_;
+  settings.origin_sectors = scenario_.geometry.origin_sectors;
+  settings.eio_faults_on = world_->EioFaultsOn();
+  settings.last_crash_point = last_crash_point_;
+  return settings;
+}
+
+void Simulation::CheckImages(bool after_crash) {
+  // A check observes; it injects nothing (latent errors already on the medium still show).
+  const bool was_quiet = world_->quiet();
+  world_->UseQuietFaults(true);
+  triggers_.set_checking(true);
+  const CheckSettings settings = Settings();
+  InspectReport report = InspectCow(world_->cow());
+  checker_.CheckTable(report, after_crash, target().valid(), settings);
+  if (resume_pending_) {
+    resume_pending_ = false;
+    target().Resume();
+  }
+  checker_.CheckViews(*this, report, after_crash, settings);
+  triggers_.set_checking(false);
+  world_->UseQuietFaults(was_quiet);
+}
+
+std::vector<uint8_t> Simulation::ReadThroughTarget(View view, sector_t sector, uint32_t count,
+                                                   int* error) {
+  std::vector<uint8_t> buffer(size_t{count} << kSectorShift);
+  bool done = false;
+  Bio bio;
+  bio.op = BioOp::kRead;
+  bio.sector = sector;
+  bio.sector_count = count;
+  bio.data = buffer.data();
+  bio.end_io = [&done, error](int e) {
+    *error = e;
+    done = true;
+  };
+  if (view == View::kOrigin) {
+    target().SubmitOrigin(std::move(bio));
+  } else {
+    target().SubmitSnapshot(std::move(bio));
+  }
+  WaitFor("check read", [&done] { return done; });
+  return buffer;
+}
+
+void Simulation::ReadOriginMedium(sector_t sector, uint8_t* out) {
+  world_->origin_device().ReadCurrent(sector, 1, out);
+}
+
+bool Simulation::TargetValid() const { return world_->target()->valid(); }
+
+}  // namespace snapsim

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/world/observed_device.h"
+
+#include <cassert>
+#include <utility>
+
+namespace snapsim {
+
+ObservedDevice::ObservedDevice(SimDevice& device, std::vector<IoObserver*> observers)
+    : device_(device), observers_(std::move(observers)) {
+  assert(observers_.size() <= kMaxObservers);
+}
+
+void ObservedDevice::Submit(Bio bio) {
+  ObservedBio seen;
+  seen.role = device_.role();
+  seen.op = bio.op;
+  seen.sector = bio.sector;
+  seen.sector_count = bio.sector_count;
+  seen.preflush = bio.preflush;
+  seen.fua = bio.fua;
+  seen.data = bio.data;
+  bio.end_io = [this, seen, generation = generation_,
+                inner = std::move(bio.end_io)](int error) mutable {
+    if (generation == generation_) {
+      for (IoObserver* observer : observers_) observer->OnComplete(seen, error);
+    }
+    inner(error);
+  };
+  device_.Submit(std::move(bio));
+  for (IoObserver* observer : observers_) observer->OnSubmit(seen);
+}
+
+}  // namespace snapsim
