@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "cli/command.h"
+#include "util/assert.h"
 
 namespace snapsim::cli {
 namespace {
@@ -42,7 +43,7 @@ void PrintCommandList(FILE* out) {
   }
   absl::FPrintF(out,
                 "\n`snapsim <command> --help` shows a command's usage and flags.\n"
-                "`snapsim --version` prints the version and git commit.\n");
+                "`snapsim --version` prints the version, git commit and whether assertions are on.\n");
 }
 
 void PrintCommandHelp(const Command& command, FILE* out) {
@@ -163,7 +164,8 @@ int Main(int argc, char** argv) {
   }
   const std::string& first = args[1];
   if (first == "--version" || first == "version") {
-    absl::PrintF("snapsim %s (git %s)\n", SNAPSIM_VERSION, SNAPSIM_GIT_COMMIT);
+    absl::PrintF("snapsim %s (git %s)\nassertions: %s\n", SNAPSIM_VERSION, SNAPSIM_GIT_COMMIT,
+                 AssertionsEnabled() ? "on" : "off");
     return kExitOk;
   }
   if (first == "--help" || first == "-h" || first == "help") {

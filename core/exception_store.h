@@ -35,6 +35,7 @@ enum class StoreMutation : uint8_t {
   kNone = 0,
   kNoAreaFlush,        // area write without FLUSH/FUA
   kNoNextAreaZeroing,  // do not zero the next area when one fills
+  kOverfillArea,       // keep batching past a full area: slots beyond the area's end
 };
 
 // Named corrected behaviours. All false is the faithful Linux 3.7.1 store. Each one answers a

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "core/persistent_store.h"
 
+#include "util/assert.h"
+
 #include <fiu-local.h>
 
 #include <algorithm>
@@ -143,12 +145,12 @@ int PersistentStore::WriteHeader(bool durable) {
 }
 
 DiskException PersistentStore::ReadException(uint32_t index) const {
-  assert(index < exceptions_per_area_);
+  SNAPSIM_ASSERT(index < exceptions_per_area_);
   return DecodeException(area_.data(), index);
 }
 
 void PersistentStore::WriteException(uint32_t index, const DiskException& de) {
-  assert(index < exceptions_per_area_);
+  SNAPSIM_ASSERT(index < exceptions_per_area_);
   EncodeException(area_.data(), index, de);
 }
 
@@ -279,7 +281,9 @@ void PersistentStore::Commit(const Exception* e, CommitCallback callback) {
   callbacks_.push_back(std::move(callback));
 
   // Batch: wait while other prepared exceptions are still in flight and the area has room.
-  if (--pending_count_ != 0 && current_committed_ != exceptions_per_area_) return;
+  const bool room_left = current_committed_ != exceptions_per_area_ ||
+                         options_.mutation == StoreMutation::kOverfillArea;
+  if (--pending_count_ != 0 && room_left) return;
   committing_ = true;
 
   const bool area_full = current_committed_ == exceptions_per_area_;

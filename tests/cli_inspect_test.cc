@@ -107,6 +107,8 @@ TEST(CliFrame, VersionNamesTheVersionAndCommit) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(absl::StartsWith(r.out, "snapsim 0.")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "(git ")) << r.out;
+  // The test build is configured with assertions on, as every campaign build is.
+  EXPECT_TRUE(absl::StrContains(r.out, "\nassertions: on\n")) << r.out;
 }
 
 TEST(CliFrame, NoCommandIsAUsageError) { EXPECT_EQ(RunSnapsim("").exit_code, 2); }

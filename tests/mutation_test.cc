@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
@@ -79,6 +80,22 @@ TEST_P(MutationTest, BrokenVariantIsCaughtWithinTheSeedBound) {
   std::cout << absl::StrFormat("mutation %s on %s: caught by %s at seed %u (%s)\n", c.label,
                                c.scenario, caught->finding.invariant, caught->seed,
                                caught->finding.crash_point);
+}
+
+// A mutant that writes slots past the end of the area buffer: an assertion names the broken
+// promise (file:line and condition) as a finding of its own kind, in every build type.
+TEST(AssertionMutationTest, OverfilledAreaIsAnAssertionFindingWithItsLocation) {
+  MutationCase c{"OverfillArea", "concurrency-burst", StoreMutation::kOverfillArea,
+                 TargetMutation::kNone};
+  std::optional<Caught> caught = FirstFindingWithinContract(Mutated(c), kMaxSeedsToCatch);
+  ASSERT_TRUE(caught.has_value()) << "the overfilled area survived seeds 1.." << kMaxSeedsToCatch;
+  EXPECT_EQ(caught->finding.invariant, "assertions_hold") << caught->finding.detail;
+  EXPECT_THAT(caught->finding.actual, ::testing::HasSubstr("core/persistent_store.cc:"));
+  EXPECT_THAT(caught->finding.actual,
+              ::testing::HasSubstr("Assertion `index < exceptions_per_area_' failed"));
+  EXPECT_THAT(caught->finding.replay_command, ::testing::HasSubstr("--seed"));
+  std::cout << absl::StrFormat("mutation OverfillArea: %s at seed %u\n", caught->finding.actual,
+                               caught->seed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Mutations, MutationTest, ::testing::ValuesIn(MutationCases()),

@@ -30,9 +30,10 @@ inline constexpr std::string_view kExceptionDataIntact = "exception_data_intact"
 inline constexpr std::string_view kOriginImage = "origin_image";
 inline constexpr std::string_view kMergeImage = "merge_image";
 inline constexpr std::string_view kLiveness = "liveness";
+inline constexpr std::string_view kAssertionsHold = "assertions_hold";
 }  // namespace invariant
 
-inline constexpr std::array<InvariantInfo, 11> kInvariants = {{
+inline constexpr std::array<InvariantInfo, 12> kInvariants = {{
     {invariant::kActivationSucceeds, FindingSeverity::kError,
      "after a crash within the contract, the snapshot activates again from disk"},
     {invariant::kTableWellFormed, FindingSeverity::kCritical,
@@ -54,6 +55,8 @@ inline constexpr std::array<InvariantInfo, 11> kInvariants = {{
     {invariant::kMergeImage, FindingSeverity::kCritical,
      "during and after a merge, origin plus remaining exceptions is the snapshot image"},
     {invariant::kLiveness, FindingSeverity::kError, "every bio completes, with success or error"},
+    {invariant::kAssertionsHold, FindingSeverity::kCritical,
+     "no SNAPSIM_ASSERT of the store, the target or the simulator fires (util/assert.h)"},
 }};
 
 inline const InvariantInfo* FindInvariant(std::string_view name) {

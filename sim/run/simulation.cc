@@ -320,6 +320,46 @@ void Simulation::EndUserBio(uint64_t id, int error) {
 // ---------------------------------------------------------------------------------------------
 // The run
 
+void Simulation::Guarded(absl::FunctionRef<void()> action) {
+  // SimulatedCrash, SimulationStuck and AssertionFailure are caught here and only here
+  // (crash_triggers.h). The recovery after a crash runs outside the first handler, so what it
+  // throws is caught too; it cannot crash again (no trigger fires while recovering).
+  std::optional<std::string> crash_point;
+  try {
+    action();
+  } catch (const SimulatedCrash& crash) {
+    crash_point = crash.what();
+  } catch (const SimulationStuck& stuck) {
+    LivenessFailed(stuck);
+  } catch (const AssertionFailure& failure) {
+    AssertionFailedInRun(failure);
+  }
+  if (!crash_point) return;
+  try {
+    HandleCrash(*crash_point);
+  } catch (const SimulationStuck& stuck) {
+    LivenessFailed(stuck);
+  } catch (const AssertionFailure& failure) {
+    AssertionFailedInRun(failure);
+  }
+}
+
+void Simulation::LivenessFailed(const SimulationStuck& stuck) {
+  verdicts_.Tally(invariant::kLiveness, false);
+  verdicts_.AddFinding(invariant::kLiveness, "every bio completes", stuck.what(),
+                       "The world went quiet with bios still outstanding.");
+}
+
+void Simulation::AssertionFailedInRun(const AssertionFailure& failure) {
+  verdicts_.Tally(invariant::kAssertionsHold, false);
+  verdicts_.AddFinding(
+      invariant::kAssertionsHold, "no assertion fires",
+      absl::StrCat(failure.Location(), ": Assertion `", failure.condition(), "' failed"),
+      absl::StrCat("SNAPSIM_ASSERT failed in ", failure.function(), " (", failure.Location(),
+                   "): a promise the code makes to itself is broken. The run stopped there."));
+  stop_ = true;
+}
+
 RunResult Simulation::Run(const std::vector<Step>& steps) {
   RunResult result;
   result.scenario = scenario_.name;
@@ -329,39 +369,21 @@ RunResult Simulation::Run(const std::vector<Step>& steps) {
                       steps.size()));
   BuildWorld(std::nullopt, std::nullopt);
   world_->UseQuietFaults(false);
-  // SimulatedCrash and SimulationStuck are caught here and only here (crash_triggers.h).
-  try {
-    if (absl::Status s = ActivateRetryingFaults(TargetKind::kSnapshot); !s.ok()) {
-      result.outcome = absl::StrCat("error: the snapshot does not activate: ", s.message());
-      return result;
-    }
-  } catch (const SimulatedCrash& crash) {
-    HandleCrash(crash.what());  // a crash while the new snapshot is being created
+  absl::Status activated = absl::OkStatus();
+  Guarded([&] { activated = ActivateRetryingFaults(TargetKind::kSnapshot); });
+  if (!activated.ok()) {
+    result.outcome = absl::StrCat("error: the snapshot does not activate: ", activated.message());
+    return result;
   }
-  auto liveness_failed = [this](const SimulationStuck& stuck) {
-    verdicts_.Tally(invariant::kLiveness, false);
-    verdicts_.AddFinding(invariant::kLiveness, "every bio completes", stuck.what(),
-                         "The world went quiet with bios still outstanding.");
-  };
   for (size_t i = 0; i < steps.size() && !stopped(); ++i) {
-    try {
-      ExecuteStep(steps[i]);
-    } catch (const SimulatedCrash& crash) {
-      HandleCrash(crash.what());
-    } catch (const SimulationStuck& stuck) {
-      liveness_failed(stuck);
-    }
+    Guarded([&] { ExecuteStep(steps[i]); });
   }
   if (!stopped()) {
-    try {
+    Guarded([&] {
       Drain("end of run");
       verdicts_.Tally(invariant::kLiveness, true);
       CheckImages(/*after_crash=*/false);
-    } catch (const SimulatedCrash& crash) {
-      HandleCrash(crash.what());
-    } catch (const SimulationStuck& stuck) {
-      liveness_failed(stuck);
-    }
+    });
   }
   result.trace_hash = world_->trace().hash();
   result.events = world_->scheduler().events_run();

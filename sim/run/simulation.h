@@ -38,6 +38,7 @@
 #include "sim/run/world.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/workload.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -112,6 +113,12 @@ class Simulation : private CheckedWorld {
   void ReadOriginMedium(sector_t sector, uint8_t* out) override;
   bool TargetValid() const override;
 
+  // Runs `action`; a crash is handled (power cut, recovery, checks), a stuck world or a failed
+  // assertion becomes its finding.
+  void Guarded(absl::FunctionRef<void()> action);
+  void LivenessFailed(const SimulationStuck& stuck);
+  // An assertion fired inside the run: the finding assertions_hold; the run ends.
+  void AssertionFailedInRun(const AssertionFailure& failure);
   // Completes a finding with this run's context, traces and logs it.
   void AnnounceFinding(Finding& finding);
   void Say(const std::string& line);

@@ -33,8 +33,9 @@ constexpr uintmax_t kMaxScenarioFileBytes = 1 << 20;
 
 constexpr std::array<const char*, 2> kCowInitialNames = {"zero", "garbage"};
 constexpr std::array<const char*, 3> kPatternNames = {"sequential", "random", "hotspot"};
-constexpr std::array<const char*, 3> kStoreMutationNames = {"none", "no_area_flush",
-                                                            "no_next_area_zeroing"};
+constexpr std::array<const char*, 4> kStoreMutationNames = {"none", "no_area_flush",
+                                                            "no_next_area_zeroing",
+                                                            "overfill_area"};
 constexpr std::array<const char*, 2> kTargetMutationNames = {"none",
                                                              "release_origin_before_commit"};
 
