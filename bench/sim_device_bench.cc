@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "sim/world/sim_device.h"
 #include "sim/workload/stamp.h"
+#include "sim/world/sim_device.h"
 
 namespace snapsim {
 namespace {
@@ -129,7 +129,7 @@ void BM_TebibyteOriginMemory(benchmark::State& state) {
       SyncIo(origin, BioOp::kWrite, sector, kIoSectors, data.data());
     }
     SyncIo(origin, BioOp::kWrite, 0, 0, nullptr, /*preflush=*/true);
-    held = origin.current_image().bytes_held() + origin.durable_image().bytes_held();
+    held = origin.current_image().bytes_held() + origin.medium().pristine().bytes_held();
   }
   state.counters["bytes_held"] = static_cast<double>(held);
   state.counters["device_bytes"] = static_cast<double>(uint64_t{1} << 40);

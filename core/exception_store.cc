@@ -7,11 +7,17 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "core/chunk_size.h"
 #include "core/persistent_store.h"
 #include "core/transient_store.h"
 
 namespace snapsim {
+
+std::string UsageStatusLine(sector_t total_sectors, sector_t sectors_allocated,
+                            sector_t metadata_sectors) {
+  return absl::StrCat(sectors_allocated, "/", total_sectors, " ", metadata_sectors);
+}
 
 absl::StatusOr<std::unique_ptr<ExceptionStore>> CreateExceptionStore(
     const std::vector<std::string>& args, BlockDevice* origin, BlockDevice* cow,

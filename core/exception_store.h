@@ -90,6 +90,11 @@ class ExceptionStore {
   virtual std::string Status(StatusType type) const = 0;
 };
 
+// The status line of a valid snapshot, "<allocated>/<total> <metadata>" in sectors, from a
+// store's Usage (snapshot_status); inspect prints the same line for a COW it decoded.
+std::string UsageStatusLine(sector_t total_sectors, sector_t sectors_allocated,
+                            sector_t metadata_sectors);
+
 // dm_exception_store_create: parses "<P|N> <chunk_size>" (args[0], args[1]) and validates the
 // chunk size against both devices. Errors carry the kernel's texts ("Persistent flag is not P or
 // N", "Invalid chunk size", "Chunk size is not a power of 2", "Chunk size is not a multiple of

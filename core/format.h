@@ -75,10 +75,55 @@ constexpr chunk_t AreaLocation(uint32_t exceptions_per_area, chunk_t area) {
 static_assert(AreaLocation(ExceptionsPerArea(16), 1) == 514, "C=16: areas at 1, 514, 1027");
 static_assert(AreaLocation(ExceptionsPerArea(32), 2) == 2051, "C=32: areas at 1, 1026, 2051");
 
+// True when `chunk` holds a metadata area (not the header, not data).
+constexpr bool IsAreaChunk(uint32_t exceptions_per_area, chunk_t chunk) {
+  return chunk >= kNumSnapshotHeaderChunks &&
+         (chunk - kNumSnapshotHeaderChunks) % (chunk_t{exceptions_per_area} + 1) == 0;
+}
+
+// The area that chunk `chunk` holds: the inverse of AreaLocation.
+// REQUIRES: IsAreaChunk(exceptions_per_area, chunk).
+constexpr chunk_t AreaOfChunk(uint32_t exceptions_per_area, chunk_t chunk) {
+  return (chunk - kNumSnapshotHeaderChunks) / (chunk_t{exceptions_per_area} + 1);
+}
+static_assert(AreaOfChunk(ExceptionsPerArea(16), 1027) == 2 && AreaOfChunk(32, 1) == 0);
+static_assert(!IsAreaChunk(32, 0) && IsAreaChunk(32, 34) && !IsAreaChunk(32, 35));
+
 // True when `chunk` is the header or a metadata area, i.e. never a data chunk.
 constexpr bool IsMetadataChunk(uint32_t exceptions_per_area, chunk_t chunk) {
-  return chunk == 0 || chunk % (chunk_t{exceptions_per_area} + 1) == 1;
+  return chunk < kNumSnapshotHeaderChunks || IsAreaChunk(exceptions_per_area, chunk);
 }
+
+// The chunk of the COW device that a sector lies in.
+constexpr chunk_t ChunkOfSector(uint32_t chunk_sectors, sector_t sector) {
+  return sector / chunk_sectors;
+}
+
+// True when the I/O [sector, sector + count) covers exactly one metadata area, as every area
+// read and write of the store does (the header and partial chunks are not area I/O).
+constexpr bool IsAreaIo(uint32_t chunk_sectors, sector_t sector, uint64_t count) {
+  return sector % chunk_sectors == 0 && count == chunk_sectors &&
+         IsAreaChunk(ExceptionsPerArea(chunk_sectors), ChunkOfSector(chunk_sectors, sector));
+}
+
+// The area that an area I/O at `sector` reads or writes. REQUIRES: IsAreaIo(...) held for it.
+constexpr chunk_t AreaOfIo(uint32_t chunk_sectors, sector_t sector) {
+  return AreaOfChunk(ExceptionsPerArea(chunk_sectors), ChunkOfSector(chunk_sectors, sector));
+}
+static_assert(IsAreaIo(8, 8, 8) && !IsAreaIo(8, 0, 8) && !IsAreaIo(8, 8, 16) &&
+              !IsAreaIo(8, 16, 8));
+static_assert(AreaOfIo(8, AreaLocation(ExceptionsPerArea(8), 3) * 8) == 3);
+
+// The status line's metadata sectors (persistent_usage): the header chunk plus areas
+// 0 .. current_area, which the store has all written or zeroed.
+constexpr sector_t MetadataSectors(uint32_t chunk_sectors, chunk_t current_area) {
+  return (current_area + 1 + kNumSnapshotHeaderChunks) * chunk_sectors;
+}
+// The status line's allocated sectors: every chunk below next_free, metadata included.
+constexpr sector_t AllocatedSectors(uint32_t chunk_sectors, chunk_t next_free) {
+  return next_free * chunk_sectors;
+}
+static_assert(MetadataSectors(16, 0) == 32, "a fresh store: header and area 0");
 
 inline uint32_t LoadLe32(const uint8_t* p) {
   uint32_t v;

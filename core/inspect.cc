@@ -10,6 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/area_view.h"
+#include "core/chunk_size.h"
+#include "core/exception_store.h"
 #include "core/sha256.h"
 
 namespace snapsim {
@@ -17,21 +20,6 @@ namespace {
 
 // A COW of 2^64 bytes cannot hold more areas than this; the device-end check stops far sooner.
 constexpr chunk_t kMaxAreas = chunk_t{1} << 48;
-
-std::string ChunkSizeProblem(uint32_t chunk_sectors, uint32_t block_bytes) {
-  if (chunk_sectors == 0) return "chunk size is 0";
-  if ((chunk_sectors & (chunk_sectors - 1)) != 0) {
-    return absl::StrCat("chunk size ", chunk_sectors, " is not a power of 2");
-  }
-  if (chunk_sectors > kMaxChunkSectors) {
-    return absl::StrCat("chunk size ", chunk_sectors, " is too high (max ", kMaxChunkSectors, ")");
-  }
-  if ((uint64_t{chunk_sectors} << kSectorShift) % block_bytes != 0) {
-    return absl::StrCat("chunk size ", chunk_sectors,
-                        " is not a multiple of the logical block size ", block_bytes);
-  }
-  return "";
-}
 
 DamageLocation HeaderLocation() { return DamageLocation{0, std::nullopt, std::nullopt}; }
 DamageLocation AreaLocationOf(chunk_t chunk, chunk_t area) {
@@ -90,10 +78,17 @@ bool Decoder::ReadHeader() {
         absl::StrFormat("bad magic 0x%08x (expected 0x%08x \"SnAp\")", h.magic, kSnapMagic));
     return false;
   }
-  const std::string problem = ChunkSizeProblem(h.chunk_size, block_bytes);
-  if (!problem.empty()) {
+  // read_header's check, against the origin's block size too when the origin is given.
+  const uint32_t origin_block_bytes =
+      options_.origin != nullptr ? options_.origin->logical_block_size() : block_bytes;
+  const char* chunk_error = nullptr;
+  if (ValidateChunkSize(h.chunk_size, origin_block_bytes, block_bytes, &chunk_error) != 0) {
     Add(DamageKind::kInvalidChunkSize, HeaderLocation(), Severity::kError,
-        absl::StrCat("invalid on-disk ", problem));
+        absl::StrFormat("invalid on-disk chunk size %u: %s (logical block size: COW %u%s bytes)",
+                        h.chunk_size, chunk_error, block_bytes,
+                        options_.origin != nullptr
+                            ? absl::StrFormat(", origin %u", origin_block_bytes)
+                            : std::string()));
     return false;
   }
   report_.chunk_sectors = h.chunk_size;
@@ -161,23 +156,25 @@ bool Decoder::ReadTable() {
           absl::StrCat("cannot read metadata area ", area, " (chunk ", location, "): error ", r));
       return false;
     }
-    for (uint32_t slot = 0; slot < e_per_area; ++slot) {
-      const DiskException e = DecodeException(area_buffer.data(), slot);
-      if (e.new_chunk == 0) {
-        report_.current_committed = slot;
-        return true;
-      }
+    const AreaView view(area_buffer.data(), e_per_area);
+    for (uint32_t slot = 0; slot < view.entry_count(); ++slot) {
+      const DiskException e = view.entry(slot);
       report_.next_free = std::max(report_.next_free, e.new_chunk + 1);
       CheckEntry(area, slot, e);
       report_.exceptions.push_back(e);
+    }
+    if (!view.full()) {
+      report_.current_committed = view.terminator_slot();
+      report_.stale_slots = view.StaleSlots();
+      return true;
     }
   }
 }
 
 std::string Decoder::UsageStatus() const {
-  const uint64_t c = report_.chunk_sectors;
-  return absl::StrCat(report_.next_free * c, "/", report_.cow_sectors, " ",
-                      (report_.current_area + 1 + kNumSnapshotHeaderChunks) * c);
+  const uint32_t c = report_.chunk_sectors;
+  return UsageStatusLine(report_.cow_sectors, AllocatedSectors(c, report_.next_free),
+                         MetadataSectors(c, report_.current_area));
 }
 
 void Decoder::Run() {

@@ -89,6 +89,9 @@ struct InspectReport {
   chunk_t next_free = 0;
   chunk_t current_area = 0;
   uint32_t current_committed = 0;  // the terminator's slot in current_area
+  // Slots of current_area past the terminator that are not zero (AreaView::StaleSlots): what a
+  // torn area write left behind, and what 3.7.1 would take into the table once commits reach it.
+  std::vector<uint32_t> stale_slots;
   // "<allocated>/<total> <metadata>", "Invalid", or empty when the COW cannot be loaded.
   std::string status;
   std::vector<Damage> damage;

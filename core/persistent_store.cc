@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/area_view.h"
 #include "core/chunk_size.h"
 #include "core/fault_points.h"
 
@@ -159,17 +160,17 @@ void PersistentStore::ClearException(uint32_t index) { WriteException(index, Dis
 // insert_exceptions: every slot of area_ up to the terminator; *full when there is none.
 int PersistentStore::InsertExceptions(ExceptionCallback callback, bool* full) {
   *full = true;
-  for (uint32_t i = 0; i < exceptions_per_area_; ++i) {
-    const DiskException de = ReadException(i);
-    if (de.new_chunk == 0) {
-      current_committed_ = i;
-      *full = false;
-      break;
-    }
+  const AreaView view(area_.data(), exceptions_per_area_);
+  for (uint32_t i = 0; i < view.entry_count(); ++i) {
+    const DiskException de = view.entry(i);
     // next_free ends up above every recorded chunk, before the callback sees it.
     if (next_free_ <= de.new_chunk) next_free_ = de.new_chunk + 1;
     const int r = callback(de.old_chunk, de.new_chunk);
     if (r != 0) return r;
+  }
+  if (!view.full()) {
+    current_committed_ = view.terminator_slot();
+    *full = false;
   }
   return 0;
 }
@@ -207,8 +208,7 @@ void PersistentStore::ClearStaleSlots() {
 // skip_metadata of "dm snapshot: fix data corruption" (after 3.7.1): when the last loaded area
 // was exactly full, next_free lands on the next area's chunk; step past it.
 void PersistentStore::SkipMetadata() {
-  const chunk_t stride = chunk_t{exceptions_per_area_} + 1;
-  if (next_free_ % stride == kNumSnapshotHeaderChunks) ++next_free_;
+  if (IsAreaChunk(exceptions_per_area_, next_free_)) ++next_free_;
 }
 
 int PersistentStore::ReadMetadata(ExceptionCallback callback) {
@@ -251,9 +251,8 @@ int PersistentStore::PrepareException(Exception* e) {
   if (size < (next_free_ + 1) * chunk_size_) return -ENOSPC;
 
   e->new_chunk = next_free_;
-  // Step over a metadata area: chunk numbers n with n % (E+1) == 1 hold areas.
-  const chunk_t stride = chunk_t{exceptions_per_area_} + 1;
-  if (++next_free_ % stride == 1) ++next_free_;
+  // Step over a metadata area.
+  if (IsAreaChunk(exceptions_per_area_, ++next_free_)) ++next_free_;
   assert(!IsMetadataChunk(exceptions_per_area_, next_free_));
   ++pending_count_;
   return 0;
@@ -350,10 +349,9 @@ void PersistentStore::DropSnapshot() {
 
 void PersistentStore::Usage(sector_t* total_sectors, sector_t* sectors_allocated,
                             sector_t* metadata_sectors) const {
-  *sectors_allocated = next_free_ * chunk_size_;
+  *sectors_allocated = AllocatedSectors(chunk_size_, next_free_);
   *total_sectors = cow_->size_sectors();
-  // The header chunk plus areas 0 .. current_area.
-  *metadata_sectors = (current_area_ + 1 + kNumSnapshotHeaderChunks) * chunk_size_;
+  *metadata_sectors = MetadataSectors(chunk_size_, current_area_);
 }
 
 std::string PersistentStore::Status(StatusType type) const {

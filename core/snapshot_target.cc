@@ -84,7 +84,7 @@ std::string SnapshotTarget::Status() const {
   if (merge_failed_) return "Merge failed";
   sector_t total = 0, allocated = 0, metadata = 0;
   store_->Usage(&total, &allocated, &metadata);
-  return absl::StrCat(allocated, "/", total, " ", metadata);
+  return UsageStatusLine(total, allocated, metadata);
 }
 
 std::string SnapshotTarget::Table() const {

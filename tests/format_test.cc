@@ -59,5 +59,43 @@ TEST(FormatTest, HeaderAndAreasAreMetadataChunksAndNothingElse) {
   EXPECT_FALSE(IsMetadataChunk(e, 35));
 }
 
+TEST(FormatTest, AreaOfChunkInvertsAreaLocationForEveryChunkSize) {
+  for (uint32_t chunk_sectors = 1; chunk_sectors <= 1024; chunk_sectors *= 2) {
+    const uint32_t e = ExceptionsPerArea(chunk_sectors);
+    for (const chunk_t area : {chunk_t{0}, chunk_t{1}, chunk_t{2}, chunk_t{7}, chunk_t{1000}}) {
+      const chunk_t chunk = AreaLocation(e, area);
+      EXPECT_TRUE(IsAreaChunk(e, chunk)) << chunk_sectors << " " << area;
+      EXPECT_EQ(AreaOfChunk(e, chunk), area) << chunk_sectors << " " << area;
+      // The neighbours are data chunks (or the header, before area 0).
+      EXPECT_FALSE(IsAreaChunk(e, chunk - 1));
+      EXPECT_FALSE(IsAreaChunk(e, chunk + 1));
+      EXPECT_EQ(IsMetadataChunk(e, chunk - 1), area == 0) << "only the header precedes area 0";
+      // An area I/O is the whole chunk, at the chunk's first sector.
+      const sector_t sector = chunk * chunk_sectors;
+      EXPECT_TRUE(IsAreaIo(chunk_sectors, sector, chunk_sectors));
+      EXPECT_EQ(AreaOfIo(chunk_sectors, sector), area);
+      EXPECT_FALSE(IsAreaIo(chunk_sectors, sector, chunk_sectors * 2));
+      if (chunk_sectors > 1) {
+        EXPECT_FALSE(IsAreaIo(chunk_sectors, sector + 1, chunk_sectors));
+        EXPECT_FALSE(IsAreaIo(chunk_sectors, sector, chunk_sectors - 1));
+      }
+    }
+  }
+}
+
+TEST(FormatTest, TheHeaderIsMetadataButNotAnArea) {
+  const uint32_t e = ExceptionsPerArea(8);
+  EXPECT_TRUE(IsMetadataChunk(e, 0));
+  EXPECT_FALSE(IsAreaChunk(e, 0));
+  EXPECT_FALSE(IsAreaIo(8, 0, 8)) << "a header write is not an area write";
+}
+
+TEST(FormatTest, UsageCountsTheHeaderAndEveryAreaUpToTheCurrentOne) {
+  EXPECT_EQ(MetadataSectors(16, 0), 32u);
+  EXPECT_EQ(MetadataSectors(16, 2), 64u);
+  EXPECT_EQ(AllocatedSectors(16, 2), 32u) << "a fresh store: header and area 0";
+  EXPECT_EQ(AllocatedSectors(8, 515), 4120u);
+}
+
 }  // namespace
 }  // namespace snapsim

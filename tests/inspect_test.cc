@@ -125,6 +125,25 @@ TEST(Inspect, TableStopsAtTheTerminatorAndIgnoresSlotsAfterIt) {
   EXPECT_EQ(report.next_free, 4u);
 }
 
+TEST(Inspect, NonZeroSlotsPastTheTerminatorAreReportedAsStale) {
+  auto cow = CowBuilder(64).Entry(0, 0, 10, 2).Entry(0, 3, 99, 40).Entry(0, 5, 7, 0).Build();
+  const InspectReport report = InspectCow(*cow);
+  ASSERT_EQ(report.exceptions.size(), 1u);
+  EXPECT_EQ(report.stale_slots, (std::vector<uint32_t>{3, 5}));
+  EXPECT_TRUE(report.damage.empty()) << "stale slots are harmless until commits reach them";
+}
+
+TEST(InspectDamage, ChunkSizeIsCheckedAgainstTheOriginsBlockSizeToo) {
+  auto cow = CowBuilder(64).Header(DiskHeader{kSnapMagic, 1, 1, 4}).Build();
+  EXPECT_TRUE(InspectCow(*cow).damage.empty());
+  MemoryDevice origin(64, 4096);
+  const InspectReport report = InspectCow(*cow, {.origin = &origin});
+  EXPECT_EQ(Kinds(report), Kinds_{DamageKind::kInvalidChunkSize});
+  EXPECT_EQ(report.damage[0].message,
+            "invalid on-disk chunk size 4: Chunk size is not a multiple of device blocksize "
+            "(logical block size: COW 512, origin 4096 bytes)");
+}
+
 TEST(Inspect, NextFreeIsAboveTheLargestNewChunkWhateverTheOrder) {
   auto cow = CowBuilder(64).Entry(0, 0, 1, 9).Entry(0, 1, 2, 3).Build();
   const InspectReport report = InspectCow(*cow);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "gtest/gtest.h"
 #include "sim/workload/stamp.h"
 
@@ -85,7 +86,7 @@ void FlushAsync(SimDevice& device) {
 }
 
 // The write id a store holds at `sector`, or nullopt if it is not an intact stamp for it.
-std::optional<uint64_t> WriteIdAt(const PageStore& store, sector_t sector) {
+std::optional<uint64_t> WriteIdAt(const SectorSource& store, sector_t sector) {
   uint8_t bytes[kSectorSize];
   store.Read(sector, 1, bytes);
   auto stamp = DecodeStamp(bytes);
@@ -93,7 +94,7 @@ std::optional<uint64_t> WriteIdAt(const PageStore& store, sector_t sector) {
   return stamp->write_id;
 }
 
-bool IsZero(const PageStore& store, sector_t sector) {
+bool IsZero(const SectorSource& store, sector_t sector) {
   uint8_t bytes[kSectorSize];
   store.Read(sector, 1, bytes);
   for (uint8_t b : bytes) {
@@ -424,6 +425,98 @@ TEST(SimDeviceFaults, CorruptedSectorOnTheMediumFailsItsStamp) {
   EXPECT_EQ(world.probes().count(Probe::kBeyondCorruptedSector), 1u);
   EXPECT_EQ(WriteIdAt(cow.current_image(), 0), 1u);  // the cache still had the good copy
   EXPECT_FALSE(WriteIdAt(cow.durable_image(), 0).has_value());
+}
+
+// Reads `sector` through the device, as the store would after a crash.
+std::optional<uint64_t> ReadWriteId(SimDevice& device, sector_t sector) {
+  uint8_t bytes[kSectorSize];
+  if (SyncIo(device, BioOp::kRead, sector, 1, bytes) != 0) return std::nullopt;
+  auto stamp = DecodeStamp(bytes);
+  if (!stamp || stamp->sector != sector) return std::nullopt;
+  return stamp->write_id;
+}
+
+TEST(SimDeviceFaultOverlay, CorruptionLeavesThePristineMediumIntactAndReadsSeeIt) {
+  World world;
+  world.profile().corrupted_sector = kAlways;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 8, 1, 1, /*fua=*/true), 0);
+  EXPECT_EQ(WriteIdAt(cow.medium().pristine(), 8), 1u) << "what the contract says landed";
+  ASSERT_EQ(cow.medium().damaged_sectors().size(), 1u);
+  EXPECT_EQ(cow.medium().damaged_sectors().begin()->first, 8u);
+  EXPECT_FALSE(WriteIdAt(cow.medium(), 8).has_value()) << "the medium reads through the overlay";
+  EXPECT_FALSE(WriteIdAt(cow.durable_image(), 8).has_value()) << "a crash state is the real disk";
+  Prng crash_prng(1);
+  cow.Crash(crash_prng);
+  cow.Restart();
+  EXPECT_FALSE(ReadWriteId(cow, 8).has_value()) << "after the crash, reads see the corruption";
+  EXPECT_EQ(WriteIdAt(cow.medium().pristine(), 8), 1u);
+}
+
+TEST(SimDeviceFaultOverlay, ADurableRewriteHealsADamagedSector) {
+  World world;
+  world.profile().corrupted_sector = kAlways;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 8, 1, 1, /*fua=*/true), 0);
+  ASSERT_FALSE(cow.medium().damaged_sectors().empty());
+  world.profile().corrupted_sector = kNever;
+  ASSERT_EQ(WriteSync(cow, 8, 1, 2, /*fua=*/true), 0);
+  EXPECT_TRUE(cow.medium().damaged_sectors().empty());
+  EXPECT_EQ(WriteIdAt(cow.durable_image(), 8), 2u);
+}
+
+TEST(SimDeviceFaultOverlay, ALostWriteIsPristineButReadsReturnTheOldContent) {
+  World world;
+  world.profile().lost_durable_write = kAlways;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 16, 2, 1, /*fua=*/true), 0);
+  EXPECT_EQ(WriteIdAt(cow.medium().pristine(), 16), 1u);
+  EXPECT_EQ(WriteIdAt(cow.medium().pristine(), 17), 1u);
+  EXPECT_EQ(cow.medium().damaged_sectors().size(), 2u);
+  Prng crash_prng(1);
+  cow.Crash(crash_prng);
+  cow.Restart();
+  uint8_t bytes[kSectorSize];
+  ASSERT_EQ(SyncIo(cow, BioOp::kRead, 16, 1, bytes), 0);
+  EXPECT_TRUE(IsZero(cow.current_image(), 16));
+  EXPECT_TRUE(IsZero(cow.durable_image(), 17));
+}
+
+TEST(SimDeviceFaultOverlay, AMisdirectedWriteIsPristineWhereItWasSent) {
+  World world;
+  world.profile().misdirected_write = kAlways;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 0, 1, 1, /*fua=*/true), 0);
+  const AppliedFault& fault = cow.applied_faults().at(0);
+  ASSERT_NE(fault.sector, 0u);
+  EXPECT_EQ(WriteIdAt(cow.medium().pristine(), 0), 1u);
+  EXPECT_TRUE(IsZero(cow.medium().pristine(), fault.sector));
+  const PageStore disk = cow.durable_image();
+  EXPECT_TRUE(IsZero(disk, 0)) << "the intended sector kept its old content";
+  uint8_t bytes[kSectorSize];
+  disk.Read(fault.sector, 1, bytes);
+  ASSERT_TRUE(DecodeStamp(bytes).has_value());
+  EXPECT_EQ(DecodeStamp(bytes)->write_id, 1u) << "the data is where the device put it";
+}
+
+TEST(SimDeviceFaultOverlay, LatentErrorsAreInTheOverlayAndChangeNoContent) {
+  World world;
+  world.profile().cow.latent_read_error = kAlways;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 0, 1, 1, /*fua=*/true), 0);
+  EXPECT_EQ(cow.medium().latent_errors(), (absl::btree_set<sector_t>{0}));
+  EXPECT_TRUE(cow.medium().damaged_sectors().empty());
+  EXPECT_EQ(WriteIdAt(cow.durable_image(), 0), 1u);
+  EXPECT_FALSE(ReadWriteId(cow, 0).has_value()) << "the read fails with EIO";
+}
+
+TEST(SimDeviceFaultOverlay, AQuietDeviceHasNoOverlay) {
+  World world;
+  SimDevice& cow = world.Make();
+  ASSERT_EQ(WriteSync(cow, 0, 8, 1, /*fua=*/true), 0);
+  EXPECT_FALSE(cow.medium().has_faults());
+  EXPECT_EQ(WriteIdAt(cow.medium().pristine(), 7), 1u);
+  EXPECT_EQ(WriteIdAt(cow.durable_image(), 7), 1u);
 }
 
 TEST(SimDeviceFaults, LyingFlushMakesNothingDurable) {

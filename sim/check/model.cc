@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/area_view.h"
 #include "core/format.h"
 
 namespace snapsim {
@@ -167,9 +168,9 @@ SectorHistory& ViewModel::MutableHistory(sector_t sector) {
 
 void Model::AreaWritten(chunk_t area, const uint8_t* bytes, uint32_t exceptions_per_area) {
   AreaImage image;
-  for (uint32_t slot = 0; slot < exceptions_per_area; ++slot) {
-    DiskException e = DecodeException(bytes, slot);
-    if (e.new_chunk == 0) break;
+  const AreaView view(bytes, exceptions_per_area);
+  for (uint32_t slot = 0; slot < view.entry_count(); ++slot) {
+    const DiskException e = view.entry(slot);
     image.entries.emplace_back(chunk_t{e.old_chunk}, chunk_t{e.new_chunk});
     if (!merged_ && e.new_chunk > max_new_chunk_) max_new_chunk_ = e.new_chunk;
   }

@@ -46,8 +46,9 @@ uint8_t* WriteBuffer::mutable_sector_data(uint64_t i) {
   return const_cast<Page&>(*page).bytes.data() + (i % kSectorsPerPage) * kSectorSize;
 }
 
-PageStore PageStore::OverlayOn(const PageStore& base) {
-  PageStore overlay(base.size_sectors_, base.generator_);
+PageStore PageStore::OverlayOn(const SectorSource& base) {
+  // The generator is never asked: every unwritten sector reads from the base.
+  PageStore overlay(base.size_sectors(), ZeroContent());
   overlay.base_ = &base;
   return overlay;
 }

@@ -9,9 +9,10 @@
 //    page, and a later write to either copy allocates a fresh page (copy on write). A page held
 //    by one store only is updated in place.
 //  - An overlay store (OverlayOn) holds only the pages written to it and reads every other page
-//    from its base store, which must outlive it and keep its address: the simulated device's
-//    "current" content is an overlay of its cache writes on its durable image, so a crash costs
-//    the pages written since the last one, not the device's.
+//    from its base (any SectorSource), which must outlive it and keep its address: the simulated
+//    device's "current" content is an overlay of its cache writes on its durable medium
+//    (durable_medium.h), so a crash costs the pages written since the last one, not the
+//    device's.
 //  - Pages are found by hash (absl::flat_hash_map, for speed); nothing iterates them in an
 //    order that could leak into a run (reads and exports go by sector number).
 #ifndef SNAPSIM_SIM_WORLD_PAGE_STORE_H_
@@ -37,6 +38,15 @@ static_assert(kSectorsPerPage == 8);
 
 struct Page {
   std::array<uint8_t, kPageSize> bytes;
+};
+
+// Anything that reads as sectors: a PageStore, or a durable medium with its faults applied.
+class SectorSource {
+ public:
+  virtual ~SectorSource() = default;
+  virtual sector_t size_sectors() const = 0;
+  // REQUIRES: sector + count <= size_sectors().
+  virtual void Read(sector_t sector, uint64_t count, uint8_t* out) const = 0;
 };
 
 // Writes the never-written content of `sector` (512 bytes) into `out`.
@@ -69,20 +79,19 @@ class WriteBuffer {
   std::vector<std::shared_ptr<const Page>> pages_;
 };
 
-class PageStore {
+class PageStore final : public SectorSource {
  public:
   // REQUIRES: generator is callable.
   PageStore(sector_t size_sectors, SectorGenerator generator);
 
   // A store reading through to `base` wherever it holds no page of its own.
-  static PageStore OverlayOn(const PageStore& base);
+  static PageStore OverlayOn(const SectorSource& base);
 
-  sector_t size_sectors() const { return size_sectors_; }
+  sector_t size_sectors() const override { return size_sectors_; }
   bool is_overlay() const { return base_ != nullptr; }
-  const SectorGenerator& generator() const { return generator_; }
 
   // REQUIRES: sector + count <= size_sectors().
-  void Read(sector_t sector, uint64_t count, uint8_t* out) const;
+  void Read(sector_t sector, uint64_t count, uint8_t* out) const override;
   void Write(sector_t sector, uint64_t count, const uint8_t* data);
   // Writes a whole buffer at `sector`; a paged buffer's pages are shared, not copied.
   // REQUIRES: if data.paged(), sector is page aligned.
@@ -110,7 +119,7 @@ class PageStore {
 
   sector_t size_sectors_;
   SectorGenerator generator_;
-  const PageStore* base_ = nullptr;
+  const SectorSource* base_ = nullptr;
   absl::flat_hash_map<uint64_t, PagePtr> pages_;
 };
 

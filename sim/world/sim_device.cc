@@ -38,10 +38,9 @@ SimDevice::SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& sched
       profile_(profile),
       probes_(probes),
       trace_(trace),
-      durable_(std::move(durable)),
-      current_(PageStore::OverlayOn(durable_)) {
-  assert(durable_.size_sectors() == config_.size_sectors);
-  assert(!durable_.is_overlay() && "reopen over a durable image, not another device's view");
+      medium_(std::move(durable)),
+      current_(PageStore::OverlayOn(medium_)) {
+  assert(medium_.size_sectors() == config_.size_sectors);
   assert(config_.logical_block_size >= kSectorSize && config_.logical_block_size <= 4096 &&
          (config_.logical_block_size & (config_.logical_block_size - 1)) == 0);
   last_completion_ = scheduler_.now();
@@ -143,8 +142,7 @@ void SimDevice::Complete(uint64_t id) {
     if (bio.is_write()) {
       CompleteWrite(id, io);
     } else {
-      auto it = latent_errors_.lower_bound(bio.sector);
-      if (it != latent_errors_.end() && *it < bio.sector + bio.sector_count) {
+      if (medium_.HasLatentError(bio.sector, bio.sector_count)) {
         probes_.Bump(Probe::kIoLatentReadError);
         result = -EIO;
       } else {
@@ -166,7 +164,7 @@ void SimDevice::FlushCache(uint64_t marker, uint64_t id) {
   // The cache is in completion order, so the writes completed before the marker are a prefix.
   while (!cache_.empty() && cache_.front().completion_seq < marker) {
     CacheEntry& entry = cache_.front();
-    MakeDurable(entry.write_id, entry.sector, entry.data);
+    MakeDurable(entry.write_id, entry.intended_sector, entry.sector, entry.data);
     cache_.pop_front();
   }
 }
@@ -177,10 +175,9 @@ void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
   const uint64_t seq = writes_completed_++;
   current_.Write(sector, io.data);
   // A rewrite clears latent errors; a fresh one may appear on the new sectors.
-  latent_errors_.erase(latent_errors_.lower_bound(sector),
-                       latent_errors_.lower_bound(sector + count));
+  medium_.ClearLatentErrors(sector, count);
   if (prng_.Chance(faults().latent_read_error)) {
-    latent_errors_.insert(sector + prng_.UintLessThan(count));
+    medium_.AddLatentError(sector + prng_.UintLessThan(count));
   }
   if (io.bio.fua || !profile_.write_cache) {
     // Older cached writes must not bring stale data back over this one at a crash: they now
@@ -194,28 +191,31 @@ void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
                     io.data.sector_data(at - sector), kSectorSize);
       }
     }
-    MakeDurable(id, sector, io.data);
+    MakeDurable(id, io.bio.sector, sector, io.data);
     return;
   }
   assert(cache_.size() < kMaxCachedWrites && "write cache full: flush more often");
-  cache_.push_back(CacheEntry{id, seq, flushes_submitted_, sector, count, std::move(io.data)});
+  cache_.push_back(
+      CacheEntry{id, seq, flushes_submitted_, io.bio.sector, sector, count, std::move(io.data)});
 }
 
-void SimDevice::MakeDurable(uint64_t write_id, sector_t sector, const WriteBuffer& data) {
+void SimDevice::MakeDurable(uint64_t write_id, sector_t intended, sector_t sector,
+                            const WriteBuffer& data) {
   const uint32_t count = static_cast<uint32_t>(data.sector_count());
   if (prng_.Chance(profile_.lost_durable_write)) {
     probes_.Bump(Probe::kBeyondLostDurableWrite);
     RecordFault(Probe::kBeyondLostDurableWrite, write_id, sector, count, sector);
+    medium_.LoseWrite(intended, data);
     return;
   }
-  durable_.Write(sector, data);
+  medium_.Land(intended, sector, data);
   if (prng_.Chance(profile_.corrupted_sector)) {
     const sector_t bad = sector + prng_.UintLessThan(count);
     uint8_t bytes[kSectorSize];
-    durable_.Read(bad, 1, bytes);
+    medium_.Read(bad, 1, bytes);
     const uint32_t offset = static_cast<uint32_t>(prng_.UintLessThan(kSectorSize));
     bytes[offset] ^= static_cast<uint8_t>(1 + prng_.UintLessThan(255));  // never a no-op
-    durable_.Write(bad, 1, bytes);
+    medium_.Damage(bad, bytes);
     probes_.Bump(Probe::kBeyondCorruptedSector);
     RecordFault(Probe::kBeyondCorruptedSector, write_id, bad, 1, bad);
   }
@@ -247,12 +247,12 @@ std::vector<CachedWrite> SimDevice::NonDurableWrites() const {
 }
 
 PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
-  PageStore image = durable_;
-  ApplyFates(fates, image);
-  return image;
+  DurableMedium medium = medium_;
+  ApplyFates(fates, medium);
+  return std::move(medium).Flattened();
 }
 
-void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image) const {
+void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& medium) const {
   // A FLUSH|... write reaches the medium only after its preflush completed, so if an in-flight
   // preflush write landed (even torn), every write completed before it was submitted is durable
   // whatever fate was drawn for it. Find the latest such flush point first.
@@ -272,7 +272,7 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image
   size_t index = 0;
   uint64_t completion_seq = 0;  // of the cache entry being applied; in-flight writes: none
   bool in_cache = true;
-  auto apply = [&](sector_t sector, const WriteBuffer& data) {
+  auto apply = [&](sector_t intended, sector_t sector, const WriteBuffer& data) {
     const uint64_t count = data.sector_count();
     assert(index < fates.size());
     const WriteFate& drawn = fates[index++];
@@ -282,35 +282,35 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image
     if (fate.partial_bytes != 0) {
       assert(fate.fate != Fate::kDrop && fate.partial_sector < count &&
              fate.partial_bytes < kSectorSize);
-      image.Read(sector + fate.partial_sector, 1, partial);
+      medium.Read(sector + fate.partial_sector, 1, partial);
     }
     switch (fate.fate) {
       case Fate::kKeep:
-        image.Write(sector, data);
+        medium.Land(intended, sector, data);
         break;
       case Fate::kDrop:
         break;
       case Fate::kTear:
         assert(fate.landed.size() == count);
         for (uint32_t i = 0; i < count; ++i) {
-          if (fate.landed[i]) image.Write(sector + i, 1, data.sector_data(i));
+          if (fate.landed[i]) medium.Land(intended + i, sector + i, 1, data.sector_data(i));
         }
         break;
     }
     if (fate.partial_bytes != 0) {
       // The sector holds its content from before this write with only a prefix of the new one.
       std::memcpy(partial, data.sector_data(fate.partial_sector), fate.partial_bytes);
-      image.Write(sector + fate.partial_sector, 1, partial);
+      medium.Damage(sector + fate.partial_sector, partial);
     }
   };
   for (const CacheEntry& entry : cache_) {
     completion_seq = entry.completion_seq;
-    apply(entry.sector, entry.data);
+    apply(entry.intended_sector, entry.sector, entry.data);
   }
   in_cache = false;
   for (const auto& [id, io] : in_flight_) {
     if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
-    apply(io.target, io.data);
+    apply(io.bio.sector, io.target, io.data);
   }
   assert(index == fates.size() && "one fate per non-durable write");
 }
@@ -318,7 +318,7 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, PageStore& image
 void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
   assert(!crashed_);
   const std::vector<CachedWrite> writes = NonDurableWrites();
-  ApplyFates(fates, durable_);
+  ApplyFates(fates, medium_);
   for (size_t i = 0; i < fates.size(); ++i) {
     assert(FateFits(fates[i], writes[i]));
     if (writes[i].in_flight) probes_.Bump(Probe::kCrashInFlightWrite);
@@ -356,7 +356,7 @@ void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
   }
   cache_.clear();
   in_flight_.clear();  // their completions never run; end_io is not called
-  current_.Clear();    // reads through to the durable image again
+  current_.Clear();    // reads through to the durable medium again
   crashed_ = true;
   assert(cache_.empty() && in_flight_.empty() && "a crash leaves no volatile state");
 }

@@ -12,18 +12,21 @@
 //    when it was submitted (not later ones, not other devices'), then performs its data part.
 //  - A crash: each non-durable write (cached, or in flight: an in-flight write may have reached
 //    the medium, so it is modelled as a non-durable write too) meets a fate (crash.h); then the
-//    cache is empty, the current image is the durable image, and the device refuses I/O until
+//    cache is empty, the current image is the durable medium, and the device refuses I/O until
 //    Restart().
 //  - A failed (EIO) write changes nothing; a failed preflush makes nothing durable.
 //
 // Invariants:
-//  - current_ reads as durable_ with every write completed since the last crash applied in
-//    completion order; it is an overlay on durable_ (page_store.h) holding the pages written
+//  - current_ reads as the medium with every write completed since the last crash applied in
+//    completion order; it is an overlay on medium_ (page_store.h) holding the pages written
 //    since the last crash, so a crash costs what was written, not the device size.
 //  - At most kMaxInFlight bios in flight, kMaxCachedWrites writes in the cache.
-//  - Pristine and faulted data are kept apart: the content stores hold what the device would
-//    return; every fault applied is listed in applied_faults() (where, which write, which
-//    family), and latent read errors are an overlay of sectors, not a change of content.
+//  - Pristine and faulted data are kept apart (durable_medium.h): the medium's pristine part
+//    holds what the contract says landed, its fault overlay what the faults changed (damaged
+//    sectors, latent read errors), and reads go through the overlay. Every fault applied is
+//    also listed in applied_faults() (where, which write, which family).
+//  - Medium faults strike when a write is made durable, so they show in reads only once the
+//    cache no longer serves the sector, i.e. after a crash.
 //
 // Lifetime: the Scheduler, Prng, FaultProfile, Probes and Trace outlive the device; scheduled
 // completions refer to the device, so destroy it only after Scheduler::Clear() or when idle.
@@ -39,6 +42,7 @@
 #include "absl/container/btree_set.h"
 #include "core/block_device.h"
 #include "sim/world/crash.h"
+#include "sim/world/durable_medium.h"
 #include "sim/world/fault_profile.h"
 #include "sim/world/page_store.h"
 #include "sim/world/prng.h"
@@ -75,8 +79,9 @@ class SimDevice : public BlockDevice {
 
   SimDevice(SimDeviceConfig config, Scheduler& scheduler, Prng& prng, const FaultProfile& profile,
             Probes& probes, Trace* trace);
-  // Reopens a device over an existing durable image (after a crash, or an image file).
-  // REQUIRES: durable.size_sectors() == config.size_sectors.
+  // Reopens a device over an existing durable image (after a crash, or an image file): the
+  // image becomes the pristine medium, with no faults.
+  // REQUIRES: durable.size_sectors() == config.size_sectors; durable is not an overlay.
   SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& scheduler, Prng& prng,
             const FaultProfile& profile, Probes& probes, Trace* trace);
 
@@ -94,7 +99,7 @@ class SimDevice : public BlockDevice {
 
   // The writes a crash now could lose, in the order they would reach the medium.
   std::vector<CachedWrite> NonDurableWrites() const;
-  // The durable image a crash with these fates leaves; changes nothing.
+  // The durable image a crash with these fates leaves, faults applied; changes nothing.
   // REQUIRES: fates.size() == NonDurableWrites().size(), each FateFits.
   PageStore CrashImage(const std::vector<WriteFate>& fates) const;
   // Crashes the device with these fates (bumping the crash probes).
@@ -108,17 +113,21 @@ class SimDevice : public BlockDevice {
   SimDevice(const SimDevice&) = delete;
   SimDevice& operator=(const SimDevice&) = delete;
 
-  // The content a read returns now (cache over durable), and the durable content.
-  // current_image() reads through to the device's durable image: use it while the device
-  // lives; copy durable_image() to keep a crash state.
+  // The content a read returns now (cache over the durable medium). It reads through to the
+  // device's medium: use it while the device lives.
   const PageStore& current_image() const { return current_; }
-  const PageStore& durable_image() const { return durable_; }
+  // What a real disk would hold after a power cut now: the pristine medium with the fault
+  // overlay applied. A copy, to keep as a crash state or to export.
+  PageStore durable_image() const { return medium_.Flattened(); }
+  // The medium in its two parts: medium().pristine() is what the contract says landed,
+  // medium().damaged_sectors() and latent_errors() the faults on top of it.
+  const DurableMedium& medium() const { return medium_; }
   // Reads the current content directly: no time, no faults. For checkers and exports.
   void ReadCurrent(sector_t sector, uint64_t count, uint8_t* out) const {
     current_.Read(sector, count, out);
   }
 
-  const absl::btree_set<sector_t>& latent_errors() const { return latent_errors_; }
+  const absl::btree_set<sector_t>& latent_errors() const { return medium_.latent_errors(); }
   const std::vector<AppliedFault>& applied_faults() const { return applied_faults_; }
   size_t in_flight() const { return in_flight_.size(); }
   size_t cached_writes() const { return cache_.size(); }
@@ -137,7 +146,8 @@ class SimDevice : public BlockDevice {
     uint64_t write_id;
     uint64_t completion_seq;
     uint64_t epoch;
-    sector_t sector;
+    sector_t intended_sector;  // where it was sent
+    sector_t sector;           // where it lands (differs when misdirected)
     uint32_t sector_count;
     WriteBuffer data;
   };
@@ -148,10 +158,11 @@ class SimDevice : public BlockDevice {
   void Complete(uint64_t id);
   void FlushCache(uint64_t marker, uint64_t id);
   void CompleteWrite(uint64_t id, InFlightIo& io);
-  // Applies one fate per non-durable write to `image`, in medium order.
-  void ApplyFates(const std::vector<WriteFate>& fates, PageStore& image) const;
-  // Writes to the medium (lost-write and corruption faults apply here).
-  void MakeDurable(uint64_t write_id, sector_t sector, const WriteBuffer& data);
+  // Applies one fate per non-durable write to `medium`, in medium order.
+  void ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& medium) const;
+  // Writes to the medium a write sent to `intended` that lands at `sector` (lost-write and
+  // corruption faults apply here).
+  void MakeDurable(uint64_t write_id, sector_t intended, sector_t sector, const WriteBuffer& data);
   void RecordFault(Probe probe, uint64_t write_id, sector_t sector, uint32_t count,
                    sector_t intended);
   void TraceIo(std::string_view kind, const Bio& bio, uint64_t id, int64_t result,
@@ -164,11 +175,10 @@ class SimDevice : public BlockDevice {
   Probes& probes_;
   Trace* trace_;
 
-  PageStore durable_;
-  PageStore current_;
+  DurableMedium medium_;
+  PageStore current_;                                // an overlay on medium_
   std::deque<CacheEntry> cache_;                     // completion order
   absl::btree_map<uint64_t, InFlightIo> in_flight_;  // by I/O id
-  absl::btree_set<sector_t> latent_errors_;
   std::vector<AppliedFault> applied_faults_;
 
   uint64_t next_io_id_ = 1;

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/world/durable_medium.h"
+
+#include <cassert>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace snapsim {
+
+DurableMedium::DurableMedium(PageStore pristine) : pristine_(std::move(pristine)) {
+  assert(!pristine_.is_overlay() && "a medium holds its own pages");
+}
+
+void DurableMedium::Read(sector_t sector, uint64_t count, uint8_t* out) const {
+  pristine_.Read(sector, count, out);
+  for (auto it = damaged_.lower_bound(sector); it != damaged_.end() && it->first < sector + count;
+       ++it) {
+    std::memcpy(out + (it->first - sector) * kSectorSize, it->second.data(), kSectorSize);
+  }
+}
+
+void DurableMedium::KeepCurrentContent(sector_t sector, uint64_t count) {
+  assert(sector <= size_sectors() && count <= size_sectors() - sector);
+  for (uint64_t i = 0; i < count; ++i) {
+    if (damaged_.contains(sector + i)) continue;  // already differs: keep what it holds
+    SectorBytes bytes;
+    pristine_.Read(sector + i, 1, bytes.data());
+    damaged_.emplace(sector + i, bytes);
+  }
+}
+
+void DurableMedium::Heal(sector_t sector, uint64_t count) {
+  damaged_.erase(damaged_.lower_bound(sector), damaged_.lower_bound(sector + count));
+}
+
+void DurableMedium::Land(sector_t intended, sector_t actual, const WriteBuffer& data) {
+  const uint64_t count = data.sector_count();
+  if (intended == actual) {
+    pristine_.Write(actual, data);  // shares the buffer's pages
+    Heal(actual, count);
+    return;
+  }
+  // The buffer's pages are aligned for `actual`; write `intended` sector by sector.
+  KeepCurrentContent(intended, count);
+  for (uint64_t i = 0; i < count; ++i) pristine_.Write(intended + i, 1, data.sector_data(i));
+  for (uint64_t i = 0; i < count; ++i) Damage(actual + i, data.sector_data(i));
+}
+
+void DurableMedium::Land(sector_t intended, sector_t actual, uint64_t count, const uint8_t* data) {
+  if (intended == actual) {
+    pristine_.Write(actual, count, data);
+    Heal(actual, count);
+    return;
+  }
+  KeepCurrentContent(intended, count);
+  pristine_.Write(intended, count, data);
+  for (uint64_t i = 0; i < count; ++i) Damage(actual + i, data + i * kSectorSize);
+}
+
+void DurableMedium::LoseWrite(sector_t intended, const WriteBuffer& data) {
+  const uint64_t count = data.sector_count();
+  KeepCurrentContent(intended, count);
+  for (uint64_t i = 0; i < count; ++i) pristine_.Write(intended + i, 1, data.sector_data(i));
+}
+
+void DurableMedium::Damage(sector_t sector, const uint8_t* bytes) {
+  assert(sector < size_sectors());
+  SectorBytes& slot = damaged_[sector];
+  std::memcpy(slot.data(), bytes, kSectorSize);
+}
+
+bool DurableMedium::HasLatentError(sector_t sector, uint64_t count) const {
+  auto it = latent_errors_.lower_bound(sector);
+  return it != latent_errors_.end() && *it < sector + count;
+}
+
+void DurableMedium::ClearLatentErrors(sector_t sector, uint64_t count) {
+  latent_errors_.erase(latent_errors_.lower_bound(sector),
+                       latent_errors_.lower_bound(sector + count));
+}
+
+PageStore DurableMedium::Flattened() const& { return DurableMedium(*this).Flattened(); }
+
+PageStore DurableMedium::Flattened() && {
+  PageStore image = std::move(pristine_);
+  for (const auto& [sector, bytes] : damaged_) image.Write(sector, 1, bytes.data());
+  damaged_.clear();
+  return image;
+}
+
+}  // namespace snapsim
