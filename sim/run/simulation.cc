@@ -711,13 +711,7 @@ void Simulation::AddFinding(std::string_view invariant, std::string expected, st
   f.invariant = std::string(invariant);
   const InvariantInfo* info = FindInvariant(invariant);
   f.severity = info != nullptr ? info->severity : FindingSeverity::kError;
-  bool beyond = false;
-  for (Probe p :
-       {Probe::kBeyondSubsectorTear, Probe::kBeyondLostDurableWrite, Probe::kBeyondMisdirectedWrite,
-        Probe::kBeyondCorruptedSector, Probe::kBeyondLyingFlush}) {
-    if (probes_.count(p) > 0) beyond = true;
-  }
-  f.contract = beyond ? Contract::kBeyond : Contract::kWithin;
+  f.contract = BeyondContractFaultFired(probes_) ? Contract::kBeyond : Contract::kWithin;
   f.scenario = scenario_.name;
   f.seed = seed_;
   f.crash_index = static_cast<uint32_t>(crashes_);
