@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "cli/command.h"
+#include "util/absl_view.h"
 
 namespace snapsim::cli {
 namespace {
@@ -25,9 +26,6 @@ std::vector<Command>& Registry() {
   static auto* registry = new std::vector<Command>();
   return *registry;
 }
-
-// Debian's Abseil 20220623 has its own absl::string_view, distinct from std::string_view.
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 std::string DisplayFlagName(std::string_view name) {
   return absl::StrReplaceAll(AbslView(name), {{"_", "-"}});
