@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "util/absl_view.h"
 
 namespace snapsim::cli {
@@ -43,6 +44,10 @@ void PrintCommandList(FILE* out) {
                 "`snapsim --version` prints the version and git commit.\n");
 }
 
+bool Declares(const Command& command, std::string_view name) {
+  return std::find(command.flags.begin(), command.flags.end(), name) != command.flags.end();
+}
+
 void PrintCommandHelp(const Command& command, FILE* out) {
   absl::FPrintF(out, "%s\n", AbslView(command.usage));
   if (command.flags.empty()) return;
@@ -56,10 +61,7 @@ void PrintCommandHelp(const Command& command, FILE* out) {
     absl::FPrintF(out, "  --%s  %s (default: %s)\n", DisplayFlagName(name), flag->Help(),
                   flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue());
   }
-}
-
-bool Declares(const Command& command, std::string_view name) {
-  return std::find(command.flags.begin(), command.flags.end(), name) != command.flags.end();
+  if (Declares(command, "option")) PrintNamedOptions(out);
 }
 
 // Checks each flag in args[2..] against the command and rewrites its name with '_' for Abseil.
