@@ -13,6 +13,7 @@
 #include "sim/run/explore.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
+#include "sim/workload/scenario_toml.h"
 
 namespace snapsim {
 namespace {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// snapsim campaign: many seeds of some scenarios in forked workers (sim/campaign/campaign.h), then the
-// lowest seed of each within-contract finding minimized to a replayable case with a trace
-// (sim/campaign/campaign_minimize.h), and the reports written (reports/report_files.h). Resumable: a
-// rerun with the same scenarios, seeds and shard skips the jobs already done.
-// Exit 0 clean, 1 findings, 2 bad input (nothing touched), 130 interrupted.
+// snapsim campaign: many seeds of some scenarios in forked workers (sim/campaign/campaign.h), then
+// the lowest seed of each within-contract finding minimized to a replayable case with a trace
+// (sim/campaign/campaign_minimize.h), and the reports written (reports/report_files.h). Resumable:
+// a rerun with the same scenarios, seeds and shard skips the jobs already done. Exit 0 clean, 1
+// findings, 2 bad input (nothing touched), 130 interrupted.
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,6 +34,7 @@
 #include "sim/run/minimize.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
+#include "sim/workload/scenario_toml.h"
 
 ABSL_FLAG(std::string, seeds, "",
           "seed range A..B (inclusive), A.. (open: needs --budget) or one seed; default 1..20, "

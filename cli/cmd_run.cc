@@ -15,20 +15,17 @@
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
-#include "util/atomic_file.h"
 #include "sim/check/invariants.h"
 #include "sim/run/replay_case.h"
 #include "sim/run/run.h"
+#include "util/atomic_file.h"
 
 ABSL_FLAG(std::string, scenario, "default", "scenario name (a file NAME.toml in the scenario dir)");
 ABSL_FLAG(std::string, scenario_dir, "", "directory of scenario files (default: the project's)");
 ABSL_FLAG(std::string, seed, "", "the run's 64-bit seed (decimal or 0x hex)");
 ABSL_FLAG(std::string, trace, "", "write every event as JSON lines to this file");
-ABSL_FLAG(std::vector<std::string>, option, {},
-          "named store/target options over the scenario's (comma-separated or repeated): "
-          "corrected, skip_metadata_after_load, durable_invalidation, "
-          "clear_stale_slots_after_load, "
-          "flush_origin_before_commit_merge, commit_failed_copies, full_chunk_write_skips_copy");
+// The help lists the names from core/named_options.h (built when --help asks for it).
+ABSL_FLAG(std::vector<std::string>, option, {}, snapsim::cli::OptionFlagHelp());
 ABSL_FLAG(std::string, replay_case, "", "replay a minimized case file instead of a seed");
 ABSL_FLAG(std::string, export_dir, "", "write the first crash state's origin.img and cow.img here");
 ABSL_DECLARE_FLAG(bool, json);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "sim/workload/scenario.h"
+#include "sim/workload/scenario_toml.h"
 
 ABSL_FLAG(std::string, dir, "",
           "directory of scenario files (default: $SNAPSIM_SCENARIO_DIR, else the project's "

@@ -13,6 +13,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "cli/command.h"
+#include "cli/run_options.h"
+#include "util/absl_view.h"
 #include "util/assert.h"
 
 namespace snapsim::cli {
@@ -27,9 +29,6 @@ std::vector<Command>& Registry() {
   return *registry;
 }
 
-// Debian's Abseil 20220623 has its own absl::string_view, distinct from std::string_view.
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
 std::string DisplayFlagName(std::string_view name) {
   return absl::StrReplaceAll(AbslView(name), {{"_", "-"}});
 }
@@ -41,9 +40,14 @@ void PrintCommandList(FILE* out) {
   for (const Command& command : Commands()) {
     absl::FPrintF(out, "  %-12s %s\n", AbslView(command.name), AbslView(command.summary));
   }
-  absl::FPrintF(out,
-                "\n`snapsim <command> --help` shows a command's usage and flags.\n"
-                "`snapsim --version` prints the version, git commit and whether assertions are on.\n");
+  absl::FPrintF(
+      out,
+      "\n`snapsim <command> --help` shows a command's usage and flags.\n"
+      "`snapsim --version` prints the version, git commit and whether assertions are on.\n");
+}
+
+bool Declares(const Command& command, std::string_view name) {
+  return std::find(command.flags.begin(), command.flags.end(), name) != command.flags.end();
 }
 
 void PrintCommandHelp(const Command& command, FILE* out) {
@@ -59,10 +63,7 @@ void PrintCommandHelp(const Command& command, FILE* out) {
     absl::FPrintF(out, "  --%s  %s (default: %s)\n", DisplayFlagName(name), flag->Help(),
                   flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue());
   }
-}
-
-bool Declares(const Command& command, std::string_view name) {
-  return std::find(command.flags.begin(), command.flags.end(), name) != command.flags.end();
+  if (Declares(command, "option")) PrintNamedOptions(out);
 }
 
 // Checks each flag in args[2..] against the command and rewrites its name with '_' for Abseil.

@@ -4,40 +4,41 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/named_options.h"
+#include "sim/workload/scenario_toml.h"
+#include "util/absl_view.h"
 
 namespace snapsim::cli {
 
-const std::vector<std::string>& KnownOptionNames() {
-  static const std::vector<std::string> kNames = {
-      "skip_metadata_after_load",         "durable_invalidation", "clear_stale_slots_after_load",
-      "flush_origin_before_commit_merge", "commit_failed_copies", "full_chunk_write_skips_copy"};
-  return kNames;
-}
-
 absl::Status ApplyOptions(const std::vector<std::string>& names, Scenario& scenario) {
   for (const std::string& name : names) {
-    if (name == "skip_metadata_after_load") {
-      scenario.store.skip_metadata_after_load = true;
-    } else if (name == "durable_invalidation") {
-      scenario.store.durable_invalidation = true;
-    } else if (name == "clear_stale_slots_after_load") {
-      scenario.store.clear_stale_slots_after_load = true;
-    } else if (name == "flush_origin_before_commit_merge") {
-      scenario.target.flush_origin_before_commit_merge = true;
-    } else if (name == "commit_failed_copies") {
-      scenario.target.commit_failed_copies = true;
-    } else if (name == "full_chunk_write_skips_copy") {
-      scenario.target.full_chunk_write_skips_copy = true;
-    } else if (name == "corrected") {
+    if (name == kCorrectedOptionName) {
       ApplyCorrectedOptions(scenario);
+    } else if (const NamedOption* option = FindNamedOption(name)) {
+      SetNamedOption(*option, scenario.store, scenario.target);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown --option '", name,
-                                                     "' (known: corrected, ",
-                                                     absl::StrJoin(KnownOptionNames(), ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown --option '", name, "' (known: ", NamedOptionNames(), ")"));
     }
   }
   return absl::OkStatus();
+}
+
+std::string OptionFlagHelp() {
+  return absl::StrCat(
+      "named store/target options over the scenario's (comma-separated or repeated): ",
+      NamedOptionNames());
+}
+
+void PrintNamedOptions(FILE* out) {
+  absl::FPrintF(out,
+                "\nnamed options (--option):\n  %-34s every option below that answers a finding\n",
+                AbslView(kCorrectedOptionName));
+  for (const NamedOption& option : kNamedOptions) {
+    absl::FPrintF(out, "  %-34s %s\n", AbslView(option.name), AbslView(option.help));
+  }
 }
 
 absl::StatusOr<Scenario> LoadScenarioWithOptions(const std::string& name, const std::string& dir,

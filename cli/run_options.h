@@ -5,6 +5,7 @@
 #ifndef SNAPSIM_CLI_RUN_OPTIONS_H_
 #define SNAPSIM_CLI_RUN_OPTIONS_H_
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,15 @@
 
 namespace snapsim::cli {
 
-// The named options `--option` accepts, each a corrected behaviour or the newer-kernel copy skip.
-const std::vector<std::string>& KnownOptionNames();
-
-// Sets each named option on the scenario. Error names the unknown option.
+// Sets each named option (core/named_options.h, or `corrected`) on the scenario. Error names
+// the unknown option and lists the known ones, on one line.
 absl::Status ApplyOptions(const std::vector<std::string>& names, Scenario& scenario);
+
+// The --option flag's help: what it does and the names it accepts.
+std::string OptionFlagHelp();
+
+// "named options" and one line per option with its help, for `--help` of commands with --option.
+void PrintNamedOptions(FILE* out);
 
 // Loads the scenario called `name` from `dir` (empty: the default directory) and applies options.
 absl::StatusOr<Scenario> LoadScenarioWithOptions(const std::string& name, const std::string& dir,

@@ -14,11 +14,11 @@
 #ifndef SNAPSIM_CORE_AREA_VIEW_H_
 #define SNAPSIM_CORE_AREA_VIEW_H_
 
-#include <cassert>
 #include <cstdint>
 #include <vector>
 
 #include "core/format.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -27,7 +27,7 @@ class AreaView {
   // REQUIRES: `bytes` holds exceptions_per_area slots (one chunk) and outlives the view.
   AreaView(const uint8_t* bytes, uint32_t exceptions_per_area)
       : bytes_(bytes), slots_(exceptions_per_area), entries_(exceptions_per_area) {
-    assert(bytes_ != nullptr);
+    SNAPSIM_ASSERT(bytes_ != nullptr);
     for (uint32_t slot = 0; slot < slots_; ++slot) {
       if (DecodeException(bytes_, slot).new_chunk == 0) {
         entries_ = slot;
@@ -43,12 +43,12 @@ class AreaView {
   bool full() const { return entries_ == slots_; }
   // The terminator's slot, the next one the store fills. REQUIRES: !full().
   uint32_t terminator_slot() const {
-    assert(!full());
+    SNAPSIM_ASSERT(!full());
     return entries_;
   }
   // REQUIRES: slot < entry_count().
   DiskException entry(uint32_t slot) const {
-    assert(slot < entries_);
+    SNAPSIM_ASSERT(slot < entries_);
     return DecodeException(bytes_, slot);
   }
   // Slots past the terminator that are not all zero, in slot order.

@@ -2,9 +2,10 @@
 #include "core/bio_split.h"
 
 #include <algorithm>
-#include <cassert>
 #include <memory>
 #include <utility>
+
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -19,7 +20,7 @@ struct ForkState {
 }  // namespace
 
 std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count) {
-  assert(count >= 1 && count <= kMaxBioPieces);
+  SNAPSIM_ASSERT(count >= 1 && count <= kMaxBioPieces);
   auto state = std::make_shared<ForkState>();
   state->parent = std::move(parent);
   state->remaining = count;
@@ -27,7 +28,7 @@ std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count) {
   children.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
     children.push_back([state](int error) {
-      assert(state->remaining > 0);
+      SNAPSIM_ASSERT(state->remaining > 0);
       if (error != 0 && state->error == 0) state->error = error;
       if (--state->remaining == 0) state->parent(state->error);
     });
@@ -36,15 +37,15 @@ std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count) {
 }
 
 void SplitBio(Bio bio, uint32_t boundary, absl::FunctionRef<void(Bio)> map) {
-  assert(boundary != 0 && (boundary & (boundary - 1)) == 0);
-  assert(bio.sector_count >= 1 && bio.sector_count <= kMaxBioSectors);
+  SNAPSIM_ASSERT(boundary != 0 && (boundary & (boundary - 1)) == 0);
+  SNAPSIM_ASSERT(bio.sector_count >= 1 && bio.sector_count <= kMaxBioSectors);
   // Cut first, then map: a piece may end inside `map`, and the count must be final by then.
   std::vector<Bio> pieces;
   sector_t sector = bio.sector;
   uint32_t left = bio.sector_count;
   uint8_t* data = bio.data;
   while (left > 0) {
-    assert(pieces.size() < kMaxBioPieces);
+    SNAPSIM_ASSERT(pieces.size() < kMaxBioPieces);
     const sector_t to_boundary = boundary - (sector & (boundary - 1));
     const uint32_t count = static_cast<uint32_t>(std::min<sector_t>(left, to_boundary));
     Bio piece;

@@ -2,7 +2,6 @@
 // dm_exception_store_create: the "<P|N> <chunk_size>" part of a snapshot table line.
 #include "core/exception_store.h"
 
-#include <cassert>
 #include <cctype>
 #include <memory>
 
@@ -11,6 +10,7 @@
 #include "core/chunk_size.h"
 #include "core/persistent_store.h"
 #include "core/transient_store.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -22,7 +22,7 @@ std::string UsageStatusLine(sector_t total_sectors, sector_t sectors_allocated,
 absl::StatusOr<std::unique_ptr<ExceptionStore>> CreateExceptionStore(
     const std::vector<std::string>& args, BlockDevice* origin, BlockDevice* cow,
     const StoreOptions& options, KernelLog* log) {
-  assert(origin != nullptr && cow != nullptr);
+  SNAPSIM_ASSERT(origin != nullptr && cow != nullptr);
   if (args.size() < 2) {
     return absl::InvalidArgumentError("Insufficient exception store arguments");
   }

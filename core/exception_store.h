@@ -39,7 +39,8 @@ enum class StoreMutation : uint8_t {
 };
 
 // Named corrected behaviours. All false is the faithful Linux 3.7.1 store. Each one answers a
-// known finding (docs/findings.md) and is off unless a scenario or flag names it.
+// known finding (docs/findings.md) and is off unless a scenario or flag names it. Each bool has a
+// row in kNamedOptions (core/named_options.h).
 struct StoreOptions {
   // After read_metadata, move next_free past a metadata area it points at (the kernel fixed this
   // later in "dm snapshot: fix data corruption"). Without it a reload right after an area fills

@@ -7,13 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -77,7 +77,7 @@ FileDevice::FileDevice(int fd, std::string path, FileAccess access, sector_t siz
       size_sectors_(size_sectors),
       logical_block_size_(logical_block_size),
       is_block_device_(is_block_device) {
-  assert(fd_ >= 0);
+  SNAPSIM_ASSERT(fd_ >= 0);
 }
 
 FileDevice::~FileDevice() { ::close(fd_); }
@@ -117,7 +117,7 @@ void FileDevice::Submit(Bio bio) {
   int error = 0;
   if (bio.preflush) error = Sync();
   if (error == 0 && bio.sector_count != 0) {
-    assert(bio.data != nullptr);
+    SNAPSIM_ASSERT(bio.data != nullptr);
     error = Transfer(bio);
   }
   if (error == 0 && bio.fua) error = Sync();
@@ -126,7 +126,7 @@ void FileDevice::Submit(Bio bio) {
 
 void FileDevice::WaitFor(const bool& done) {
   // Every bio completed inside Submit().
-  assert(done);
+  SNAPSIM_ASSERT(done);
 }
 
 }  // namespace snapsim

@@ -2,7 +2,6 @@
 #include "core/inspect.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <utility>
 
@@ -14,6 +13,7 @@
 #include "core/chunk_size.h"
 #include "core/exception_store.h"
 #include "core/sha256.h"
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -141,7 +141,7 @@ bool Decoder::ReadTable() {
   std::vector<uint8_t> area_buffer(uint64_t{c} << kSectorShift);
   report_.next_free = kNumSnapshotHeaderChunks + 1;
   for (chunk_t area = 0;; ++area) {
-    assert(area < kMaxAreas);
+    SNAPSIM_ASSERT(area < kMaxAreas);
     report_.current_area = area;
     const chunk_t location = AreaLocation(e_per_area, area);
     if (location >= report_.cow_sectors / c) {
@@ -243,7 +243,7 @@ InspectReport InspectCow(BlockDevice& cow, const InspectOptions& options) {
 }
 
 chunk_t SnapshotChunkCount(const BlockDevice& origin, uint32_t chunk_sectors) {
-  assert(chunk_sectors != 0);
+  SNAPSIM_ASSERT(chunk_sectors != 0);
   return (origin.size_sectors() + chunk_sectors - 1) / chunk_sectors;
 }
 
@@ -255,7 +255,7 @@ SnapshotTable SnapshotTableOf(const InspectReport& report) {
 
 int ReadSnapshotChunk(BlockDevice& origin, BlockDevice& cow, uint32_t chunk_sectors,
                       const SnapshotTable& table, chunk_t chunk, std::vector<uint8_t>& buffer) {
-  assert(chunk < SnapshotChunkCount(origin, chunk_sectors));
+  SNAPSIM_ASSERT(chunk < SnapshotChunkCount(origin, chunk_sectors));
   // The snapshot is as long as the origin, so its last chunk may be partial.
   const sector_t first = chunk * chunk_sectors;
   const auto count =

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "core/memory_device.h"
 
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -12,13 +13,13 @@ MemoryDevice::MemoryDevice(sector_t size_sectors, uint32_t logical_block_size, s
     : bytes_(size_sectors << kSectorShift, 0),
       logical_block_size_(logical_block_size),
       name_(std::move(name)) {
-  assert(logical_block_size >= kSectorSize && logical_block_size % kSectorSize == 0 &&
-         (logical_block_size & (logical_block_size - 1)) == 0);
+  SNAPSIM_ASSERT(logical_block_size >= kSectorSize && logical_block_size % kSectorSize == 0 &&
+                 (logical_block_size & (logical_block_size - 1)) == 0);
 }
 
 MemoryDevice MemoryDevice::FromBytes(std::vector<uint8_t> bytes, uint32_t logical_block_size,
                                      std::string name) {
-  assert(bytes.size() % kSectorSize == 0);
+  SNAPSIM_ASSERT(bytes.size() % kSectorSize == 0);
   MemoryDevice device(0, logical_block_size, std::move(name));
   device.bytes_ = std::move(bytes);
   return device;
@@ -32,7 +33,7 @@ void MemoryDevice::Submit(Bio bio) {
     return;
   }
   if (bio.sector_count != 0) {
-    assert(bio.data != nullptr);
+    SNAPSIM_ASSERT(bio.data != nullptr);
     uint8_t* const where = bytes_.data() + (bio.sector << kSectorShift);
     if (bio.is_write()) {
       std::memcpy(where, bio.data, bio.bytes());
@@ -46,11 +47,11 @@ void MemoryDevice::Submit(Bio bio) {
 
 void MemoryDevice::WaitFor(const bool& done) {
   // Every bio completed inside Submit().
-  assert(done);
+  SNAPSIM_ASSERT(done);
 }
 
 const uint8_t* MemoryDevice::SectorData(sector_t sector) const {
-  assert(sector < size_sectors());
+  SNAPSIM_ASSERT(sector < size_sectors());
   return bytes_.data() + (sector << kSectorShift);
 }
 

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "core/persistent_store.h"
 
-#include "util/assert.h"
-
 #include <fiu-local.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -16,6 +13,7 @@
 #include "core/area_view.h"
 #include "core/chunk_size.h"
 #include "core/fault_points.h"
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -29,7 +27,7 @@ constexpr size_t kMaxReservedCallbacks = 4096;
 PersistentStore::PersistentStore(BlockDevice* origin, BlockDevice* cow, uint32_t chunk_size,
                                  const StoreOptions& options, KernelLog* log)
     : origin_(origin), cow_(cow), options_(options), log_(log), chunk_size_(chunk_size) {
-  assert(origin_ != nullptr && cow_ != nullptr);
+  SNAPSIM_ASSERT(origin_ != nullptr && cow_ != nullptr);
 }
 
 void PersistentStore::Warn(const std::string& message) {
@@ -59,7 +57,7 @@ void PersistentStore::FreeArea() {
 // chunk_io: dm-io of one whole chunk on the COW device, waited for.
 int PersistentStore::ChunkIo(uint8_t* buffer, chunk_t chunk, BioOp op, bool preflush, bool fua) {
   fiu_return_on(fault_points::kStoreChunkIo, -EIO);
-  assert(buffer != nullptr);
+  SNAPSIM_ASSERT(buffer != nullptr);
   const sector_t sector = chunk * chunk_size_;
   // The block layer fails a bio past the end of the device with -EIO (bio_check_eod); do it here
   // so devices may keep their in-range REQUIRES.
@@ -75,7 +73,7 @@ chunk_t PersistentStore::AreaLocation(chunk_t area) const {
 // area_io: the current area. Every area write of 3.7.1 is WRITE_FLUSH_FUA; kNoAreaFlush drops
 // both flags to prove the checker notices.
 int PersistentStore::AreaIo(BioOp op) {
-  assert(!area_.empty());
+  SNAPSIM_ASSERT(!area_.empty());
   const bool flush_fua = op == BioOp::kWrite && options_.mutation != StoreMutation::kNoAreaFlush;
   return ChunkIo(area_.data(), AreaLocation(current_area_), op, flush_fua, flush_fua);
 }
@@ -139,7 +137,7 @@ int PersistentStore::ReadHeader(bool* new_snapshot) {
 // write_header: the whole header chunk, zero after the 16 header bytes. 3.7.1 writes it plain;
 // durable_invalidation asks for FLUSH|FUA (only DropSnapshot passes durable = true).
 int PersistentStore::WriteHeader(bool durable) {
-  assert(!header_area_.empty());
+  SNAPSIM_ASSERT(!header_area_.empty());
   std::fill(header_area_.begin(), header_area_.end(), uint8_t{0});
   EncodeHeader(DiskHeader{kSnapMagic, valid_, version_, chunk_size_}, header_area_.data());
   return ChunkIo(header_area_.data(), 0, BioOp::kWrite, durable, durable);
@@ -182,7 +180,7 @@ int PersistentStore::ReadExceptions(ExceptionCallback callback) {
       cow_->size_sectors() / chunk_size_ / (chunk_t{exceptions_per_area_} + 1) + 1;
   bool full = true;
   for (current_area_ = 0; full; ++current_area_) {
-    assert(current_area_ <= max_areas);
+    SNAPSIM_ASSERT(current_area_ <= max_areas);
     (void)max_areas;
     int r = AreaIo(BioOp::kRead);
     if (r != 0) return r;
@@ -246,14 +244,14 @@ int PersistentStore::ReadMetadata(ExceptionCallback callback) {
 }
 
 int PersistentStore::PrepareException(Exception* e) {
-  assert(exceptions_per_area_ != 0);
+  SNAPSIM_ASSERT(exceptions_per_area_ != 0);
   const sector_t size = cow_->size_sectors();
   if (size < (next_free_ + 1) * chunk_size_) return -ENOSPC;
 
   e->new_chunk = next_free_;
   // Step over a metadata area.
   if (IsAreaChunk(exceptions_per_area_, ++next_free_)) ++next_free_;
-  assert(!IsMetadataChunk(exceptions_per_area_, next_free_));
+  SNAPSIM_ASSERT(!IsMetadataChunk(exceptions_per_area_, next_free_));
   ++pending_count_;
   return 0;
 }
@@ -268,15 +266,15 @@ void PersistentStore::CommitFailedException(const Exception& e, CommitCallback c
 }
 
 void PersistentStore::Commit(const Exception* e, CommitCallback callback) {
-  assert(!committing_ && "CommitException must not be re-entered");
-  assert(callbacks_allocated_ && pending_count_ > 0);
+  SNAPSIM_ASSERT(!committing_ && "CommitException must not be re-entered");
+  SNAPSIM_ASSERT(callbacks_allocated_ && pending_count_ > 0);
   if (e != nullptr) {
     WriteException(current_committed_++, DiskException{e->old_chunk, e->new_chunk});
   } else {
     valid_ = 0;  // a failed copy: the snapshot is lost, but the batch must still end
   }
   // Invariant: a full area always flushes the batch, so the queue never exceeds E.
-  assert(callbacks_.size() < exceptions_per_area_);
+  SNAPSIM_ASSERT(callbacks_.size() < exceptions_per_area_);
   callbacks_.push_back(std::move(callback));
 
   // Batch: wait while other prepared exceptions are still in flight and the area has room.
@@ -305,7 +303,7 @@ void PersistentStore::Commit(const Exception* e, CommitCallback callback) {
 }
 
 int PersistentStore::PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) {
-  assert(exceptions_per_area_ != 0);
+  SNAPSIM_ASSERT(exceptions_per_area_ != 0);
   if (current_committed_ == 0) {
     if (current_area_ == 0) return 0;
     // Become consistent with the previous area, which is full.
@@ -331,7 +329,7 @@ int PersistentStore::PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chu
 }
 
 int PersistentStore::CommitMerge(int nr_merged) {
-  assert(nr_merged >= 0 && static_cast<uint32_t>(nr_merged) <= current_committed_);
+  SNAPSIM_ASSERT(nr_merged >= 0 && static_cast<uint32_t>(nr_merged) <= current_committed_);
   const uint32_t n = static_cast<uint32_t>(nr_merged);
   for (uint32_t i = 0; i < n; ++i) ClearException(current_committed_ - 1 - i);
   const int r = AreaIo(BioOp::kWrite);

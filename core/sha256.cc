@@ -2,8 +2,9 @@
 #include "core/sha256.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
+
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -83,7 +84,7 @@ void Sha256::Update(absl::Span<const uint8_t> data) {
   for (; left >= 64; p += 64, left -= 64) Compress(p);
   if (left != 0) std::memcpy(buffer_.data(), p, left);
   buffered_ = left;
-  assert(buffered_ < buffer_.size());
+  SNAPSIM_ASSERT(buffered_ < buffer_.size());
 }
 
 Sha256::Digest Sha256::Final() {
@@ -93,7 +94,7 @@ Sha256::Digest Sha256::Final() {
   const size_t pad_len = (buffered_ < 56 ? 56 : 120) - buffered_;
   for (int i = 0; i < 8; ++i) pad[pad_len + i] = static_cast<uint8_t>(bit_length >> (56 - 8 * i));
   Update(absl::MakeConstSpan(pad, pad_len + 8));
-  assert(buffered_ == 0);
+  SNAPSIM_ASSERT(buffered_ == 0);
   Digest digest;
   for (int i = 0; i < 8; ++i) {
     digest[4 * i] = static_cast<uint8_t>(state_[i] >> 24);

@@ -2,13 +2,13 @@
 #include "core/snapshot_target.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -27,7 +27,7 @@ struct SnapshotTarget::PendingException {
 absl::StatusOr<std::unique_ptr<SnapshotTarget>> SnapshotTarget::Create(
     TargetKind kind, BlockDevice* origin, BlockDevice* cow, const std::vector<std::string>& args,
     const TargetOptions& options, const StoreOptions& store_options, KernelLog* log) {
-  assert(origin != nullptr && cow != nullptr);
+  SNAPSIM_ASSERT(origin != nullptr && cow != nullptr);
   if (args.size() != 4) return absl::InvalidArgumentError("requires exactly 4 arguments");
   std::unique_ptr<SnapshotTarget> target(
       new SnapshotTarget(kind, origin, cow, args[0], args[1], options, log));
@@ -51,7 +51,7 @@ absl::StatusOr<std::unique_ptr<SnapshotTarget>> SnapshotTarget::Create(
   }
   t->chunk_size_ = t->store_->chunk_size();
   if (t->chunk_size_ == 0) return absl::InvalidArgumentError("Chunk size not set");
-  assert((t->chunk_size_ & (t->chunk_size_ - 1)) == 0);
+  SNAPSIM_ASSERT((t->chunk_size_ & (t->chunk_size_ - 1)) == 0);
   while ((uint32_t{1} << t->chunk_shift_) < t->chunk_size_) ++t->chunk_shift_;
   return target;
 }
@@ -101,11 +101,11 @@ void SnapshotTarget::SubmitOrigin(Bio bio) {
 void SnapshotTarget::SubmitSnapshot(Bio bio) { Accept(Path::kSnapshot, std::move(bio)); }
 
 void SnapshotTarget::Accept(Path path, Bio bio) {
-  assert(accepted_bios_ < kMaxInFlightBios);
-  assert(bio.sector_count <= kMaxBioSectors);
+  SNAPSIM_ASSERT(accepted_bios_ < kMaxInFlightBios);
+  SNAPSIM_ASSERT(bio.sector_count <= kMaxBioSectors);
   ++accepted_bios_;
   bio.end_io = [this, end_io = std::move(bio.end_io)](int error) mutable {
-    assert(accepted_bios_ > 0);
+    SNAPSIM_ASSERT(accepted_bios_ > 0);
     --accepted_bios_;
     end_io(error);
   };
@@ -187,7 +187,7 @@ void SnapshotTarget::SubmitTracked(BlockDevice* device, chunk_t chunk, Bio piece
 
 void SnapshotTarget::EndTracked(chunk_t chunk) {
   auto it = tracked_.find(chunk);
-  assert(it != tracked_.end() && it->second > 0);
+  SNAPSIM_ASSERT(it != tracked_.end() && it->second > 0);
   if (--it->second > 0) return;
   tracked_.erase(it);
   if (auto pe = pending_.find(chunk); pe != pending_.end() && pe->second->waiting_for_reads) {
@@ -223,7 +223,7 @@ void SnapshotTarget::OriginWrite(Bio piece) {
     origin_->Submit(std::move(piece));  // the snapshot is gone; the origin goes on
     return;
   }
-  assert(pe->origin_bios.size() < kMaxQueuedPieces);
+  SNAPSIM_ASSERT(pe->origin_bios.size() < kMaxQueuedPieces);
   pe->origin_bios.push_back(std::move(piece));
   if (created) StartCopy(pe);  // may complete pe inside: do not touch it afterwards
 }
@@ -231,17 +231,17 @@ void SnapshotTarget::OriginWrite(Bio piece) {
 // __lookup_pending_exception + __find_pending_exception. Returns null when the store has no room.
 SnapshotTarget::PendingException* SnapshotTarget::FindOrCreatePending(chunk_t chunk,
                                                                       bool* created) {
-  assert(!complete_.contains(chunk));
+  SNAPSIM_ASSERT(!complete_.contains(chunk));
   *created = false;
   if (auto it = pending_.find(chunk); it != pending_.end()) return it->second.get();
   auto pe = std::make_unique<PendingException>();
   pe->e.old_chunk = chunk;
   if (store_->PrepareException(&pe->e) != 0) return nullptr;
-  assert(pe->e.new_chunk != 0);
-  assert(pending_.size() < kMaxPendingExceptions);
+  SNAPSIM_ASSERT(pe->e.new_chunk != 0);
+  SNAPSIM_ASSERT(pending_.size() < kMaxPendingExceptions);
   // The store's PrepareException may wait for nothing, but be safe against a chunk that became
   // pending meanwhile: the kernel re-checks under the lock too.
-  assert(!pending_.contains(chunk));
+  SNAPSIM_ASSERT(!pending_.contains(chunk));
   *created = true;
   PendingException* raw = pe.get();
   pending_[chunk] = std::move(pe);
@@ -254,7 +254,7 @@ SnapshotTarget::PendingException* SnapshotTarget::FindOrCreatePending(chunk_t ch
 void SnapshotTarget::StartCopy(PendingException* pe) {
   const sector_t start = pe->e.old_chunk << chunk_shift_;
   const sector_t origin_size = origin_->size_sectors();
-  assert(start < origin_size);
+  SNAPSIM_ASSERT(start < origin_size);
   pe->copy_sectors = static_cast<uint32_t>(std::min<sector_t>(chunk_size_, origin_size - start));
   pe->buffer = std::make_unique<uint8_t[]>(uint64_t{pe->copy_sectors} << kSectorShift);
   Bio read;
@@ -296,7 +296,7 @@ void SnapshotTarget::StartFullBio(PendingException* pe, Bio piece) {
 }
 
 void SnapshotTarget::QueueCompletion(absl::AnyInvocable<void()> job) {
-  assert(completions_.size() < kMaxQueuedCompletions);
+  SNAPSIM_ASSERT(completions_.size() < kMaxQueuedCompletions);
   completions_.push_back(std::move(job));
   RunCompletions();
 }
@@ -348,14 +348,14 @@ void SnapshotTarget::FinishPending(PendingException* pe) {
   const bool success = valid_;
   const Exception e = pe->e;
   if (success) {
-    assert(!complete_.contains(e.old_chunk));
+    SNAPSIM_ASSERT(!complete_.contains(e.old_chunk));
     complete_[e.old_chunk] = e.new_chunk;
   }
   std::vector<Bio> snapshot_bios = std::move(pe->snapshot_bios);
   std::vector<Bio> origin_bios = std::move(pe->origin_bios);
   std::optional<Bio> full_bio = std::move(pe->full_bio);
   auto it = pending_.find(e.old_chunk);
-  assert(it != pending_.end() && it->second.get() == pe);
+  SNAPSIM_ASSERT(it != pending_.end() && it->second.get() == pe);
   pending_.erase(it);  // pe is gone from here on
 
   if (full_bio.has_value()) full_bio->end_io(success ? 0 : -EIO);
@@ -405,7 +405,7 @@ void SnapshotTarget::SnapshotMap(Bio piece) {
     if (pe != pending_.end() && pe->second->waiting_for_reads) {
       // The kernel holds s->lock while it waits, so this read would map after the exception
       // completes, to the COW. Queue it on the exception to the same effect.
-      assert(pe->second->snapshot_bios.size() < kMaxQueuedPieces);
+      SNAPSIM_ASSERT(pe->second->snapshot_bios.size() < kMaxQueuedPieces);
       pe->second->snapshot_bios.push_back(std::move(piece));
       return;
     }
@@ -423,7 +423,7 @@ void SnapshotTarget::SnapshotMap(Bio piece) {
     StartFullBio(pe, std::move(piece));
     return;
   }
-  assert(pe->snapshot_bios.size() < kMaxQueuedPieces);
+  SNAPSIM_ASSERT(pe->snapshot_bios.size() < kMaxQueuedPieces);
   pe->snapshot_bios.push_back(std::move(piece));
   if (created) StartCopy(pe);
 }
@@ -442,7 +442,7 @@ void SnapshotTarget::SnapshotMergeMap(Bio piece) {
   }
   if (piece.is_write() && num_merging_chunks_ != 0 && chunk >= first_merging_chunk_ &&
       chunk < first_merging_chunk_ + num_merging_chunks_) {
-    assert(queued_during_merge_.size() < kMaxQueuedPieces);
+    SNAPSIM_ASSERT(queued_during_merge_.size() < kMaxQueuedPieces);
     queued_during_merge_.push_back(std::move(piece));  // to the origin once the step is done
     return;
   }
@@ -467,7 +467,7 @@ void SnapshotTarget::Suspend() {
 }
 
 void SnapshotTarget::MergeNextChunks() {
-  assert(merge_running_);
+  SNAPSIM_ASSERT(merge_running_);
   if (shutdown_merge_) {
     merge_running_ = false;  // merge_shutdown
     return;
@@ -562,7 +562,7 @@ void SnapshotTarget::MergeCallback(int read_error, int write_error) {
   // remove_single_exception_chunk: the merged chunks now live on the origin.
   for (chunk_t c = first_merging_chunk_; c < first_merging_chunk_ + num_merging_chunks_; ++c) {
     const size_t erased = complete_.erase(c);
-    assert(erased == 1);
+    SNAPSIM_ASSERT(erased == 1);
     (void)erased;
   }
   ReleaseQueuedAfterMerge(0);

@@ -65,7 +65,8 @@ enum class TargetMutation : uint8_t {
   kReleaseOriginBeforeCommit,  // release held origin writes when the copy ends, before commit
 };
 
-// All false is the faithful 3.7 target.
+// All false is the faithful 3.7 target. Each bool has a row in kNamedOptions
+// (core/named_options.h).
 struct TargetOptions {
   // A snapshot write covering a whole chunk is written to the COW chunk instead of copying.
   bool full_chunk_write_skips_copy = false;

@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "core/transient_store.h"
 
-#include <cassert>
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
 TransientStore::TransientStore(BlockDevice* cow, uint32_t chunk_size)
     : cow_(cow), chunk_size_(chunk_size) {
-  assert(cow_ != nullptr);
+  SNAPSIM_ASSERT(cow_ != nullptr);
 }
 
 int TransientStore::PrepareException(Exception* e) {
-  assert(chunk_size_ != 0);
+  SNAPSIM_ASSERT(chunk_size_ != 0);
   if (cow_->size_sectors() < next_free_ + chunk_size_) return -1;
   e->new_chunk = next_free_ / chunk_size_;
   next_free_ += chunk_size_;

@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sim/workload/scenario_toml.h"
 #include "sim/workload/workload_generator.h"
 #include "tests/support/test_paths.h"
 

@@ -8,9 +8,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/world/fault_profile.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
+#include "sim/workload/scenario_toml.h"
+#include "sim/world/fault_profile.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {

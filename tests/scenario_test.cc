@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sim/workload/scenario_toml.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {
@@ -304,7 +305,7 @@ TEST(ScenarioErrors, BadEnumValueListsTheChoices) {
             "x.toml:7: geometry.cow_initial: must be one of \"zero\", \"garbage\", got \"random\"");
   EXPECT_EQ(ErrorWith("[store]\nmutation = \"no_flush\"\n"),
             "x.toml:8: store.mutation: must be one of \"none\", \"no_area_flush\", "
-            "\"no_next_area_zeroing\", got \"no_flush\"");
+            "\"no_next_area_zeroing\", \"overfill_area\", got \"no_flush\"");
 }
 
 TEST(ScenarioErrors, MissingRequiredKeyIsNamed) {

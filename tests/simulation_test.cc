@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
+#include "sim/workload/scenario_toml.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {

@@ -13,6 +13,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include "sim/workload/scenario_toml.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {

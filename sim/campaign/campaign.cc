@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "util/assert.h"
 #include "util/atomic_file.h"
 
 namespace snapsim {
@@ -170,7 +170,7 @@ class JobQueue {
     // Jobs of other shards come fewer than shard_count in a row, between done ones.
     const uint64_t max_skips = (done_.size() + 1) * config_.shard_count + 1;
     for (uint64_t skips = 0; !exhausted_; ++skips) {
-      assert(skips <= max_skips);
+      SNAPSIM_ASSERT(skips <= max_skips);
       (void)max_skips;
       if (InShard(config_, next_) && !done_.contains(next_)) return;
       Advance();

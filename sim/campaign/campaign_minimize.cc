@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,10 +16,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "util/atomic_file.h"
 #include "sim/run/minimize.h"
 #include "sim/run/replay_case.h"
 #include "sim/run/run.h"
+#include "util/assert.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {
@@ -232,7 +232,7 @@ absl::StatusOr<std::vector<MinimizedGroup>> MinimizeCampaignFindings(
         absl::StrCat("minimize: ", skipped.size(), " more finding kinds left as seeds (at most ",
                      max_groups, " are minimized): ", absl::StrJoin(skipped, ", ")));
   }
-  assert(done.size() <= kMaxMinimizedGroups);
+  SNAPSIM_ASSERT(done.size() <= kMaxMinimizedGroups);
   return done;
 }
 

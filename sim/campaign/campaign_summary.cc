@@ -2,12 +2,12 @@
 #include "sim/campaign/campaign_summary.h"
 
 #include <algorithm>
-#include <cassert>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sim/world/probes.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -25,12 +25,12 @@ std::string CampaignConfig::Describe() const {
 }
 
 uint64_t JobIndex(const CampaignConfig& config, const JobKey& key) {
-  assert(key.seed >= config.seed_first);
+  SNAPSIM_ASSERT(key.seed >= config.seed_first);
   return (key.seed - config.seed_first) * config.scenarios.size() + key.scenario_index;
 }
 
 bool InShard(const CampaignConfig& config, const JobKey& key) {
-  assert(config.shard_count > 0 && config.shard_index < config.shard_count);
+  SNAPSIM_ASSERT(config.shard_count > 0 && config.shard_index < config.shard_count);
   return JobIndex(config, key) % config.shard_count == config.shard_index;
 }
 
@@ -49,7 +49,7 @@ uint64_t CompletedSeeds(const CampaignConfig& config, const JobResults& results)
   const uint64_t max_seeds = (results.size() + 1) * config.shard_count;
   uint64_t complete = 0;
   for (uint64_t seed = config.seed_first;; ++seed) {
-    assert(complete <= max_seeds);
+    SNAPSIM_ASSERT(complete <= max_seeds);
     (void)max_seeds;
     for (uint32_t s = 0; s < config.scenarios.size(); ++s) {
       JobKey key{s, seed};

@@ -4,15 +4,9 @@
 namespace snapsim {
 
 std::optional<chunk_t> AreaOfCowWrite(const ObservedBio& bio, uint32_t chunk_sectors) {
-  const uint32_t c = chunk_sectors;
-  if (bio.role != DeviceRole::kCow || !bio.is_write() || bio.sector_count != c || c == 0) {
-    return std::nullopt;
-  }
-  if (bio.sector % c != 0 || bio.sector == 0) return std::nullopt;
-  const uint32_t e = ExceptionsPerArea(c);
-  const chunk_t chunk = bio.sector / c;
-  if (!IsMetadataChunk(e, chunk)) return std::nullopt;
-  return (chunk - kNumSnapshotHeaderChunks) / (chunk_t{e} + 1);
+  if (bio.role != DeviceRole::kCow || !bio.is_write() || chunk_sectors == 0) return std::nullopt;
+  if (!IsAreaIo(chunk_sectors, bio.sector, bio.sector_count)) return std::nullopt;
+  return AreaOfIo(chunk_sectors, bio.sector);
 }
 
 void AreaWriteLearner::OnComplete(const ObservedBio& bio, int error) {

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/check/model.h"
 
-#include <cassert>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/area_view.h"
 #include "core/format.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -16,7 +15,7 @@ SectorHistory::SectorHistory(std::optional<Stamp> base) : base_(base) {}
 
 void SectorHistory::AddWrite(uint32_t device, uint64_t write_id, uint64_t submit_seq) {
   if (writes_.size() >= kMaxCandidatesPerSector) Forget(submit_seq);
-  assert(writes_.size() < kMaxCandidatesPerSector);
+  SNAPSIM_ASSERT(writes_.size() < kMaxCandidatesPerSector);
   writes_.push_back(Candidate{write_id, device, submit_seq, kNeverAcked, false});
 }
 

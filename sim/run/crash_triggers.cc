@@ -67,7 +67,7 @@ void CrashTriggers::OnComplete(const ObservedBio& bio, int error) {
         }
         break;
       case CrashTrigger::kCopyCompleted:
-        if (cow_write && !IsMetadataChunk(ExceptionsPerArea(c), bio.sector / c)) {
+        if (cow_write && !IsMetadataChunk(ExceptionsPerArea(c), ChunkOfSector(c, bio.sector))) {
           Fire(absl::StrFormat("copy into COW chunk %u complete", bio.sector / c));
         }
         break;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/run/explore.h"
 
-#include <cassert>
-
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -10,6 +8,7 @@
 #include "sim/run/simulation.h"
 #include "sim/world/crash.h"
 #include "sim/world/prng.h"
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -49,7 +48,7 @@ std::string ExploreResult::Summary(uint32_t bound) const {
 }
 
 ExploreResult Explore(const Scenario& scenario, const ExploreOptions& options) {
-  assert(options.bound >= 1);
+  SNAPSIM_ASSERT(options.bound >= 1);
   ExploreResult result;
   std::vector<Step> steps;
   for (const Step& step : StepsForSeed(scenario, options.seed)) {

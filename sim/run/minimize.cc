@@ -99,58 +99,6 @@ class Minimizer {
   uint32_t runs() const { return runs_; }
 
  private:
-  static void DisableFamily(FaultProfile& p, FaultFamily family) {
-    switch (family) {
-      case FaultFamily::kReorder:
-        p.reorder = kNever;
-        break;
-      case FaultFamily::kCrashTear:
-        p.crash_tear_weight = 0;
-        break;
-      case FaultFamily::kReadEio:
-        p.origin.read_eio = p.cow.read_eio = kNever;
-        break;
-      case FaultFamily::kWriteEio:
-        p.origin.write_eio = p.cow.write_eio = kNever;
-        break;
-      case FaultFamily::kRangeEio:
-        p.origin.eio_range_count = p.cow.eio_range_count = 0;
-        break;
-      case FaultFamily::kNthEio:
-        p.origin.eio_at_nth_io = p.cow.eio_at_nth_io = 0;
-        break;
-      case FaultFamily::kLatentReadError:
-        p.origin.latent_read_error = p.cow.latent_read_error = kNever;
-        break;
-      case FaultFamily::kSubsectorTear:
-        p.subsector_tear = kNever;
-        break;
-      case FaultFamily::kLostDurableWrite:
-        p.lost_durable_write = kNever;
-        break;
-      case FaultFamily::kMisdirectedWrite:
-        p.misdirected_write = kNever;
-        break;
-      case FaultFamily::kCorruptedSector:
-        p.corrupted_sector = kNever;
-        break;
-      case FaultFamily::kLyingFlush:
-        p.lying_flush = kNever;
-        break;
-      case FaultFamily::kStoreAllocFail:
-        p.store_alloc_fail = kNever;
-        break;
-      case FaultFamily::kStoreChunkIoFail:
-        p.store_chunk_io_fail = kNever;
-        break;
-      case FaultFamily::kCount:
-        break;
-    }
-    if (p.crash_keep_weight + p.crash_drop_weight + p.crash_tear_weight == 0) {
-      p.crash_drop_weight = 1;  // the profile needs one fate
-    }
-  }
-
   void Log(const std::string& line) {
     if (log_ != nullptr) *log_ << line << "\n";
   }

@@ -9,7 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "sim/workload/scenario_toml.h"
 #include "sim/workload/workload_generator.h"
+#include "util/absl_view.h"
 #include "util/atomic_file.h"
 
 namespace snapsim {
@@ -20,10 +22,9 @@ using nlohmann::json;
 // A replay case file is read whole; minimized cases are a few KiB, hand-written ones smaller.
 constexpr size_t kMaxReplayCaseBytes = 64 << 20;
 
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
 absl::Status Bad(std::string_view source, std::string_view field, std::string_view problem) {
-  return absl::InvalidArgumentError(absl::StrCat(A(source), ": ", A(field), ": ", A(problem)));
+  return absl::InvalidArgumentError(
+      absl::StrCat(AbslView(source), ": ", AbslView(field), ": ", AbslView(problem)));
 }
 
 const char* JsonTypeName(const json& j) { return j.type_name(); }
@@ -41,7 +42,7 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
   try {
     root = json::parse(json_text.begin(), json_text.end());
   } catch (const json::parse_error& error) {
-    return absl::InvalidArgumentError(absl::StrCat(A(source), ": syntax: ", error.what()));
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(source), ": syntax: ", error.what()));
   }
   if (!root.is_object()) return Bad(source, "(top level)", "must be a JSON object");
   static constexpr std::array<std::string_view, 7> kKeys = {
@@ -90,7 +91,7 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
     return Bad(source, "scenario_toml", "must be a string or an array of strings (lines)");
   }
   absl::StatusOr<Scenario> scenario =
-      ParseScenario(toml_text, absl::StrCat(A(source), " (scenario_toml)"));
+      ParseScenario(toml_text, absl::StrCat(AbslView(source), " (scenario_toml)"));
   if (!scenario.ok()) return scenario.status();
   replay.scenario = *std::move(scenario);
   if (replay.scenario.name != replay.scenario_name) {
@@ -122,7 +123,7 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
     }
   }
   if (absl::Status st = ValidateSteps(replay.scenario, replay.steps); !st.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(A(source), ": ", st.message()));
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(source), ": ", st.message()));
   }
   return replay;
 }

@@ -2,13 +2,13 @@
 #include "sim/run/simulation.h"
 
 #include <algorithm>
-#include <cassert>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sim/check/invariants.h"
 #include "sim/workload/stamp.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -47,13 +47,7 @@ void Simulation::Say(const std::string& line) {
 }
 
 void Simulation::AnnounceFinding(Finding& f) {
-  bool beyond = false;
-  for (Probe p :
-       {Probe::kBeyondSubsectorTear, Probe::kBeyondLostDurableWrite, Probe::kBeyondMisdirectedWrite,
-        Probe::kBeyondCorruptedSector, Probe::kBeyondLyingFlush}) {
-    if (world_->probes().count(p) > 0) beyond = true;
-  }
-  f.contract = beyond ? Contract::kBeyond : Contract::kWithin;
+  f.contract = BeyondContractFaultFired(world_->probes()) ? Contract::kBeyond : Contract::kWithin;
   f.scenario = scenario_.name;
   f.seed = seed_;
   f.crash_index = static_cast<uint32_t>(crashes_);
@@ -291,7 +285,7 @@ void Simulation::SubmitUser(std::unique_ptr<UserBio> user, Bio bio) {
 
 void Simulation::EndUserBio(uint64_t id, int error) {
   auto it = user_bios_.find(id);
-  assert(it != user_bios_.end() && "a bio ended twice");
+  SNAPSIM_ASSERT(it != user_bios_.end() && "a bio ended twice");
   std::unique_ptr<UserBio> user = std::move(it->second);
   user_bios_.erase(it);
   const uint64_t seq = model_.NextSeq();

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/run/world.h"
 
-#include <cassert>
 #include <cstring>
 #include <filesystem>
 #include <utility>
 
 #include "core/fault_points.h"
 #include "sim/workload/stamp.h"
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -81,7 +81,7 @@ void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<Pa
 }
 
 absl::Status World::Activate(TargetKind kind) {
-  assert(target_ == nullptr);
+  SNAPSIM_ASSERT(target_ == nullptr);
   kind_ = kind;
   std::vector<std::string> args = {"origin", "cow", "P",
                                    std::to_string(scenario_.geometry.chunk_sectors)};
@@ -144,7 +144,7 @@ void World::UseQuietFaults(bool quiet) {
   if (chunk_io) {
     s.Update(fiu_->Enable(fault_points::kStoreChunkIo, scenario_faults_.store_chunk_io_fail));
   }
-  assert(s.ok() && "the profile's ratios were validated");
+  SNAPSIM_ASSERT(s.ok() && "the profile's ratios were validated");
 }
 
 bool World::EioFaultsOn() const {

@@ -1,24 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// Scenario: everything one simulated run needs besides its seed, as plain data, loaded from a
-// TOML file in scenarios/ (the format, field by field, is docs/scenarios.md).
+// Scenario: everything one simulated run needs besides its seed, as plain data: the schema and
+// its validation. scenario_toml.h reads it from and writes it to the TOML files in scenarios/
+// (the format, field by field, is docs/scenarios.md).
 //
 // Invariant: a Scenario returned by LoadScenarioFile / ParseScenario has passed ValidateScenario:
 // geometry obeys the kernel's chunk size rules and the COW holds a header, an area and a chunk;
 // weights and ranges are within the bounds below; the fault profile passes Validate().
 //
-// Contract:
-//  - Errors are one line, "<file>:<line>: <field>: <problem>", e.g.
-//    "scenarios/x.toml:12: workload.max_in_flight: must be 1..256, got 0". Unknown keys, missing
-//    required keys, wrong types, values out of range and TOML syntax errors are all errors.
-//  - ScenarioToToml writes every field (defaults included) in a fixed order; parsing its output
-//    gives back an equal Scenario (source_file aside), so a run can print the effective scenario
-//    and a replay case can embed it.
-//  - Nothing here draws from a Prng: `faults.swarm` only says the run should replace the fault
-//    profile with SwarmProfile(prng, ...) of its own fault stream.
+// Contract: nothing here draws from a Prng: `faults.swarm` only says the run should replace the
+// fault profile with SwarmProfile(prng, ...) of its own fault stream.
 #ifndef SNAPSIM_SIM_WORKLOAD_SCENARIO_H_
 #define SNAPSIM_SIM_WORKLOAD_SCENARIO_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,8 +24,8 @@
 #include "core/exception_store.h"
 #include "core/format.h"
 #include "core/snapshot_target.h"
-#include "sim/world/fault_profile.h"
 #include "sim/workload/workload.h"
+#include "sim/world/fault_profile.h"
 
 namespace snapsim {
 
@@ -57,6 +52,11 @@ enum class AccessPattern : uint8_t {
   kRandom,      // every chunk equally likely
   kHotspot,     // hotspot_percent of the I/O goes to hotspot_chunks chunks at a drawn place
 };
+
+// The enums' names in a scenario file, indexed by value.
+inline constexpr std::array<const char*, 2> kCowInitialNames = {"zero", "garbage"};
+inline constexpr std::array<const char*, 3> kAccessPatternNames = {"sequential", "random",
+                                                                   "hotspot"};
 
 const char* CowInitialName(CowInitial value);
 const char* AccessPatternName(AccessPattern value);
@@ -150,23 +150,14 @@ struct Scenario {
 bool operator==(const Scenario& a, const Scenario& b);  // every field but source_file
 
 // Switches on every corrected behaviour answering a known finding of the faithful 3.7.1 store
-// (docs/findings.md): what `--option corrected` means.
+// (docs/findings.md): what `--option corrected` means (the rows of core/named_options.h).
 void ApplyCorrectedOptions(Scenario& scenario);
 
 // OK, or InvalidArgument "<field>: <problem>" (no file or line: the struct has none).
 absl::Status ValidateScenario(const Scenario& scenario);
 
-// Parses TOML text; `source` names it in errors (a path, or "<case.json> scenario").
-absl::StatusOr<Scenario> ParseScenario(std::string_view toml_text, std::string_view source);
-// Reads and parses a file; its `name` must equal the file's stem.
-absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path);
-// `dir`/`name`.toml.
-absl::StatusOr<Scenario> LoadScenarioByName(std::string_view name, const std::string& dir);
-// Every *.toml in `dir`, sorted by name; the first broken file is the error.
-absl::StatusOr<std::vector<Scenario>> ListScenarios(const std::string& dir);
-
-// Canonical TOML of every field.
-std::string ScenarioToToml(const Scenario& scenario);
+// [a-z0-9-]+: a scenario's name and file stem.
+bool IsScenarioName(std::string_view name);
 
 // $SNAPSIM_SCENARIO_DIR if set and non-empty, else the source tree's scenarios/.
 std::string DefaultScenarioDir();

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 
 #include "absl/strings/str_cat.h"
 #include "core/bio_split.h"
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -35,7 +35,7 @@ class Generator {
         block_(IoBlockSectors(scenario.geometry)),
         end_(scenario.geometry.origin_sectors),
         chunks_((end_ + chunk_ - 1) / chunk_) {
-    assert(chunk_ % block_ == 0 && end_ % block_ == 0 && chunks_ >= 1);
+    SNAPSIM_ASSERT(chunk_ % block_ == 0 && end_ % block_ == 0 && chunks_ >= 1);
     if (workload_.pattern == AccessPattern::kHotspot) {
       hot_start_ = prng_.UintLessThan(chunks_);
       hot_chunks_ = std::min<uint64_t>(workload_.hotspot_chunks, chunks_);
@@ -45,14 +45,14 @@ class Generator {
   std::vector<Step> Run() {
     const uint32_t crashes = scenario_.CrashCount();
     const size_t total = size_t{workload_.steps_per_cycle} * workload_.cycles + crashes;
-    assert(total <= kMaxStepsPerRun);
+    SNAPSIM_ASSERT(total <= kMaxStepsPerRun);
     std::vector<Step> steps;
     steps.reserve(total);
     for (uint32_t cycle = 0; cycle < workload_.cycles; ++cycle) {
       for (uint32_t i = 0; i < workload_.steps_per_cycle; ++i) steps.push_back(NextOp());
       if (cycle < crashes) steps.push_back(CrashStep());
     }
-    assert(steps.size() == total);
+    SNAPSIM_ASSERT(steps.size() == total);
     return steps;
   }
 
@@ -105,7 +105,7 @@ class Generator {
         }
         return prng_.UintLessThan(chunks_);
     }
-    assert(false && "unknown access pattern");
+    SNAPSIM_ASSERT(false && "unknown access pattern");
     return 0;
   }
 
@@ -151,8 +151,8 @@ class Generator {
         break;
       }
     }
-    assert(count >= 1 && count <= kMaxBioSectors && sector + count <= end_);
-    assert(sector % block_ == 0 && count % block_ == 0);
+    SNAPSIM_ASSERT(count >= 1 && count <= kMaxBioSectors && sector + count <= end_);
+    SNAPSIM_ASSERT(sector % block_ == 0 && count % block_ == 0);
     step->sector = sector;
     step->count = static_cast<uint32_t>(count);
     cursor_ = (sector + count - 1) / chunk_ + 1;
@@ -174,7 +174,7 @@ class Generator {
 }  // namespace
 
 std::vector<Step> GenerateWorkload(const Scenario& scenario, Prng& prng) {
-  assert(ValidateScenario(scenario).ok());
+  SNAPSIM_ASSERT(ValidateScenario(scenario).ok());
   return Generator(scenario, prng).Run();
 }
 

@@ -2,7 +2,8 @@
 #include "sim/world/crash.h"
 
 #include <array>
-#include <cassert>
+
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -44,7 +45,7 @@ std::vector<WriteFate> DrawFates(const std::vector<CachedWrite>& writes,
       fate.partial_sector = static_cast<uint32_t>(crash_prng.UintLessThan(write.sector_count));
       fate.partial_bytes = 8 * static_cast<uint32_t>(crash_prng.UintInclusive(1, 63));
     }
-    assert(FateFits(fate, write));
+    SNAPSIM_ASSERT(FateFits(fate, write));
     fates.push_back(std::move(fate));
   }
   return fates;
@@ -66,7 +67,7 @@ CrashEnumerator::CrashEnumerator(const std::vector<CachedWrite>& writes, bool in
 }
 
 std::vector<WriteFate> CrashEnumerator::At(uint64_t index) const {
-  assert(index < count_);
+  SNAPSIM_ASSERT(index < count_);
   std::vector<WriteFate> fates;
   fates.reserve(radix_.size());
   for (size_t i = 0; i < radix_.size(); ++i) {

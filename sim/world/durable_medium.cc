@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/durable_medium.h"
 
-#include <cassert>
 #include <cstring>
 #include <utility>
 #include <vector>
 
+#include "util/assert.h"
+
 namespace snapsim {
 
 DurableMedium::DurableMedium(PageStore pristine) : pristine_(std::move(pristine)) {
-  assert(!pristine_.is_overlay() && "a medium holds its own pages");
+  SNAPSIM_ASSERT(!pristine_.is_overlay() && "a medium holds its own pages");
 }
 
 void DurableMedium::Read(sector_t sector, uint64_t count, uint8_t* out) const {
@@ -21,7 +22,7 @@ void DurableMedium::Read(sector_t sector, uint64_t count, uint8_t* out) const {
 }
 
 void DurableMedium::KeepCurrentContent(sector_t sector, uint64_t count) {
-  assert(sector <= size_sectors() && count <= size_sectors() - sector);
+  SNAPSIM_ASSERT(sector <= size_sectors() && count <= size_sectors() - sector);
   for (uint64_t i = 0; i < count; ++i) {
     if (damaged_.contains(sector + i)) continue;  // already differs: keep what it holds
     SectorBytes bytes;
@@ -65,7 +66,7 @@ void DurableMedium::LoseWrite(sector_t intended, const WriteBuffer& data) {
 }
 
 void DurableMedium::Damage(sector_t sector, const uint8_t* bytes) {
-  assert(sector < size_sectors());
+  SNAPSIM_ASSERT(sector < size_sectors());
   SectorBytes& slot = damaged_[sector];
   std::memcpy(slot.data(), bytes, kSectorSize);
 }

@@ -17,8 +17,12 @@
 #include "absl/status/status.h"
 #include "core/format.h"
 #include "sim/world/prng.h"
+#include "sim/world/probes.h"
 
 namespace snapsim {
+
+// Every field has a row in kFaultFields (sim/world/fault_fields.h), which everything that reads,
+// writes, checks or draws the fields walks.
 
 // Faults of one device (origin or COW).
 struct DeviceFaults {
@@ -91,29 +95,59 @@ struct FaultFamilyInfo {
   FaultFamily family;
   std::string_view name;
   bool contract_breaking;
+  // The probes that count the family's faults firing; unused slots are Probe::kCount.
+  std::array<Probe, 2> probes;
 };
+
+inline constexpr Probe kNoProbe = Probe::kCount;
 
 inline constexpr std::array<FaultFamilyInfo, static_cast<size_t>(FaultFamily::kCount)>
     kFaultFamilies = {{
-        {FaultFamily::kReorder, "reorder", false},
-        {FaultFamily::kCrashTear, "crash_tear", false},
-        {FaultFamily::kReadEio, "read_eio", false},
-        {FaultFamily::kWriteEio, "write_eio", false},
-        {FaultFamily::kRangeEio, "range_eio", false},
-        {FaultFamily::kNthEio, "nth_eio", false},
-        {FaultFamily::kLatentReadError, "latent_read_error", false},
-        {FaultFamily::kSubsectorTear, "subsector_tear", true},
-        {FaultFamily::kLostDurableWrite, "lost_durable_write", true},
-        {FaultFamily::kMisdirectedWrite, "misdirected_write", true},
-        {FaultFamily::kCorruptedSector, "corrupted_sector", true},
-        {FaultFamily::kLyingFlush, "lying_flush", true},
-        {FaultFamily::kStoreAllocFail, "store_alloc_fail", false},
-        {FaultFamily::kStoreChunkIoFail, "store_chunk_io_fail", false},
+        {FaultFamily::kReorder, "reorder", false, {Probe::kSchedReorderedCompletion, kNoProbe}},
+        {FaultFamily::kCrashTear, "crash_tear", false, {Probe::kCrashWriteTorn, kNoProbe}},
+        {FaultFamily::kReadEio, "read_eio", false, {Probe::kIoReadEio, kNoProbe}},
+        {FaultFamily::kWriteEio, "write_eio", false, {Probe::kIoWriteEio, kNoProbe}},
+        {FaultFamily::kRangeEio, "range_eio", false, {Probe::kIoRangeEio, kNoProbe}},
+        {FaultFamily::kNthEio, "nth_eio", false, {Probe::kIoNthEio, kNoProbe}},
+        {FaultFamily::kLatentReadError,
+         "latent_read_error",
+         false,
+         {Probe::kIoLatentReadError, kNoProbe}},
+        {FaultFamily::kSubsectorTear,
+         "subsector_tear",
+         true,
+         {Probe::kBeyondSubsectorTear, kNoProbe}},
+        {FaultFamily::kLostDurableWrite,
+         "lost_durable_write",
+         true,
+         {Probe::kBeyondLostDurableWrite, kNoProbe}},
+        {FaultFamily::kMisdirectedWrite,
+         "misdirected_write",
+         true,
+         {Probe::kBeyondMisdirectedWrite, kNoProbe}},
+        {FaultFamily::kCorruptedSector,
+         "corrupted_sector",
+         true,
+         {Probe::kBeyondCorruptedSector, kNoProbe}},
+        {FaultFamily::kLyingFlush, "lying_flush", true, {Probe::kBeyondLyingFlush, kNoProbe}},
+        {FaultFamily::kStoreAllocFail,
+         "store_alloc_fail",
+         false,
+         {Probe::kFiuAllocArea, Probe::kFiuAllocCallbacks}},
+        {FaultFamily::kStoreChunkIoFail,
+         "store_chunk_io_fail",
+         false,
+         {Probe::kFiuChunkIo, kNoProbe}},
     }};
 
 const FaultFamilyInfo& FamilyInfo(FaultFamily family);
 // Whether `family` is switched on in `profile`.
 bool FamilyEnabled(const FaultProfile& profile, FaultFamily family);
+// Switches every knob of `family` off; the profile stays valid (one crash fate stays possible).
+void DisableFamily(FaultProfile& profile, FaultFamily family);
+// Whether a beyond-contract family's probe counted a fault: such a run's findings are classed
+// beyond the contract.
+bool BeyondContractFaultFired(const Probes& probes);
 
 // No faults: FIFO completions, write cache on, crash fates keep/drop/tear equally likely.
 FaultProfile QuietProfile();

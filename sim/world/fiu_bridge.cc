@@ -4,7 +4,7 @@
 #include <fiu-control.h>
 #include <fiu.h>
 
-#include <cassert>
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -27,7 +27,7 @@ Probe FiuProbeFor(std::string_view point) {
 }
 
 FiuBridge::FiuBridge(Prng& prng, Probes& probes) : prng_(prng), probes_(probes) {
-  assert(!BridgeActive() && "one FiuBridge per process: libfiu's registry is global");
+  SNAPSIM_ASSERT(!BridgeActive() && "one FiuBridge per process: libfiu's registry is global");
   BridgeActive() = true;
   fiu_init(0);  // idempotent in libfiu
 }
@@ -72,7 +72,7 @@ uint64_t FiuBridge::fired(std::string_view point) const {
 
 int FiuBridge::Decide(const char* name, int* failnum, void** failinfo, unsigned int* flags) {
   Point* point = static_cast<Point*>(*failinfo);
-  assert(point != nullptr && point->name == name);
+  SNAPSIM_ASSERT(point != nullptr && point->name == name);
   if (!point->bridge->prng_.Chance(point->ratio)) return 0;
   ++point->fired;
   point->bridge->probes_.Bump(point->probe);

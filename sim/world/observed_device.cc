@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/observed_device.h"
 
-#include <cassert>
 #include <utility>
+
+#include "util/assert.h"
 
 namespace snapsim {
 
 ObservedDevice::ObservedDevice(SimDevice& device, std::vector<IoObserver*> observers)
     : device_(device), observers_(std::move(observers)) {
-  assert(observers_.size() <= kMaxObservers);
+  SNAPSIM_ASSERT(observers_.size() <= kMaxObservers);
 }
 
 void ObservedDevice::Submit(Bio bio) {

@@ -2,10 +2,11 @@
 #include "sim/world/page_store.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <fstream>
 #include <vector>
+
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -15,7 +16,7 @@ SectorGenerator ZeroContent() {
 
 PageStore::PageStore(sector_t size_sectors, SectorGenerator generator)
     : size_sectors_(size_sectors), generator_(std::move(generator)) {
-  assert(generator_);
+  SNAPSIM_ASSERT(generator_);
 }
 
 WriteBuffer::WriteBuffer(sector_t sector, uint64_t count, const uint8_t* data) : count_(count) {
@@ -32,13 +33,13 @@ WriteBuffer::WriteBuffer(sector_t sector, uint64_t count, const uint8_t* data) :
 }
 
 const uint8_t* WriteBuffer::sector_data(uint64_t i) const {
-  assert(i < count_);
+  SNAPSIM_ASSERT(i < count_);
   if (!paged()) return bytes_.data() + i * kSectorSize;
   return pages_[i / kSectorsPerPage]->bytes.data() + (i % kSectorsPerPage) * kSectorSize;
 }
 
 uint8_t* WriteBuffer::mutable_sector_data(uint64_t i) {
-  assert(i < count_);
+  SNAPSIM_ASSERT(i < count_);
   if (!paged()) return bytes_.data() + i * kSectorSize;
   std::shared_ptr<const Page>& page = pages_[i / kSectorsPerPage];
   if (page.use_count() != 1) page = std::make_shared<Page>(*page);
@@ -95,7 +96,7 @@ Page& PageStore::MutablePage(uint64_t page_index, bool will_overwrite_all) {
 }
 
 void PageStore::Read(sector_t sector, uint64_t count, uint8_t* out) const {
-  assert(sector <= size_sectors_ && count <= size_sectors_ - sector);
+  SNAPSIM_ASSERT(sector <= size_sectors_ && count <= size_sectors_ - sector);
   while (count > 0) {
     const uint64_t page_index = sector / kSectorsPerPage;
     const uint32_t in_page = static_cast<uint32_t>(sector % kSectorsPerPage);
@@ -113,7 +114,7 @@ void PageStore::Read(sector_t sector, uint64_t count, uint8_t* out) const {
 }
 
 void PageStore::Write(sector_t sector, uint64_t count, const uint8_t* data) {
-  assert(sector <= size_sectors_ && count <= size_sectors_ - sector);
+  SNAPSIM_ASSERT(sector <= size_sectors_ && count <= size_sectors_ - sector);
   while (count > 0) {
     const uint64_t page_index = sector / kSectorsPerPage;
     const uint32_t in_page = static_cast<uint32_t>(sector % kSectorsPerPage);
@@ -128,12 +129,12 @@ void PageStore::Write(sector_t sector, uint64_t count, const uint8_t* data) {
 
 void PageStore::Write(sector_t sector, const WriteBuffer& data) {
   const uint64_t count = data.sector_count();
-  assert(sector <= size_sectors_ && count <= size_sectors_ - sector);
+  SNAPSIM_ASSERT(sector <= size_sectors_ && count <= size_sectors_ - sector);
   if (!data.paged()) {
     if (count > 0) Write(sector, count, data.sector_data(0));
     return;
   }
-  assert(sector % kSectorsPerPage == 0);
+  SNAPSIM_ASSERT(sector % kSectorsPerPage == 0);
   for (uint64_t p = 0; p < count / kSectorsPerPage; ++p) {
     pages_[sector / kSectorsPerPage + p] = data.page(p);  // shared, immutable
   }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/prng.h"
 
+#include "util/assert.h"
+
 namespace snapsim {
 namespace {
 
@@ -34,7 +36,7 @@ Prng::Prng(uint64_t seed) : seed_(seed) {
   uint64_t sm = seed;
   for (uint64_t& word : state_) word = SplitMix64(sm);
   // splitmix64 never yields four zero words from one seed; xoshiro needs a non-zero state.
-  assert((state_[0] | state_[1] | state_[2] | state_[3]) != 0);
+  SNAPSIM_ASSERT((state_[0] | state_[1] | state_[2] | state_[3]) != 0);
 }
 
 uint64_t Prng::Next() {
@@ -50,7 +52,7 @@ uint64_t Prng::Next() {
 }
 
 uint64_t Prng::UintLessThan(uint64_t n) {
-  assert(n > 0);
+  SNAPSIM_ASSERT(n > 0);
   // Lemire, "Fast random integer generation in an interval" (2019).
   unsigned __int128 m = static_cast<unsigned __int128>(Next()) * n;
   uint64_t low = static_cast<uint64_t>(m);
@@ -65,20 +67,20 @@ uint64_t Prng::UintLessThan(uint64_t n) {
 }
 
 uint64_t Prng::UintInclusive(uint64_t lo, uint64_t hi) {
-  assert(lo <= hi);
+  SNAPSIM_ASSERT(lo <= hi);
   if (lo == 0 && hi == UINT64_MAX) return Next();
   return lo + UintLessThan(hi - lo + 1);
 }
 
 int64_t Prng::IntInclusive(int64_t lo, int64_t hi) {
-  assert(lo <= hi);
+  SNAPSIM_ASSERT(lo <= hi);
   const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
   const uint64_t offset = span == UINT64_MAX ? Next() : UintLessThan(span + 1);
   return static_cast<int64_t>(static_cast<uint64_t>(lo) + offset);
 }
 
 bool Prng::Chance(Ratio ratio) {
-  assert(ratio.valid());
+  SNAPSIM_ASSERT(ratio.valid());
   if (ratio.numerator == 0) return false;  // draws nothing: see the header
   return UintLessThan(ratio.denominator) < ratio.numerator;
 }
@@ -86,13 +88,13 @@ bool Prng::Chance(Ratio ratio) {
 size_t Prng::WeightedIndex(absl::Span<const uint32_t> weights) {
   uint64_t total = 0;
   for (uint32_t w : weights) total += w;
-  assert(total > 0);
+  SNAPSIM_ASSERT(total > 0);
   uint64_t pick = UintLessThan(total);
   for (size_t i = 0; i < weights.size(); ++i) {
     if (pick < weights[i]) return i;
     pick -= weights[i];
   }
-  assert(false && "unreachable: pick < total");
+  SNAPSIM_ASSERT(false && "unreachable: pick < total");
   return weights.size() - 1;
 }
 

@@ -21,7 +21,6 @@
 #ifndef SNAPSIM_SIM_WORLD_PRNG_H_
 #define SNAPSIM_SIM_WORLD_PRNG_H_
 
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/probes.h"
 
-#include <cassert>
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -32,7 +32,7 @@ constexpr std::array<std::string_view, kProbeCount> kNames = {
 
 std::string_view ProbeName(Probe probe) {
   const size_t index = static_cast<size_t>(probe);
-  assert(index < kProbeCount);
+  SNAPSIM_ASSERT(index < kProbeCount);
   return kNames[index];
 }
 

@@ -2,8 +2,9 @@
 #include "sim/world/scheduler.h"
 
 #include <algorithm>
-#include <cassert>
 #include <utility>
+
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -23,8 +24,8 @@ class DepthGuard {
 }  // namespace
 
 void Scheduler::Schedule(SimTime delay, Callback callback) {
-  assert(heap_.size() < kMaxPendingEvents && "event queue full");
-  assert(delay <= UINT64_MAX - now_);
+  SNAPSIM_ASSERT(heap_.size() < kMaxPendingEvents && "event queue full");
+  SNAPSIM_ASSERT(delay <= UINT64_MAX - now_);
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -43,7 +44,7 @@ bool Scheduler::RunOne() {
   std::pop_heap(heap_.begin(), heap_.end(), Later);
   const Entry entry = heap_.back();
   heap_.pop_back();
-  assert(entry.time >= now_ && "time never goes backwards");
+  SNAPSIM_ASSERT(entry.time >= now_ && "time never goes backwards");
   now_ = entry.time;
   // Move the callback out first: it may Schedule() (growing callbacks_) or nest.
   Callback callback = std::move(callbacks_[entry.slot]);
@@ -56,7 +57,7 @@ bool Scheduler::RunOne() {
 
 bool Scheduler::RunUntil(absl::FunctionRef<bool()> predicate, uint64_t max_events) {
   DepthGuard guard(depth_);
-  assert(depth_ <= kMaxNestingDepth && "RunUntil nested too deep");
+  SNAPSIM_ASSERT(depth_ <= kMaxNestingDepth && "RunUntil nested too deep");
   for (uint64_t ran = 0; ran < max_events; ++ran) {
     if (predicate()) return true;
     if (!RunOne()) return false;
@@ -66,7 +67,7 @@ bool Scheduler::RunUntil(absl::FunctionRef<bool()> predicate, uint64_t max_event
 
 uint64_t Scheduler::RunUntilIdle(uint64_t limit) {
   DepthGuard guard(depth_);
-  assert(depth_ <= kMaxNestingDepth && "RunUntilIdle nested too deep");
+  SNAPSIM_ASSERT(depth_ <= kMaxNestingDepth && "RunUntilIdle nested too deep");
   uint64_t ran = 0;
   while (ran < limit && RunOne()) ++ran;
   return ran;

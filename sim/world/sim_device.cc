@@ -2,10 +2,11 @@
 #include "sim/world/sim_device.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include "util/assert.h"
 
 namespace snapsim {
 namespace {
@@ -40,9 +41,9 @@ SimDevice::SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& sched
       trace_(trace),
       medium_(std::move(durable)),
       current_(PageStore::OverlayOn(medium_)) {
-  assert(medium_.size_sectors() == config_.size_sectors);
-  assert(config_.logical_block_size >= kSectorSize && config_.logical_block_size <= 4096 &&
-         (config_.logical_block_size & (config_.logical_block_size - 1)) == 0);
+  SNAPSIM_ASSERT(medium_.size_sectors() == config_.size_sectors);
+  SNAPSIM_ASSERT(config_.logical_block_size >= kSectorSize && config_.logical_block_size <= 4096 &&
+                 (config_.logical_block_size & (config_.logical_block_size - 1)) == 0);
   last_completion_ = scheduler_.now();
 }
 
@@ -92,14 +93,14 @@ SimTime SimDevice::DrawLatency() {
 }
 
 void SimDevice::Submit(Bio bio) {
-  assert(!crashed_ && "I/O to a crashed device: Restart() it first");
-  assert(bio.sector <= config_.size_sectors &&
-         bio.sector_count <= config_.size_sectors - bio.sector);
-  assert(bio.sector_count == 0 || bio.data != nullptr);
-  assert(bio.sector_count != 0 || bio.is_empty_flush());
+  SNAPSIM_ASSERT(!crashed_ && "I/O to a crashed device: Restart() it first");
+  SNAPSIM_ASSERT(bio.sector <= config_.size_sectors &&
+                 bio.sector_count <= config_.size_sectors - bio.sector);
+  SNAPSIM_ASSERT(bio.sector_count == 0 || bio.data != nullptr);
+  SNAPSIM_ASSERT(bio.sector_count != 0 || bio.is_empty_flush());
   [[maybe_unused]] const uint32_t lbs_sectors = config_.logical_block_size / kSectorSize;
-  assert(bio.sector % lbs_sectors == 0 && bio.sector_count % lbs_sectors == 0);
-  assert(in_flight_.size() < kMaxInFlight && "too many bios in flight");
+  SNAPSIM_ASSERT(bio.sector % lbs_sectors == 0 && bio.sector_count % lbs_sectors == 0);
+  SNAPSIM_ASSERT(in_flight_.size() < kMaxInFlight && "too many bios in flight");
 
   const uint64_t id = next_io_id_++;
   InFlightIo io;
@@ -194,7 +195,7 @@ void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
     MakeDurable(id, io.bio.sector, sector, io.data);
     return;
   }
-  assert(cache_.size() < kMaxCachedWrites && "write cache full: flush more often");
+  SNAPSIM_ASSERT(cache_.size() < kMaxCachedWrites && "write cache full: flush more often");
   cache_.push_back(
       CacheEntry{id, seq, flushes_submitted_, io.bio.sector, sector, count, std::move(io.data)});
 }
@@ -261,7 +262,7 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& m
     size_t i = cache_.size();
     for (const auto& [id, io] : in_flight_) {
       if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
-      assert(i < fates.size());
+      SNAPSIM_ASSERT(i < fates.size());
       if (io.bio.preflush && fates[i].fate != Fate::kDrop) {
         forced_durable_before = std::max(forced_durable_before, io.flush_marker);
       }
@@ -274,14 +275,14 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& m
   bool in_cache = true;
   auto apply = [&](sector_t intended, sector_t sector, const WriteBuffer& data) {
     const uint64_t count = data.sector_count();
-    assert(index < fates.size());
+    SNAPSIM_ASSERT(index < fates.size());
     const WriteFate& drawn = fates[index++];
     const WriteFate& fate =
         in_cache && completion_seq < forced_durable_before ? kForcedKeep : drawn;
     uint8_t partial[kSectorSize];
     if (fate.partial_bytes != 0) {
-      assert(fate.fate != Fate::kDrop && fate.partial_sector < count &&
-             fate.partial_bytes < kSectorSize);
+      SNAPSIM_ASSERT(fate.fate != Fate::kDrop && fate.partial_sector < count &&
+                     fate.partial_bytes < kSectorSize);
       medium.Read(sector + fate.partial_sector, 1, partial);
     }
     switch (fate.fate) {
@@ -291,7 +292,7 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& m
       case Fate::kDrop:
         break;
       case Fate::kTear:
-        assert(fate.landed.size() == count);
+        SNAPSIM_ASSERT(fate.landed.size() == count);
         for (uint32_t i = 0; i < count; ++i) {
           if (fate.landed[i]) medium.Land(intended + i, sector + i, 1, data.sector_data(i));
         }
@@ -312,15 +313,15 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& m
     if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
     apply(io.bio.sector, io.target, io.data);
   }
-  assert(index == fates.size() && "one fate per non-durable write");
+  SNAPSIM_ASSERT(index == fates.size() && "one fate per non-durable write");
 }
 
 void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
-  assert(!crashed_);
+  SNAPSIM_ASSERT(!crashed_);
   const std::vector<CachedWrite> writes = NonDurableWrites();
   ApplyFates(fates, medium_);
   for (size_t i = 0; i < fates.size(); ++i) {
-    assert(FateFits(fates[i], writes[i]));
+    SNAPSIM_ASSERT(FateFits(fates[i], writes[i]));
     if (writes[i].in_flight) probes_.Bump(Probe::kCrashInFlightWrite);
     std::string_view fate_name;
     switch (fates[i].fate) {
@@ -358,7 +359,7 @@ void SimDevice::ApplyCrash(const std::vector<WriteFate>& fates) {
   in_flight_.clear();  // their completions never run; end_io is not called
   current_.Clear();    // reads through to the durable medium again
   crashed_ = true;
-  assert(cache_.empty() && in_flight_.empty() && "a crash leaves no volatile state");
+  SNAPSIM_ASSERT(cache_.empty() && in_flight_.empty() && "a crash leaves no volatile state");
 }
 
 void SimDevice::Crash(Prng& crash_prng) {
@@ -366,8 +367,8 @@ void SimDevice::Crash(Prng& crash_prng) {
 }
 
 void SimDevice::Restart() {
-  assert(crashed_);
-  assert(cache_.empty() && in_flight_.empty());
+  SNAPSIM_ASSERT(crashed_);
+  SNAPSIM_ASSERT(cache_.empty() && in_flight_.empty());
   crashed_ = false;
   last_completion_ = scheduler_.now();
 }

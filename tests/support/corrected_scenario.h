@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/workload/scenario.h"
+#include "sim/workload/scenario_toml.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim::testing {
