@@ -27,6 +27,20 @@ SectorGenerator GarbageCowContent(uint32_t zero_sectors) {
   };
 }
 
+// I/O errors or allocation failures are injected, or the contract is broken.
+bool AnyEioFaultFamily(const FaultProfile& faults) {
+  const FaultFamilySet on = EnabledFamilies(faults);
+  for (FaultFamily family : {FaultFamily::kReadEio, FaultFamily::kWriteEio, FaultFamily::kRangeEio,
+                             FaultFamily::kNthEio, FaultFamily::kLatentReadError,
+                             FaultFamily::kStoreAllocFail, FaultFamily::kStoreChunkIoFail}) {
+    if (on.test(static_cast<size_t>(family))) return true;
+  }
+  for (const FaultFamilyInfo& info : kFaultFamilies) {
+    if (info.contract_breaking && on.test(static_cast<size_t>(info.family))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 World::World(const Scenario& scenario, FaultProfile faults, Prng device_prng, Prng fiu_prng,
@@ -37,6 +51,7 @@ World::World(const Scenario& scenario, FaultProfile faults, Prng device_prng, Pr
       fiu_prng_(std::move(fiu_prng)),
       scenario_faults_(faults),
       active_faults_(faults),
+      eio_faults_on_(AnyEioFaultFamily(faults)),
       trace_(trace_out) {}
 
 World::~World() {
@@ -147,14 +162,7 @@ void World::UseQuietFaults(bool quiet) {
   SNAPSIM_ASSERT(s.ok() && "the profile's ratios were validated");
 }
 
-bool World::EioFaultsOn() const {
-  for (FaultFamily family : {FaultFamily::kReadEio, FaultFamily::kWriteEio, FaultFamily::kRangeEio,
-                             FaultFamily::kNthEio, FaultFamily::kLatentReadError,
-                             FaultFamily::kStoreAllocFail, FaultFamily::kStoreChunkIoFail}) {
-    if (FamilyEnabled(scenario_faults_, family)) return true;
-  }
-  return scenario_faults_.BreaksContract();
-}
+bool World::EioFaultsOn() const { return eio_faults_on_; }
 
 bool World::CowMediumFails() const {
   return !cow_dev_->latent_errors().empty() || scenario_faults_.cow.eio_range_count > 0;

@@ -93,6 +93,7 @@ class World {
   Prng fiu_prng_;
   FaultProfile scenario_faults_;
   FaultProfile active_faults_;  // what the devices see: scenario_faults_, or quiet
+  const bool eio_faults_on_;    // of scenario_faults_, which never change
   bool quiet_ = false;
 
   Scheduler scheduler_;

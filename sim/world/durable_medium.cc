@@ -32,6 +32,7 @@ void DurableMedium::KeepCurrentContent(sector_t sector, uint64_t count) {
 }
 
 void DurableMedium::Heal(sector_t sector, uint64_t count) {
+  if (damaged_.empty()) return;  // the common case: no fault ever damaged this medium
   damaged_.erase(damaged_.lower_bound(sector), damaged_.lower_bound(sector + count));
 }
 

@@ -94,8 +94,9 @@ DeviceFaults SwarmDevice(Prng& prng, sector_t size_sectors) {
 }  // namespace
 
 bool FaultProfile::BreaksContract() const {
+  const FaultFamilySet on = EnabledFamilies(*this);
   for (const FaultFamilyInfo& info : kFaultFamilies) {
-    if (info.contract_breaking && FamilyEnabled(*this, info.family)) return true;
+    if (info.contract_breaking && on.test(static_cast<size_t>(info.family))) return true;
   }
   return false;
 }
@@ -106,18 +107,24 @@ const FaultFamilyInfo& FamilyInfo(FaultFamily family) {
   return kFaultFamilies[index];
 }
 
+FaultFamilySet EnabledFamilies(const FaultProfile& p) {
+  FaultFamilySet on;
+  ForEachFaultKnob(p, [&](std::string_view, const FaultField& field, const auto& value) {
+    if (field.family != FaultFamily::kCount && KnobOn(value)) {
+      on.set(static_cast<size_t>(field.family));
+    }
+  });
+  // Equal latencies complete in submission order whatever the reorder chance.
+  if (p.latency_max_ns <= p.latency_min_ns) on.reset(static_cast<size_t>(FaultFamily::kReorder));
+  return on;
+}
+
 bool FamilyEnabled(const FaultProfile& p, FaultFamily family) {
   if (family == FaultFamily::kCount) {
     SNAPSIM_ASSERT(false && "not a family");
     return false;
   }
-  bool on = false;
-  ForEachFaultKnob(p, [&](std::string_view, const FaultField& field, const auto& value) {
-    if (field.family == family && KnobOn(value)) on = true;
-  });
-  // Equal latencies complete in submission order whatever the reorder chance.
-  if (family == FaultFamily::kReorder) on = on && p.latency_max_ns > p.latency_min_ns;
-  return on;
+  return EnabledFamilies(p).test(static_cast<size_t>(family));
 }
 
 void DisableFamily(FaultProfile& p, FaultFamily family) {

@@ -11,6 +11,7 @@
 #define SNAPSIM_SIM_WORLD_FAULT_PROFILE_H_
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <string_view>
 
@@ -143,6 +144,9 @@ inline constexpr std::array<FaultFamilyInfo, static_cast<size_t>(FaultFamily::kC
 const FaultFamilyInfo& FamilyInfo(FaultFamily family);
 // Whether `family` is switched on in `profile`.
 bool FamilyEnabled(const FaultProfile& profile, FaultFamily family);
+// Every family switched on in `profile`, by index, in one walk of the knob table.
+using FaultFamilySet = std::bitset<static_cast<size_t>(FaultFamily::kCount)>;
+FaultFamilySet EnabledFamilies(const FaultProfile& profile);
 // Switches every knob of `family` off; the profile stays valid (one crash fate stays possible).
 void DisableFamily(FaultProfile& profile, FaultFamily family);
 // Whether a beyond-contract family's probe counted a fault: such a run's findings are classed
