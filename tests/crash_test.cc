@@ -2,6 +2,7 @@
 #include "sim/world/crash.h"
 
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -96,6 +97,43 @@ TEST(DrawFates, SubSectorTearsOnlyWhenTheProfileAllowsThem) {
     EXPECT_GT(fate.partial_bytes, 0u);
     EXPECT_LT(fate.partial_bytes, kSectorSize);
     EXPECT_EQ(fate.partial_bytes % 8, 0u);
+    EXPECT_EQ(fate.partial_offset % 8, 0u);
+    EXPECT_LE(fate.partial_offset + fate.partial_bytes, kSectorSize);
+  }
+}
+
+TEST(DrawFates, SubSectorTearsTakeEveryShape) {
+  FaultProfile profile;
+  profile.crash_drop_weight = 0;
+  profile.subsector_tear = kAlways;
+  Prng prng(4);
+  std::vector<CachedWrite> writes;
+  for (uint64_t id = 1; id <= 64; ++id) writes.push_back(CachedWrite{id, id, 1, 0, false});
+  std::set<TearShape> shapes;
+  for (const WriteFate& fate : DrawFates(writes, profile, prng)) {
+    ASSERT_TRUE(fate.beyond_contract());
+    const TearShape shape = fate.partial_shape();
+    shapes.insert(shape);
+    if (shape == TearShape::kMiddle) {
+      EXPECT_GE(fate.partial_offset, 8u) << "a middle run leaves the first unit";
+      EXPECT_LE(fate.partial_offset + fate.partial_bytes, kSectorSize - 8);
+    }
+  }
+  EXPECT_EQ(shapes.size(), 3u);
+}
+
+TEST(LandPartialSector, LandsExactlyTheRunOfEachShape) {
+  std::vector<uint8_t> new_content(kSectorSize, 0xAB);
+  for (const auto& [offset, bytes] :
+       std::vector<std::pair<uint32_t, uint32_t>>{{0, 40}, {472, 40}, {40, 16}}) {
+    std::vector<uint8_t> content(kSectorSize, 0);
+    WriteFate fate = WriteFate::Keep();
+    fate.partial_offset = offset;
+    fate.partial_bytes = bytes;
+    LandPartialSector(fate, new_content.data(), content.data());
+    for (uint32_t i = 0; i < kSectorSize; ++i) {
+      EXPECT_EQ(content[i], i >= offset && i < offset + bytes ? 0xAB : 0) << i;
+    }
   }
 }
 
@@ -124,6 +162,15 @@ TEST(FateFits, RejectsMalformedFates) {
   out_of_range.partial_sector = 4;
   out_of_range.partial_bytes = 8;
   EXPECT_FALSE(FateFits(out_of_range, write));
+  WriteFate past_the_sector = WriteFate::Keep();
+  past_the_sector.partial_offset = 504;
+  past_the_sector.partial_bytes = 16;
+  EXPECT_FALSE(FateFits(past_the_sector, write));
+  WriteFate suffix = WriteFate::Keep();
+  suffix.partial_offset = 496;
+  suffix.partial_bytes = 16;
+  EXPECT_TRUE(FateFits(suffix, write));
+  EXPECT_EQ(suffix.partial_shape(), TearShape::kSuffix);
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
 
 #include <cerrno>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/memory_device.h"
 #include "core/sha256.h"
 #include "gtest/gtest.h"
+#include "sim/world/crash.h"
 
 namespace snapsim {
 namespace {
@@ -307,6 +309,67 @@ TEST(InspectDamage, DetectsOldChunkPastTheOriginsEndAsAWarning) {
   EXPECT_FALSE(report.has_errors());
   // Without the origin nothing can be said about old chunks.
   EXPECT_TRUE(InspectCow(*cow).damage.empty());
+}
+
+// Beyond the contract, a crash may land part of a sector of an area write (sim/world/crash.h:
+// prefix, suffix or middle, in 8-byte units). What the decoder makes of a torn 16-byte entry:
+// slots 0-1 hold (10, 2) and (11, 3); the write adds slot 2 = (12, 4) (bytes 32..47 of the
+// area's first sector: old_chunk 32..39, new_chunk 40..47), and for the run spanning two entries
+// slot 3 = (13, 5) too.
+InspectReport InspectTornArea(uint32_t offset, uint32_t bytes, bool two_new_entries = false) {
+  auto before = CowBuilder(64).Entry(0, 0, 10, 2).Entry(0, 1, 11, 3).Build();
+  CowBuilder after_builder(64);
+  after_builder.Entry(0, 0, 10, 2).Entry(0, 1, 11, 3).Entry(0, 2, 12, 4);
+  if (two_new_entries) after_builder.Entry(0, 3, 13, 5);
+  auto after = after_builder.Build();
+  WriteFate fate = WriteFate::Keep();
+  fate.partial_offset = offset;
+  fate.partial_bytes = bytes;
+  const size_t area_byte = size_t{AreaLocation(kPerArea, 0)} * kChunk << kSectorShift;
+  LandPartialSector(fate, after->mutable_bytes().data() + area_byte,
+                    before->mutable_bytes().data() + area_byte);
+  return InspectCow(*before);
+}
+
+TEST(TornEntry, APrefixEndingInsideAnEntryLeavesItsNewChunkZeroSoTheEntryIsSilentlyLost) {
+  const InspectReport report = InspectTornArea(0, 40);
+  EXPECT_EQ(report.exceptions.size(), 2u) << "(12, 0) is the terminator";
+  EXPECT_TRUE(report.damage.empty());
+  EXPECT_TRUE(report.stale_slots.empty());
+}
+
+// A suffix from byte 8 of the entry, or a middle run over the new_chunk half only.
+TEST(TornEntry, ARunLandingOnlyTheNewChunkHalfMapsOriginChunkZeroUndetected) {
+  for (const auto& [offset, bytes] :
+       std::vector<std::pair<uint32_t, uint32_t>>{{40, kSectorSize - 40}, {40, 8}}) {
+    const InspectReport report = InspectTornArea(offset, bytes);
+    ASSERT_EQ(report.exceptions.size(), 3u) << offset << "+" << bytes;
+    EXPECT_EQ(report.exceptions[2].old_chunk, 0u) << "the old_chunk half never landed";
+    EXPECT_EQ(report.exceptions[2].new_chunk, 4u);
+    EXPECT_TRUE(report.damage.empty()) << "(0, 4) is a well-formed entry: nothing to see";
+  }
+}
+
+TEST(TornEntry, AMiddleRunOverTheOldChunkHalfLosesTheEntry) {
+  const InspectReport report = InspectTornArea(32, 8);
+  EXPECT_EQ(report.exceptions.size(), 2u);
+  EXPECT_TRUE(report.damage.empty());
+}
+
+TEST(TornEntry, AMiddleRunAcrossTwoEntriesKeepsAHalfOfEachAndEndsTheTableBetweenThem) {
+  const InspectReport report = InspectTornArea(40, 16, /*two_new_entries=*/true);
+  ASSERT_EQ(report.exceptions.size(), 3u) << "slot 3 = (13, 0) is the terminator";
+  EXPECT_EQ(report.exceptions[2].old_chunk, 0u);
+  EXPECT_EQ(report.exceptions[2].new_chunk, 4u);
+  EXPECT_TRUE(report.damage.empty());
+}
+
+TEST(TornEntry, AWholeEntryLandingIsAnOrdinaryCommit) {
+  const InspectReport report = InspectTornArea(32, 16);
+  ASSERT_EQ(report.exceptions.size(), 3u);
+  EXPECT_EQ(report.exceptions[2].old_chunk, 12u);
+  EXPECT_EQ(report.exceptions[2].new_chunk, 4u);
+  EXPECT_TRUE(report.damage.empty());
 }
 
 TEST(InspectDamage, EveryKindHasADistinctStableName) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// The reference model's acceptance rule (sim/check/model.h), one sector at a time: which values a read
-// may return, which values a sector may hold after a crash, and how a recovery rebases it.
+// The reference model's acceptance rule (sim/check/model.h), one sector at a time: which values a
+// read may return, which values a sector may hold after a crash, and how a recovery rebases it.
 // Sequence numbers are written out by hand so each test shows the interleaving it is about.
 #include "sim/check/model.h"
 
@@ -133,6 +133,49 @@ TEST(SectorHistoryTest, RebaseOnGarbageAcceptsAnythingUntilRewritten) {
   EXPECT_TRUE(h.AcceptableAfterCrash(kSector, OriginWrite(9)));
   EXPECT_TRUE(h.AcceptableRead(kSector, Base(), 1, 2));
   EXPECT_EQ(h.Describe(kSector, true), "anything (content unknown since the last recovery)");
+}
+
+// Issue 10: a write acknowledged but not flushed when a crash struck may have been lost. A FLUSH
+// after the crash must not make it durable, even if no check could read the sector back.
+TEST(SectorHistoryTest, AFlushAfterACrashDoesNotMakeAWriteTheCrashMayHaveLostDurable) {
+  SectorHistory h(Base());
+  h.AddWrite(kStampDeviceOrigin, 1, 1);
+  h.Ack(1, 2);
+  h.SettleAtCrash(kSector, /*crash_index=*/1);  // crash; the check read fails: no Rebase
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, Base()));
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, OriginWrite(1)));
+  h.MarkDurableBefore(/*flush_submit_seq=*/10);
+  EXPECT_TRUE(h.AcceptableRead(kSector, Base(), 11, 12)) << "the crash may have dropped write 1";
+  EXPECT_TRUE(h.AcceptableRead(kSector, OriginWrite(1), 11, 12));
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, Base()));
+  EXPECT_EQ(h.Describe(kSector, true),
+            "initial origin data or origin write #1 (unknown since crash 1)");
+  // An acknowledged, flushed write after the crash settles the sector.
+  h.AddWrite(kStampDeviceOrigin, 2, 13);
+  h.Ack(2, 14);
+  h.MarkDurableBefore(15);
+  EXPECT_FALSE(h.AcceptableAfterCrash(kSector, Base()));
+  EXPECT_FALSE(h.AcceptableAfterCrash(kSector, OriginWrite(1)));
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, OriginWrite(2)));
+}
+
+TEST(SectorHistoryTest, SettlingAtACrashKeepsOnlyWhatTheCrashMayHaveLeft) {
+  SectorHistory h(Base());
+  h.AddWrite(kStampDeviceOrigin, 1, 1);
+  h.Ack(1, 2);
+  h.MarkDurableBefore(3);  // write 1 durable: the base is gone for good
+  h.AddWrite(kStampDeviceOrigin, 2, 4);
+  h.Ack(2, 5);
+  h.AddWrite(kStampDeviceOrigin, 3, 6);  // in flight at the crash
+  h.SettleAtCrash(kSector, 1);
+  EXPECT_FALSE(h.AcceptableAfterCrash(kSector, Base()));
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, OriginWrite(1)));
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, OriginWrite(2)));
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, OriginWrite(3)));
+  EXPECT_EQ(h.bases().size(), 3u);
+  h.Rebase(OriginWrite(2));  // a check read it back
+  EXPECT_FALSE(h.AcceptableAfterCrash(kSector, OriginWrite(1)));
+  EXPECT_TRUE(h.AcceptableAfterCrash(kSector, OriginWrite(2)));
 }
 
 TEST(SectorHistoryTest, DescribeListsTheAcceptableValues) {

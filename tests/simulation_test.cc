@@ -84,6 +84,21 @@ TEST(SimulationTest, CrashesRecoverAndCheckEveryTime) {
   EXPECT_GT(fates, 0u) << "crashes met non-durable writes";
 }
 
+// Regression (issue 10): an origin write was torn at crash 1 and every check read of its chunk
+// failed on a latent read error, so the chunk was never rebased; a later FLUSH then made the
+// model treat the pre-crash write as durable and a later crash reported origin_image. A crash
+// settles what it may have left whatever the check reads return.
+TEST(SimulationTest, AWriteLostAtACrashIsNotMadeDurableByALaterFlushWhenCheckReadsFail) {
+  Scenario scenario = Load("swarm");
+  ApplyCorrectedOptions(scenario);
+  RunResult r = RunSeed(scenario, 288);
+  EXPECT_GE(r.crashes, 3u);
+  EXPECT_GT(r.probes["io.latent_read_error"], 0u) << "the seed no longer hides a chunk";
+  for (const Finding& f : r.findings) {
+    EXPECT_NE(f.contract, Contract::kWithin) << f.invariant << ": " << f.detail;
+  }
+}
+
 TEST(SimulationTest, FaithfulStoreHandsOutAnAreaChunkAfterAReloadAtAnAreaBoundary) {
   // 32 one-sector chunks fill area 0; a reload then puts next_free on area 1's chunk.
   Scenario scenario = Load("area-boundary-reload");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/check/model.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/area_view.h"
@@ -11,7 +13,13 @@ namespace snapsim {
 
 const char* ViewName(View view) { return view == View::kOrigin ? "origin" : "snapshot"; }
 
-SectorHistory::SectorHistory(std::optional<Stamp> base) : base_(base) {}
+SectorHistory::SectorHistory(std::optional<Stamp> base) {
+  if (base) {
+    bases_.push_back(*base);
+  } else {
+    base_unknown_ = true;
+  }
+}
 
 void SectorHistory::AddWrite(uint32_t device, uint64_t write_id, uint64_t submit_seq) {
   if (writes_.size() >= kMaxCandidatesPerSector) Forget(submit_seq);
@@ -56,13 +64,20 @@ bool SectorHistory::SupersededDurably(const Candidate& c) const {
   return false;
 }
 
+bool SectorHistory::IsBase(const std::optional<Stamp>& observed) const {
+  if (!observed) return false;
+  for (const Stamp& b : bases_) {
+    if (*observed == b) return true;
+  }
+  return false;
+}
+
+// Every base value is a write with submit = ack = 0, so supersession is the same for all of them.
 bool SectorHistory::AcceptableRead(sector_t sector, const std::optional<Stamp>& observed,
                                    uint64_t read_submit, uint64_t read_complete) const {
   if (base_unknown_) return true;
-  Candidate base{0, base_ ? base_->device : kStampDeviceOrigin, 0, 0, true};
-  if (base_ && observed && *observed == *base_ && !SupersededForRead(base, read_submit)) {
-    return true;
-  }
+  const Candidate base{0, kStampDeviceOrigin, 0, 0, true};
+  if (IsBase(observed) && !SupersededForRead(base, read_submit)) return true;
   for (const Candidate& c : writes_) {
     if (c.submit_seq < read_complete && Matches(c, sector, observed) &&
         !SupersededForRead(c, read_submit)) {
@@ -75,8 +90,8 @@ bool SectorHistory::AcceptableRead(sector_t sector, const std::optional<Stamp>& 
 bool SectorHistory::AcceptableAfterCrash(sector_t sector,
                                          const std::optional<Stamp>& observed) const {
   if (base_unknown_) return true;
-  Candidate base{0, base_ ? base_->device : kStampDeviceOrigin, 0, 0, true};
-  if (base_ && observed && *observed == *base_ && !SupersededDurably(base)) return true;
+  const Candidate base{0, kStampDeviceOrigin, 0, 0, true};
+  if (IsBase(observed) && !SupersededDurably(base)) return true;
   for (const Candidate& c : writes_) {
     if (Matches(c, sector, observed) && !SupersededDurably(c)) return true;
   }
@@ -84,8 +99,30 @@ bool SectorHistory::AcceptableAfterCrash(sector_t sector,
 }
 
 void SectorHistory::Rebase(const std::optional<Stamp>& observed) {
-  base_ = observed;
+  bases_.clear();
+  if (observed) bases_.push_back(*observed);
   base_unknown_ = !observed.has_value();
+  settled_at_crash_ = 0;
+  writes_.clear();
+}
+
+void SectorHistory::SettleAtCrash(sector_t sector, uint64_t crash_index) {
+  if (base_unknown_) {
+    writes_.clear();
+    return;
+  }
+  std::vector<Stamp> left;
+  const Candidate base{0, kStampDeviceOrigin, 0, 0, true};
+  if (!SupersededDurably(base)) left = bases_;
+  for (const Candidate& c : writes_) {
+    if (SupersededDurably(c)) continue;
+    const Stamp stamp{c.device, sector, c.write_id};
+    if (std::find(left.begin(), left.end(), stamp) == left.end()) left.push_back(stamp);
+  }
+  // The durable write submitted last is never superseded, so something is always left.
+  SNAPSIM_ASSERT(!left.empty());
+  if (left.size() > 1) settled_at_crash_ = crash_index;
+  bases_ = std::move(left);
   writes_.clear();
 }
 
@@ -111,15 +148,26 @@ void SectorHistory::Forget(uint64_t reads_in_flight_from) {
 std::string SectorHistory::Describe(sector_t sector, bool after_crash) const {
   if (base_unknown_) return "anything (content unknown since the last recovery)";
   std::string out;
-  Candidate base{0, base_ ? base_->device : kStampDeviceOrigin, 0, 0, true};
+  const Candidate base{0, kStampDeviceOrigin, 0, 0, true};
   auto name = [](uint32_t device, uint64_t write_id) {
     if (write_id == 0) return std::string("initial origin data");
     return absl::StrFormat("%s write #%u", device == kStampDeviceOrigin ? "origin" : "snapshot",
                            write_id);
   };
   bool base_ok = after_crash ? !SupersededDurably(base) : !SupersededForRead(base, kNeverAcked);
-  if (base_ && base_ok) out = name(base_->device, base_->write_id);
   size_t listed = 0;
+  if (base_ok) {
+    for (const Stamp& b : bases_) {
+      if (++listed > 8) {
+        absl::StrAppend(&out, ", ...");
+        break;
+      }
+      absl::StrAppend(&out, out.empty() ? "" : " or ", name(b.device, b.write_id));
+    }
+    if (settled_at_crash_ != 0) {
+      absl::StrAppend(&out, absl::StrFormat(" (unknown since crash %u)", settled_at_crash_));
+    }
+  }
   for (const Candidate& c : writes_) {
     bool ok = after_crash ? !SupersededDurably(c) : !SupersededForRead(c, kNeverAcked);
     if (!ok) continue;
@@ -142,6 +190,10 @@ void ViewModel::WriteSubmitted(sector_t sector, uint32_t count, uint32_t device,
 
 void ViewModel::WriteAcked(sector_t sector, uint32_t count, uint64_t write_id, uint64_t seq) {
   for (uint32_t i = 0; i < count; ++i) MutableHistory(sector + i).Ack(write_id, seq);
+}
+
+void ViewModel::SettleAtCrash(uint64_t crash_index) {
+  for (auto& [sector, history] : sectors_) history.SettleAtCrash(sector, crash_index);
 }
 
 void ViewModel::FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from) {

@@ -18,6 +18,13 @@
 // *durable* W' supersedes it: durable means acknowledged before a FLUSH on that view was
 // submitted that then completed. The base value (initial, or what the last recovery read) is the
 // write with submit = ack = 0.
+//
+// At a crash every sector is settled (SettleAtCrash): the values the crash may have left (the
+// base and every write not superseded by a durable one) become the sector's base values, each
+// behaving like the base, and the write history is forgotten. A FLUSH after the crash therefore
+// cannot make a write the crash may have dropped or torn durable. A check that reads the sector
+// narrows the base to what it read (Rebase); a sector the check could not read keeps every value
+// the crash may have left until a read or an acknowledged later write settles it.
 #ifndef SNAPSIM_SIM_CHECK_MODEL_H_
 #define SNAPSIM_SIM_CHECK_MODEL_H_
 
@@ -65,6 +72,10 @@ class SectorHistory {
   bool AcceptableAfterCrash(sector_t sector, const std::optional<Stamp>& observed) const;
   // After a crash and check: the observed value is the new base, everything else forgotten.
   void Rebase(const std::optional<Stamp>& observed);
+  // A crash (number crash_index, 1-based) happened: whatever it may have left becomes the base.
+  void SettleAtCrash(sector_t sector, uint64_t crash_index);
+  // The values the sector may hold as its base (more than one after a crash nothing read back).
+  const std::vector<Stamp>& bases() const { return bases_; }
   // What a person reads in a finding: the acceptable values, briefly.
   std::string Describe(sector_t sector, bool after_crash) const;
 
@@ -72,11 +83,15 @@ class SectorHistory {
   bool Matches(const Candidate& c, sector_t sector, const std::optional<Stamp>& observed) const;
   bool SupersededForRead(const Candidate& c, uint64_t read_submit) const;
   bool SupersededDurably(const Candidate& c) const;
+  bool IsBase(const std::optional<Stamp>& observed) const;
   void Forget(uint64_t reads_in_flight_from);
 
-  // nullopt base: unknown content (a recovery read garbage there): anything goes until rewritten.
-  std::optional<Stamp> base_;
+  // The base values, each a write with submit = ack = 0 (one unless a crash left a choice).
+  std::vector<Stamp> bases_;
+  // Unknown content (a recovery read garbage there): anything goes until rebased.
   bool base_unknown_ = false;
+  // The crash that last settled this sector with more than one base value (0: none).
+  uint64_t settled_at_crash_ = 0;
   std::vector<Candidate> writes_;
 };
 
@@ -89,6 +104,8 @@ class ViewModel {
                       uint64_t seq);
   void WriteAcked(sector_t sector, uint32_t count, uint64_t write_id, uint64_t seq);
   void FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from = kNeverAcked);
+  // A crash happened: every sector keeps only what the crash may have left (SettleAtCrash).
+  void SettleAtCrash(uint64_t crash_index);
 
   // Sectors with a history (written at least once, or rebased): the ones a check must read.
   const absl::btree_map<sector_t, SectorHistory>& sectors() const { return sectors_; }
@@ -127,6 +144,12 @@ class Model {
     for (uint32_t i = 0; i < count; ++i) touched_.insert(sector + i);
   }
   const absl::btree_set<sector_t>& touched() const { return touched_; }
+
+  // A crash (number crash_index, 1-based) happened; call before anything runs after it.
+  void SettleAtCrash(uint64_t crash_index) {
+    origin_.SettleAtCrash(crash_index);
+    snapshot_.SettleAtCrash(crash_index);
+  }
 
   // Merge start: from now on the origin device shows the snapshot image.
   void StartMerge() { merged_ = true; }

@@ -55,6 +55,8 @@ void Simulation::HandleCrash(const std::string& point) {
 }
 
 void Simulation::RecoverFromCrash() {
+  // What the crash may have left is settled now: no FLUSH after it can make a lost write durable.
+  model_.SettleAtCrash(crashes_);
   world_->UseQuietFaults(true);
   const TargetKind kind = model_.merged() ? TargetKind::kSnapshotMerge : TargetKind::kSnapshot;
   triggers_.set_checking(true);  // no crash trigger fires during recovery

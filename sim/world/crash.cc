@@ -2,19 +2,42 @@
 #include "sim/world/crash.h"
 
 #include <array>
+#include <cstring>
 
 #include "util/assert.h"
 
 namespace snapsim {
+
+const char* TearShapeName(TearShape shape) {
+  switch (shape) {
+    case TearShape::kPrefix:
+      return "prefix";
+    case TearShape::kSuffix:
+      return "suffix";
+    case TearShape::kMiddle:
+      return "middle";
+  }
+  return "?";
+}
+
+void LandPartialSector(const WriteFate& fate, const uint8_t* new_content, uint8_t* content) {
+  SNAPSIM_ASSERT(fate.partial_bytes != 0 &&
+                 fate.partial_offset + fate.partial_bytes <= kSectorSize);
+  std::memcpy(content + fate.partial_offset, new_content + fate.partial_offset, fate.partial_bytes);
+}
 
 bool FateFits(const WriteFate& fate, const CachedWrite& write) {
   if (fate.fate == Fate::kTear && fate.landed.size() != write.sector_count) return false;
   if (fate.fate != Fate::kTear && !fate.landed.empty()) return false;
   if (fate.partial_bytes != 0) {
     if (fate.fate == Fate::kDrop) return false;
-    if (fate.partial_sector >= write.sector_count || fate.partial_bytes >= kSectorSize) {
+    if (fate.partial_sector >= write.sector_count || fate.partial_bytes >= kSectorSize ||
+        fate.partial_offset >= kSectorSize ||
+        fate.partial_offset + fate.partial_bytes > kSectorSize) {
       return false;
     }
+  } else if (fate.partial_offset != 0) {
+    return false;
   }
   return true;
 }
@@ -42,8 +65,28 @@ std::vector<WriteFate> DrawFates(const std::vector<CachedWrite>& writes,
       }
     }
     if (fate.fate != Fate::kDrop && crash_prng.Chance(profile.subsector_tear)) {
+      // In 8-byte units, 64 to a sector; a tear lands at least one unit and leaves at least one.
+      constexpr uint64_t kUnits = kSectorSize / 8;
       fate.partial_sector = static_cast<uint32_t>(crash_prng.UintLessThan(write.sector_count));
-      fate.partial_bytes = 8 * static_cast<uint32_t>(crash_prng.UintInclusive(1, 63));
+      uint64_t first = 0;
+      uint64_t units = 0;
+      switch (static_cast<TearShape>(crash_prng.UintLessThan(3))) {
+        case TearShape::kPrefix:
+          units = crash_prng.UintInclusive(1, kUnits - 1);
+          break;
+        case TearShape::kSuffix:
+          units = crash_prng.UintInclusive(1, kUnits - 1);
+          first = kUnits - units;
+          break;
+        case TearShape::kMiddle: {
+          first = crash_prng.UintInclusive(1, kUnits - 2);
+          const uint64_t last = crash_prng.UintInclusive(first, kUnits - 2);
+          units = last - first + 1;
+          break;
+        }
+      }
+      fate.partial_offset = static_cast<uint32_t>(8 * first);
+      fate.partial_bytes = static_cast<uint32_t>(8 * units);
     }
     SNAPSIM_ASSERT(FateFits(fate, write));
     fates.push_back(std::move(fate));

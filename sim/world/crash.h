@@ -4,7 +4,8 @@
 // volatile cache but not yet flushed, or still in flight) meets one fate: it landed whole
 // (kKeep), never landed (kDrop), or landed on a subset of its sectors (kTear; sectors are atomic
 // within the contract). Beyond the contract, one sector of a landed or torn write may land only
-// a prefix of its bytes (a sub-sector tear).
+// part of its bytes (a sub-sector tear): a prefix, a suffix or a run in the middle, in 8-byte
+// units.
 //
 // Writes are listed in the order they would reach the medium (completion order, then in-flight
 // writes in submission order); fates are applied in that order, so a later kept write wins over
@@ -37,13 +38,19 @@ struct CachedWrite {
 
 enum class Fate : uint8_t { kKeep, kDrop, kTear };
 
+// Which part of a sector a sub-sector tear lands.
+enum class TearShape : uint8_t { kPrefix, kSuffix, kMiddle };
+const char* TearShapeName(TearShape shape);
+
 struct WriteFate {
   Fate fate = Fate::kDrop;
   std::vector<bool> landed;  // kTear only: one flag per sector of the write
-  // Beyond contract: the sector (index within the write) that lands only its first
-  // `partial_bytes` bytes; partial_bytes == 0 means none. 0 < partial_bytes < 512.
+  // Beyond contract: the sector (index within the write) that lands only its bytes
+  // [partial_offset, partial_offset + partial_bytes); partial_bytes == 0 means none.
+  // 0 < partial_bytes < 512 and the run lies within the sector.
   uint32_t partial_sector = 0;
   uint32_t partial_bytes = 0;
+  uint32_t partial_offset = 0;
 
   static WriteFate Keep() { return WriteFate{Fate::kKeep, {}, 0, 0}; }
   static WriteFate Drop() { return WriteFate{Fate::kDrop, {}, 0, 0}; }
@@ -51,12 +58,22 @@ struct WriteFate {
     return WriteFate{Fate::kTear, std::move(landed), 0, 0};
   }
   bool beyond_contract() const { return partial_bytes != 0; }
+  // REQUIRES: beyond_contract().
+  TearShape partial_shape() const {
+    if (partial_offset == 0) return TearShape::kPrefix;
+    return partial_offset + partial_bytes == kSectorSize ? TearShape::kSuffix : TearShape::kMiddle;
+  }
 };
+
+// Beyond contract: `content` (one sector as it was before the write) takes the bytes of
+// `new_content` that `fate`'s sub-sector tear lands. REQUIRES: fate.beyond_contract().
+void LandPartialSector(const WriteFate& fate, const uint8_t* new_content, uint8_t* content);
 
 // Whether `fate` is well formed for `write`.
 bool FateFits(const WriteFate& fate, const CachedWrite& write);
 
-// One fate per write, drawn with the profile's crash weights and sub-sector tear ratio.
+// One fate per write, drawn with the profile's crash weights and sub-sector tear ratio (when the
+// ratio fires: the sector, the shape, then the run's bounds, 8-byte aligned).
 std::vector<WriteFate> DrawFates(const std::vector<CachedWrite>& writes,
                                  const FaultProfile& profile, Prng& crash_prng);
 

@@ -55,7 +55,8 @@ struct FaultProfile {
 
   // Beyond the device contract.
   Ratio subsector_tear = kNever;      // chance per landed/torn write at a crash that one sector
-                                      // lands only a 8-byte-aligned prefix, [0, 1]
+                                      // lands only an 8-byte-aligned prefix, suffix or middle
+                                      // run, [0, 1]
   Ratio lost_durable_write = kNever;  // chance per write made durable that it is silently lost
   Ratio misdirected_write = kNever;   // chance per completed write that it lands at another
                                       // sector (same length, in range), [0, 1]

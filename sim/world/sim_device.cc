@@ -282,7 +282,8 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& m
     uint8_t partial[kSectorSize];
     if (fate.partial_bytes != 0) {
       SNAPSIM_ASSERT(fate.fate != Fate::kDrop && fate.partial_sector < count &&
-                     fate.partial_bytes < kSectorSize);
+                     fate.partial_bytes < kSectorSize &&
+                     fate.partial_offset + fate.partial_bytes <= kSectorSize);
       medium.Read(sector + fate.partial_sector, 1, partial);
     }
     switch (fate.fate) {
@@ -299,8 +300,9 @@ void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& m
         break;
     }
     if (fate.partial_bytes != 0) {
-      // The sector holds its content from before this write with only a prefix of the new one.
-      std::memcpy(partial, data.sector_data(fate.partial_sector), fate.partial_bytes);
+      // The sector holds its content from before this write with only a run (prefix, suffix or
+      // middle) of the new one.
+      LandPartialSector(fate, data.sector_data(fate.partial_sector), partial);
       medium.Damage(sector + fate.partial_sector, partial);
     }
   };
