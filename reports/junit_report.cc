@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "reports/svg.h"
 
 namespace snapsim {
 namespace {
@@ -47,29 +48,11 @@ std::vector<TestCase> FailuresOf(const CampaignSummary& s, const std::string& sc
 }  // namespace
 
 std::string XmlEscape(std::string_view text) {
-  std::string out;
+  std::string printable;
   for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') out += c;
-    }
+    if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') printable += c;
   }
-  return out;
+  return HtmlEscape(printable);  // its five escapes are XML's too
 }
 
 std::string RenderJunitReport(const CampaignSummary& s) {

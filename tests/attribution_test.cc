@@ -54,6 +54,14 @@ TEST(AttributionTest, EachCatalogueCaseIsAttributedToItsEntry) {
   }
 }
 
+CampaignConfig Config(std::vector<std::string> scenarios, uint64_t first, uint64_t last) {
+  CampaignConfig config;
+  config.scenarios = std::move(scenarios);
+  config.seed_first = first;
+  config.seed_last = last;
+  return config;
+}
+
 RunResult FailingRun(const std::string& scenario, uint64_t seed, const std::string& invariant,
                      const std::string& crash_point, std::map<std::string, uint64_t> probes = {}) {
   RunResult r;
@@ -91,10 +99,7 @@ TEST(AttributionTest, RunNeedingTwoCorrectionsIsAttributedToBoth) {
   EXPECT_EQ(a.replays, 5u + 1u + 5u);  // singles, all together, leave each one out once
 
   // In a campaign the two make one cause whose id joins both.
-  CampaignConfig config;
-  config.scenarios = {"merge-crash"};
-  config.seed_first = 5;
-  config.seed_last = 5;
+  const CampaignConfig config = Config({"merge-crash"}, 5, 5);
   JobResults results{{JobKey{0, 5}, failing}};
   CampaignSummary summary = Summarize(config, results);
   AttributeCampaign(summary, results, catalogue, replay, {});
@@ -129,10 +134,7 @@ TEST(AttributionTest, CorrectionsAlreadyOnAreNotTried) {
 // unexplained cause.
 TEST(AttributionTest, UnexplainedRunsOfOneBugInTwoScenariosGroupIntoOneCause) {
   const FindingCatalogue catalogue = Catalogue();
-  CampaignConfig config;
-  config.scenarios = {"default", "many-areas"};
-  config.seed_first = 1;
-  config.seed_last = 9;
+  const CampaignConfig config = Config({"default", "many-areas"}, 1, 9);
   JobResults results;
   results[JobKey{0, 3}] =
       FailingRun("default", 3, "origin_image", "area write to chunk 1 queued, not complete",
@@ -171,10 +173,7 @@ TEST(AttributionTest, UnexplainedRunsOfOneBugInTwoScenariosGroupIntoOneCause) {
 // take the cause their group's replayed runs got, and the cause says how many it rests on.
 TEST(AttributionTest, AttributionIsBoundedPerGroup) {
   const FindingCatalogue catalogue = Catalogue();
-  CampaignConfig config;
-  config.scenarios = {"area-boundary-reload"};
-  config.seed_first = 1;
-  config.seed_last = 6;
+  const CampaignConfig config = Config({"area-boundary-reload"}, 1, 6);
   JobResults results;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     results[JobKey{0, seed}] =
@@ -204,10 +203,7 @@ TEST(AttributionTest, AttributionIsBoundedPerGroup) {
 // A run that crashed its worker is never replayed in the campaign's own process.
 TEST(AttributionTest, RunnerFailuresAreUnexplainedWithoutReplay) {
   const FindingCatalogue catalogue = Catalogue();
-  CampaignConfig config;
-  config.scenarios = {"default"};
-  config.seed_first = 1;
-  config.seed_last = 1;
+  const CampaignConfig config = Config({"default"}, 1, 1);
   JobResults results{
       {JobKey{0, 1}, FailingRun("default", 1, "simulation_crashed", "worker process")}};
   CampaignSummary summary = Summarize(config, results);

@@ -29,7 +29,7 @@ std::string CheckXml(const std::string& xml, std::vector<Element>& opened) {
         const size_t semi = xml.find(';', i);
         const std::string entity = xml.substr(i, semi - i + 1);
         if (entity != "&amp;" && entity != "&lt;" && entity != "&gt;" && entity != "&quot;" &&
-            entity != "&apos;") {
+            entity != "&#39;") {
           return "bad entity " + entity;
         }
       }
@@ -131,7 +131,7 @@ TEST(JunitReportTest, WithoutAttributionEachFindingGroupFails) {
 }
 
 TEST(JunitReportTest, EscapesAndDropsControlCharacters) {
-  EXPECT_EQ(XmlEscape("a<b>&\"'\x01\tz"), "a&lt;b&gt;&amp;&quot;&apos;\tz");
+  EXPECT_EQ(XmlEscape("a<b>&\"'\x01\tz"), "a&lt;b&gt;&amp;&quot;&#39;\tz");
 }
 
 }  // namespace
