@@ -14,6 +14,7 @@
 #include "sim/campaign/unexplained_signature.h"
 #include "sim/run/replay_case.h"
 #include "sim/run/run.h"
+#include "sim/workload/scenario_toml.h"
 #include "tests/support/test_paths.h"
 
 namespace snapsim {
@@ -110,6 +111,28 @@ TEST(AttributionTest, RunNeedingTwoCorrectionsIsAttributedToBoth) {
   EXPECT_EQ(cause.catalogue_ids.size(), 2u);
   EXPECT_EQ(summary.findings[0].cause, cause.id);
   EXPECT_FALSE(cause.correction_was_on);
+}
+
+// A real run that needs two corrections: seed 5 of io-errors (found by a faithful campaign over
+// seeds 1..200) hangs on a failed copy and also loses an invalidation; neither correction alone
+// makes it pass, both together do.
+TEST(AttributionTest, RealRunNeedingTwoCorrectionsIsAttributedToBoth) {
+  const FindingCatalogue catalogue = Catalogue();
+  absl::StatusOr<Scenario> scenario =
+      LoadScenarioByName("io-errors", std::string(testing::kSourceDir) + "/scenarios");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const RunResult failing = RunSeed(*scenario, 5);
+  ASSERT_FALSE(failing.findings.empty());
+  const CorrectionReplay replay = [&](const RunResult& run, const std::vector<std::string>& on) {
+    Scenario s = *scenario;
+    for (const std::string& name : on) SetNamedOption(*FindNamedOption(name), s.store, s.target);
+    return RunSeed(s, run.seed);
+  };
+  const RunAttribution a = AttributeRun(failing, catalogue, {}, replay);
+  EXPECT_EQ(a.catalogue_ids,
+            (std::vector<std::string>{"invalidation-lost-in-cow-cache", "copy-error-hangs-bios"}));
+  EXPECT_EQ(a.corrections,
+            (std::vector<std::string>{"durable_invalidation", "commit_failed_copies"}));
 }
 
 // A correction the run already had is not tried again; with every correction on, nothing is
