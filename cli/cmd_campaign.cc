@@ -226,15 +226,15 @@ void PrintCauses(const CampaignSummary& s, const std::optional<AttributionStats>
   const size_t known =
       std::count_if(s.causes.begin(), s.causes.end(), [](const Cause& c) { return c.known; });
   absl::PrintF(
-      "%u causes: %u known, %u unexplained (attribution: %u of %u failing runs replayed, "
-      "%u replays, %.1f s, %.1f ms per replayed run)\n",
+      "%u causes: %u known, %u unexplained (attribution: %u of %u failing runs attributed, "
+      "%u replays, %.1f s, %.1f ms per attributed run)\n",
       s.causes.size(), known, s.causes.size() - known, stats->runs_attributed, stats->failing_runs,
       stats->replays, static_cast<double>(stats->elapsed_ms) / 1000.0,
       stats->runs_attributed == 0
           ? 0.0
           : static_cast<double>(stats->elapsed_ms) / static_cast<double>(stats->runs_attributed));
   for (const Cause& c : s.causes) {
-    absl::PrintF("  %s: %u runs (%u replayed) in %s; %s%s\n", c.id, c.runs, c.attributed_runs,
+    absl::PrintF("  %s: %u runs (%u attributed) in %s; %s%s\n", c.id, c.runs, c.attributed_runs,
                  absl::StrJoin(c.scenarios, ","), c.known ? c.upstream : c.signature,
                  c.correction_was_on ? "; correction does not hold" : "");
   }
