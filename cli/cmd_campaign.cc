@@ -28,9 +28,12 @@
 #include "absl/time/time.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
+#include "core/named_options.h"
 #include "reports/report_files.h"
+#include "sim/campaign/attribution.h"
 #include "sim/campaign/campaign.h"
 #include "sim/campaign/campaign_minimize.h"
+#include "sim/campaign/finding_catalogue.h"
 #include "sim/run/minimize.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
@@ -48,6 +51,10 @@ ABSL_FLAG(uint32_t, minimize_runs, 400,
           "candidate runs at most when minimizing each finding kind (bounds the time it takes)");
 ABSL_FLAG(bool, no_minimize, false,
           "skip minimizing the lowest seed of each within-contract finding after the seeds");
+ABSL_FLAG(uint32_t, attribute_runs, snapsim::kDefaultAttributedRunsPerGroup,
+          "failing runs replayed at most per (invariant, scenario) group to attribute their cause");
+ABSL_FLAG(bool, no_attribute, false,
+          "skip attributing failing runs to the finding catalogue (no causes in the report)");
 ABSL_DECLARE_FLAG(std::string, scenario);
 ABSL_DECLARE_FLAG(std::string, scenario_dir);
 ABSL_DECLARE_FLAG(std::vector<std::string>, option);
@@ -62,11 +69,13 @@ constexpr char kUsage[] =
     "usage: snapsim campaign [--scenario NAME ...] [--seeds A..B] [--budget DURATION]\n"
     "                        [--jobs N] [--out DIR] [--shard I/N] [--seed-timeout DURATION]\n"
     "                        [--option NAME ...] [--scenario-dir DIR] [--minimize-runs N]\n"
-    "                        [--no-minimize]\n\n"
+    "                        [--no-minimize] [--attribute-runs N] [--no-attribute]\n\n"
     "Runs every seed of the range on every scenario in forked workers, writing one result line\n"
-    "per job to DIR/results.jsonl as it ends, then minimizes the lowest seed of each\n"
-    "within-contract finding into DIR/cases/ and writes DIR/summary.json, summary.md and\n"
-    "index.html. Rerunning the same campaign into the same DIR resumes it.\n"
+    "per job to DIR/results.jsonl as it ends, then attributes each failing run to the finding\n"
+    "catalogue by replaying it with corrections on (scenarios/findings/catalogue.toml), minimizes\n"
+    "the lowest seed of each within-contract finding into DIR/cases/ and writes\n"
+    "DIR/summary.json, summary.md, index.html and junit.xml. Rerunning the same campaign into the\n"
+    "same DIR resumes it.\n"
     "Scenarios: --scenario repeated or comma-separated; default every scenario file whose name\n"
     "does not start with \"explore-\". Seeds: default 1..20; with --budget alone, 1.. until the\n"
     "budget ends. --out defaults to snapsim-report. Ctrl-C stops at once and keeps what is done.\n"
@@ -212,8 +221,27 @@ absl::Status ParseShard(const std::string& text, CampaignConfig& config) {
   return absl::OkStatus();
 }
 
+void PrintCauses(const CampaignSummary& s, const std::optional<AttributionStats>& stats) {
+  if (!stats) return;
+  const size_t known =
+      std::count_if(s.causes.begin(), s.causes.end(), [](const Cause& c) { return c.known; });
+  absl::PrintF(
+      "%u causes: %u known, %u unexplained (attribution: %u of %u failing runs attributed, "
+      "%u replays, %.1f s, %.1f ms per attributed run)\n",
+      s.causes.size(), known, s.causes.size() - known, stats->runs_attributed, stats->failing_runs,
+      stats->replays, static_cast<double>(stats->elapsed_ms) / 1000.0,
+      stats->runs_attributed == 0
+          ? 0.0
+          : static_cast<double>(stats->elapsed_ms) / static_cast<double>(stats->runs_attributed));
+  for (const Cause& c : s.causes) {
+    absl::PrintF("  %s: %u runs (%u attributed) in %s; %s%s\n", c.id, c.runs, c.attributed_runs,
+                 absl::StrJoin(c.scenarios, ","), c.known ? c.upstream : c.signature,
+                 c.correction_was_on ? "; correction does not hold" : "");
+  }
+}
+
 void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedGroup>& minimized,
-                  const std::string& out_dir) {
+                  const std::optional<AttributionStats>& attribution, const std::string& out_dir) {
   const CampaignSummary& s = outcome.summary;
   const WallClockStats& wall = s.wall_clock;
   absl::PrintF("\ncampaign %s\n", s.config.Describe());
@@ -240,6 +268,7 @@ void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedGro
   for (const MinimizedGroup& m : minimized) {
     if (!m.problem.empty()) absl::PrintF("  not minimized: %s: %s\n", m.id, m.problem);
   }
+  PrintCauses(s, attribution);
   absl::PrintF("report: %s/%s\n", out_dir, kHtmlReportName);
 }
 
@@ -287,6 +316,11 @@ int CampaignMain(const std::vector<std::string>& args) {
     return Fail(absl::StrCat("--minimize-runs must be 1..", kMaxMinimizeRuns,
                              " (--no-minimize skips minimizing)"));
   }
+  if (absl::GetFlag(FLAGS_attribute_runs) == 0 ||
+      absl::GetFlag(FLAGS_attribute_runs) > kMaxAttributedRunsPerGroup) {
+    return Fail(absl::StrCat("--attribute-runs must be 1..", kMaxAttributedRunsPerGroup,
+                             " (--no-attribute skips attribution)"));
+  }
   options.jobs = absl::GetFlag(FLAGS_jobs);
   if (options.jobs > kMaxJobs) return Fail(absl::StrCat("--jobs is at most ", kMaxJobs));
   options.out_dir = absl::GetFlag(FLAGS_out).empty() ? kDefaultOut : absl::GetFlag(FLAGS_out);
@@ -316,6 +350,36 @@ int CampaignMain(const std::vector<std::string>& args) {
   absl::StatusOr<CampaignOutcome> outcome = RunCampaign(options, run_seed);
   if (!outcome.ok()) return Fail(std::string(outcome.status().message()));
 
+  std::optional<AttributionStats> attribution;
+  if (!outcome->interrupted && !absl::GetFlag(FLAGS_no_attribute) &&
+      !outcome->summary.findings.empty()) {
+    absl::StatusOr<FindingCatalogue> catalogue =
+        LoadFindingCatalogue(FindingCataloguePath(scenario_dir));
+    if (!catalogue.ok()) return Fail(std::string(catalogue.status().message()));
+    absl::StatusOr<CampaignDir> done = LoadCampaignDir(options.out_dir);
+    if (!done.ok()) return Fail(std::string(done.status().message()));
+    // The same seed, scenario and --option settings, with the corrections on top.
+    const CorrectionReplay replay = [&](const RunResult& failing,
+                                        const std::vector<std::string>& corrections) {
+      Scenario scenario = scenarios.at(failing.scenario);
+      for (const std::string& name : corrections) {
+        SetNamedOption(*FindNamedOption(name), scenario.store, scenario.target);
+      }
+      return RunSeed(scenario, failing.seed);
+    };
+    AttributionOptions attribution_options;
+    attribution_options.max_runs_per_group = absl::GetFlag(FLAGS_attribute_runs);
+    for (const auto& [name, scenario] : scenarios) {
+      attribution_options.options_on[name] = NamedOptionsOn(scenario.store, scenario.target);
+    }
+    absl::PrintF("attributing failing runs to %s\n", FindingCataloguePath(scenario_dir));
+    attribution =
+        AttributeCampaign(outcome->summary, done->results, *catalogue, replay, attribution_options);
+    if (absl::Status s = WriteReports(outcome->summary, options.out_dir); !s.ok()) {
+      return Fail(absl::StrCat("cannot write the reports: ", s.message()));
+    }
+  }
+
   std::vector<MinimizedGroup> minimized;
   if (!outcome->interrupted && !absl::GetFlag(FLAGS_no_minimize) &&
       !outcome->summary.findings.empty()) {
@@ -333,11 +397,12 @@ int CampaignMain(const std::vector<std::string>& args) {
         MinimizeCampaignFindings(outcome->summary, load, minimize_options);
     if (!groups.ok()) return Fail(std::string(groups.status().message()));
     minimized = *std::move(groups);
+    LinkCauseCases(outcome->summary);
     if (absl::Status s = WriteReports(outcome->summary, options.out_dir); !s.ok()) {
       return Fail(absl::StrCat("cannot write the reports: ", s.message()));
     }
   }
-  PrintOutcome(*outcome, minimized, options.out_dir);
+  PrintOutcome(*outcome, minimized, attribution, options.out_dir);
   if (outcome->interrupted) {
     absl::PrintF("interrupted: rerun the same command to resume\n");
     return kExitInterrupted;
@@ -347,13 +412,13 @@ int CampaignMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-SNAPSIM_REGISTER_COMMAND(campaign,
-                         Command{
-                             "campaign",
-                             "run many seeds of some scenarios in parallel and report (nightly)",
-                             kUsage,
-                             {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs",
-                              "out", "shard", "seed_timeout", "minimize_runs", "no_minimize"},
-                             &CampaignMain});
+SNAPSIM_REGISTER_COMMAND(
+    campaign,
+    Command{"campaign",
+            "run many seeds of some scenarios in parallel and report (nightly)",
+            kUsage,
+            {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs", "out", "shard",
+             "seed_timeout", "minimize_runs", "no_minimize", "attribute_runs", "no_attribute"},
+            &CampaignMain});
 
 }  // namespace snapsim::cli

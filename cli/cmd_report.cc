@@ -6,6 +6,7 @@
 //                       remaining findings, probes, rates, as Markdown on stdout
 // Exit 0 done (compare: whatever changed; scripts/nightly.sh relies on it), 1 merge found
 // findings, 2 bad input.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "reports/compare.h"
 #include "reports/json_report.h"
 #include "reports/report_files.h"
+#include "sim/campaign/attribution.h"
 #include "sim/campaign/campaign.h"
 #include "sim/campaign/campaign_summary.h"
 
@@ -91,13 +93,31 @@ int Merge(const std::vector<std::string>& args) {
   if (absl::Status s = MergeReports(dirs, out); !s.ok()) return Fail(std::string(s.message()));
   absl::StatusOr<CampaignSummary> merged = LoadSummaryJson(SummaryPath(out));
   if (!merged.ok()) return Fail(std::string(merged.status().message()));
-  if (AdoptMinimizedCases(dirs, *merged)) {
+  // The causes the shards attributed (merge does not replay), minimized cases by absolute path.
+  std::vector<CampaignSummary> shards;
+  for (const std::string& dir : dirs) {
+    absl::StatusOr<CampaignSummary> shard = LoadSummaryJson(SummaryPath(dir));
+    if (!shard.ok()) continue;  // interrupted before its summary: nothing attributed
+    for (Cause& c : shard->causes) {
+      if (!c.minimized_case.empty() && c.minimized_case[0] != '/') {
+        c.minimized_case = fs::absolute(fs::path(dir) / c.minimized_case).string();
+      }
+    }
+    shards.push_back(*std::move(shard));
+  }
+  MergeShardCauses(shards, *merged);
+  const bool adopted = AdoptMinimizedCases(dirs, *merged);
+  if (adopted || !merged->causes.empty()) {
     if (absl::Status s = WriteReports(*merged, out); !s.ok()) {
       return Fail(std::string(s.message()));
     }
   }
   absl::PrintF("merged %u shard directories: %u runs, %u with findings, %u finding kinds\n",
                dirs.size(), merged->seeds_run, merged->runs_with_findings, merged->findings.size());
+  const size_t known = std::count_if(merged->causes.begin(), merged->causes.end(),
+                                     [](const Cause& c) { return c.known; });
+  absl::PrintF("%u causes: %u known, %u unexplained\n", merged->causes.size(), known,
+               merged->causes.size() - known);
   absl::PrintF("report: %s\n", (fs::path(out) / kHtmlReportName).string());
   return merged->findings.empty() ? kExitOk : kExitFindings;
 }

@@ -60,18 +60,45 @@ std::string FindingsTable(const CampaignSummary& s) {
       "<div class=\"scroll\"><table "
       "id=\"findings\"><thead><tr><th>id</th><th>invariant</th><th>severity</th>"
       "<th>contract</th><th>scenario</th><th class=\"num\">seed</th>"
-      "<th class=\"num\">count</th><th>replay command</th></tr></thead><tbody>";
+      "<th class=\"num\">count</th><th>cause</th><th>replay command</th></tr></thead><tbody>";
   for (const FindingGroup& g : s.findings) {
     const Finding& f = g.first;
-    absl::StrAppend(&html, "<tr class=\"finding\"><td><a href=\"#f-", HtmlEscape(g.id), "\">",
-                    HtmlEscape(g.id), "</a></td><td>", HtmlEscape(f.invariant), "</td><td class=\"",
-                    SeverityClass(f.severity), "\">", FindingSeverityName(f.severity), "</td><td>",
-                    ContractName(f.contract), "</td><td>", HtmlEscape(f.scenario),
-                    "</td><td class=\"num\">", f.seed, "</td><td class=\"num\">", g.seed_count,
-                    "</td><td><code class=\"replay\">", HtmlEscape(f.replay_command),
-                    "</code></td></tr>");
+    absl::StrAppend(
+        &html, "<tr class=\"finding\"><td><a href=\"#f-", HtmlEscape(g.id), "\">", HtmlEscape(g.id),
+        "</a></td><td>", HtmlEscape(f.invariant), "</td><td class=\"", SeverityClass(f.severity),
+        "\">", FindingSeverityName(f.severity), "</td><td>", ContractName(f.contract), "</td><td>",
+        HtmlEscape(f.scenario), "</td><td class=\"num\">", f.seed, "</td><td class=\"num\">",
+        g.seed_count, "</td><td>", HtmlEscape(g.cause.empty() ? "-" : g.cause),
+        "</td><td><code class=\"replay\">", HtmlEscape(f.replay_command), "</code></td></tr>");
   }
   html += "</tbody></table></div>";
+  return html;
+}
+
+std::string CausesSection(const CampaignSummary& s) {
+  std::string html = absl::StrCat("<p id=\"causes-headline\"><strong>",
+                                  HtmlEscape(CausesHeadline(s)), "</strong></p>");
+  for (const Cause& c : s.causes) {
+    absl::StrAppend(
+        &html, "<div class=\"cause\" id=\"c-", HtmlEscape(c.id), "\"><h3>", HtmlEscape(c.id),
+        c.known ? "" : " <span class=\"sev-error\">unexplained</span>",
+        c.correction_was_on ? " <span class=\"sev-critical\">correction does not hold</span>" : "",
+        "</h3><table class=\"detail\"><tbody>");
+    auto row = [&](const char* name, const std::string& value) {
+      if (value.empty()) return;
+      absl::StrAppend(&html, "<tr><th>", name, "</th><td>", HtmlEscape(value), "</td></tr>");
+    };
+    row("title", c.title);
+    row("upstream", c.upstream);
+    row("runs", absl::StrCat(c.runs, " (attribution rests on ", c.attributed_runs, " replayed, ",
+                             c.replays, " replays)"));
+    row("scenarios", absl::StrJoin(c.scenarios, ", "));
+    row("invariants", absl::StrJoin(c.invariants, ", "));
+    row("contract", c.contract);
+    row("case", CauseCaseText(c));
+    absl::StrAppend(&html, "<tr><th>replay</th><td><code class=\"replay\">",
+                    HtmlEscape(c.replay_command), "</code></td></tr></tbody></table></div>");
+  }
   return html;
 }
 
@@ -203,6 +230,9 @@ std::string RenderHtmlReport(const CampaignSummary& s, const std::string& report
            absl::StrFormat("%.2f seeds/s, %.2f crash states/s", s.wall_clock.seeds_per_second,
                            s.wall_clock.crash_states_per_second)));
   html += "</div></header>\n<main>\n";
+  if (!s.findings.empty() || !s.causes.empty()) {
+    absl::StrAppend(&html, "<section><h2>Causes</h2>", CausesSection(s), "</section>\n");
+  }
   absl::StrAppend(&html, "<section><h2>Findings</h2>", FindingsTable(s), "</section>\n");
   absl::StrAppend(&html, "<section><h2>Charts</h2>", Charts(s), "</section>\n");
   if (!s.findings.empty()) {

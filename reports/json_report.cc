@@ -10,7 +10,17 @@
 namespace snapsim {
 namespace {
 
-enum class Type { kString, kUint, kNumber, kObject, kArray, kUintOrNull, kObjectOrNull };
+enum class Type {
+  kString,
+  kUint,
+  kNumber,
+  kObject,
+  kArray,
+  kUintOrNull,
+  kObjectOrNull,
+  kBool,
+  kStringOrNull
+};
 
 bool Is(const nlohmann::json& v, Type t) {
   switch (t) {
@@ -28,6 +38,10 @@ bool Is(const nlohmann::json& v, Type t) {
       return v.is_null() || Is(v, Type::kUint);
     case Type::kObjectOrNull:
       return v.is_null() || v.is_object();
+    case Type::kBool:
+      return v.is_boolean();
+    case Type::kStringOrNull:
+      return v.is_null() || v.is_string();
   }
   return false;
 }
@@ -79,10 +93,16 @@ absl::Status ValidateSummaryJson(const nlohmann::json& j) {
                            {"findings", T::kArray},
                            {"wall_clock", T::kObject}});
   if (!s.ok()) return s;
-  if (j.at("schema_version").get<uint64_t>() != kSummarySchemaVersion) {
+  const uint64_t version = j.at("schema_version").get<uint64_t>();
+  if (version < kOldestReadableSummarySchemaVersion || version > kSummarySchemaVersion) {
     return absl::InvalidArgumentError(absl::StrCat("schema_version ", j.at("schema_version").dump(),
-                                                   " is not ", kSummarySchemaVersion));
+                                                   " is not ", kOldestReadableSummarySchemaVersion,
+                                                   "..", kSummarySchemaVersion));
   }
+  // Version 2 added `causes` and findings[].cause; version 1 files are read without them.
+  const bool has_causes = version >= 2;
+  if (has_causes) s.Update(Fields(j, "summary", {{"causes", T::kArray}}));
+  if (!s.ok()) return s;
   for (const nlohmann::json& name : j.at("scenarios")) {
     if (!name.is_string()) return absl::InvalidArgumentError("summary.scenarios: not a string");
   }
@@ -134,6 +154,25 @@ absl::Status ValidateSummaryJson(const nlohmann::json& j) {
                      {"expected", T::kString},
                      {"actual", T::kString},
                      {"detail", T::kString}}));
+    if (has_causes)
+      s.Update(Fields(f, absl::StrCat("findings[", i - 1, "]"), {{"cause", T::kString}}));
+  }
+  if (has_causes) {
+    i = 0;
+    for (const nlohmann::json& c : j.at("causes")) {
+      s.Update(Fields(c, absl::StrCat("causes[", i++, "]"),
+                      {{"id", T::kString},
+                       {"title", T::kString},
+                       {"known", T::kBool},
+                       {"catalogue_id", T::kStringOrNull},
+                       {"runs", T::kUint},
+                       {"attributed_runs", T::kUint},
+                       {"scenarios", T::kArray},
+                       {"invariants", T::kArray},
+                       {"contract", T::kString},
+                       {"minimized_case", T::kStringOrNull},
+                       {"replay_command", T::kString}}));
+    }
   }
   s.Update(Fields(j.at("wall_clock"), "wall_clock",
                   {{"wall_ms", T::kUint},

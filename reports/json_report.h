@@ -4,7 +4,8 @@
 //
 // Contract: RenderJsonReport gives the same bytes for summaries equal outside wall_clock except
 // in the wall_clock object; ValidateSummaryJson accepts exactly the documented shape of
-// schema_version 1 (extra fields are allowed, missing or mistyped ones are not).
+// schema_version 2, and of version 1 (no causes) for older files (extra fields are allowed,
+// missing or mistyped ones are not).
 #ifndef SNAPSIM_REPORTS_JSON_REPORT_H_
 #define SNAPSIM_REPORTS_JSON_REPORT_H_
 

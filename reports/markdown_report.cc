@@ -22,7 +22,29 @@ std::string Cell(const std::string& text) {
   return out;
 }
 
+// Text on one line of a list item (no table: a '|' stays as it is).
+std::string OneLine(const std::string& text) {
+  std::string out = text;
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string CausesHeadline(const CampaignSummary& s) {
+  size_t known = 0;
+  for (const Cause& c : s.causes) known += c.known ? 1 : 0;
+  return absl::StrCat(s.causes.size(), " causes: ", known, " known, ", s.causes.size() - known,
+                      " unexplained");
+}
+
+std::string CauseCaseText(const Cause& c) {
+  if (!c.minimized_case.empty()) return c.minimized_case;
+  if (!c.catalogue_case.empty()) return absl::StrCat(c.catalogue_case, " (catalogue)");
+  return "";
+}
 
 std::string SeedRangeText(const CampaignSummary& s, bool completed) {
   const CampaignConfig& c = s.config;
@@ -37,6 +59,24 @@ std::string SeedRangeText(const CampaignSummary& s, bool completed) {
 std::string RenderMarkdownReport(const CampaignSummary& s) {
   const CampaignConfig& c = s.config;
   std::string md = "# snapsim campaign\n\n";
+  if (!s.findings.empty() || !s.causes.empty()) {
+    absl::StrAppend(&md, "**", CausesHeadline(s), "**\n\n");
+    for (const Cause& cause : s.causes) {
+      absl::StrAppend(&md, "- **", OneLine(cause.id), "**", cause.known ? "" : " (unexplained)",
+                      cause.correction_was_on ? " **correction does not hold**" : "", ": ",
+                      OneLine(cause.title), "\n");
+      if (!cause.upstream.empty())
+        absl::StrAppend(&md, "  upstream: ", OneLine(cause.upstream), "\n");
+      absl::StrAppend(&md, "  runs: ", cause.runs, " (attribution rests on ", cause.attributed_runs,
+                      " replayed); scenarios: ", absl::StrJoin(cause.scenarios, ", "),
+                      "; invariants: ", absl::StrJoin(cause.invariants, ", "),
+                      "; contract: ", cause.contract, "\n");
+      const std::string case_text = CauseCaseText(cause);
+      if (!case_text.empty()) absl::StrAppend(&md, "  case: ", OneLine(case_text), "\n");
+      absl::StrAppend(&md, "  replay: `", cause.replay_command, "`\n");
+    }
+    md += "\n";
+  }
   absl::StrAppend(&md, "- tool: ", c.tool_version, " (", c.git_commit, ")\n");
   absl::StrAppend(&md, "- scenarios: ", absl::StrJoin(c.scenarios, ", "), "\n");
   absl::StrAppend(&md, "- seeds: requested ", SeedRangeText(s, false), ", completed ",
@@ -54,14 +94,17 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
   if (s.findings.empty()) {
     md += "None.\n";
   } else {
-    md += "| id | invariant | severity | contract | scenario | first seed | seeds | replay |\n";
-    md += "|---|---|---|---|---|---|---|---|\n";
+    md +=
+        "| id | invariant | severity | contract | scenario | first seed | seeds | cause | replay "
+        "|\n";
+    md += "|---|---|---|---|---|---|---|---|---|\n";
     for (const FindingGroup& g : s.findings) {
       const Finding& f = g.first;
       absl::StrAppend(&md, "| ", Cell(g.id), " | ", Cell(f.invariant), " | ",
                       FindingSeverityName(f.severity), " | ", ContractName(f.contract), " | ",
-                      Cell(f.scenario), " | ", f.seed, " | ", g.seed_count, " | `",
-                      Cell(f.replay_command), "` |\n");
+                      Cell(f.scenario), " | ", f.seed, " | ", g.seed_count, " | ",
+                      Cell(g.cause.empty() ? "-" : g.cause), " | `", Cell(f.replay_command),
+                      "` |\n");
     }
     md += "\nDetails:\n\n";
     for (const FindingGroup& g : s.findings) {

@@ -15,6 +15,12 @@ namespace snapsim {
 
 std::string RenderMarkdownReport(const CampaignSummary& summary);
 
+// "3 causes: 2 known, 1 unexplained".
+std::string CausesHeadline(const CampaignSummary& summary);
+
+// A cause's case for reports: its minimized case, else the catalogue's minimal case, else "".
+std::string CauseCaseText(const Cause& cause);
+
 // "1..10", "1..(budget)" or "none".
 std::string SeedRangeText(const CampaignSummary& summary, bool completed);
 

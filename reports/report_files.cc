@@ -6,9 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "reports/html_report.h"
 #include "reports/json_report.h"
+#include "reports/junit_report.h"
 #include "reports/markdown_report.h"
-#include "util/atomic_file.h"
 #include "sim/campaign/campaign.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 
@@ -19,6 +20,8 @@ absl::Status WriteReports(const CampaignSummary& summary, const std::string& dir
                                RenderMarkdownReport(summary)));
   s.Update(
       WriteFileAtomically(absl::StrCat(dir, "/", kHtmlReportName), RenderHtmlReport(summary, dir)));
+  s.Update(
+      WriteFileAtomically(absl::StrCat(dir, "/", kJunitReportName), RenderJunitReport(summary)));
   return s;
 }
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// The report files of a campaign directory: summary.json, summary.md and index.html, each
-// written atomically (temporary file + rename), and their merge from shard directories.
+// The report files of a campaign directory: summary.json, summary.md, index.html and
+// junit.xml, each written atomically (temporary file + rename), and their merge from shard
+// directories.
 //
-// Contract: WriteReports touches only those three names in `dir`. MergeReports reads the
-// results.jsonl of each shard directory of one campaign and writes the three files into `out`
+// Contract: WriteReports touches only those four names in `dir`. MergeReports reads the
+// results.jsonl of each shard directory of one campaign and writes the four files into `out`
 // exactly as one process running every shard would have (wall_clock aside); it refuses an `out`
 // that is itself a campaign directory.
 #ifndef SNAPSIM_REPORTS_REPORT_FILES_H_

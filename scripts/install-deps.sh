@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages snapsim builds and tests with. Skips apt when all are present.
 set -euo pipefail
 packages=(cmake g++ ninja-build libgtest-dev libgmock-dev librapidcheck-dev libfiu-dev fiu-utils
-  libabsl-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev zstd chromium)
+  libabsl-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev zstd chromium
+  python3-junitparser)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

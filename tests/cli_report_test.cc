@@ -100,6 +100,9 @@ TEST(CliReportTest, MergedReportLinksTheShardsMinimizedCases) {
         absl::StrCat("campaign --scenario area-boundary-reload --seeds 1..4 --jobs 2 --shard ",
                      shard == shard0 ? "0/2" : "1/2", " --out '", shard, "'"));
     ASSERT_NE(run.exit_code, 2) << run.err;
+    EXPECT_TRUE(absl::StrContains(run.out, "1 causes: 1 known, 0 unexplained (attribution: "))
+        << run.out;
+    EXPECT_TRUE(fs::exists(shard + "/junit.xml"));
   }
   CliResult r =
       RunSnapsim(absl::StrCat("report merge '", merged, "' '", shard0, "' '", shard1, "'"));
@@ -115,6 +118,14 @@ TEST(CliReportTest, MergedReportLinksTheShardsMinimizedCases) {
   }
   EXPECT_TRUE(linked);
   EXPECT_TRUE(absl::StrContains(testing::ReadFileOrEmpty(merged + "/index.html"), "timeline-box"));
+  // The shards' causes are joined: one known cause over every failing run of both shards.
+  EXPECT_TRUE(absl::StrContains(r.out, "1 causes: 1 known, 0 unexplained")) << r.out;
+  ASSERT_EQ(summary->causes.size(), 1u);
+  EXPECT_EQ(summary->causes[0].id, "next-free-lands-on-metadata-area");
+  EXPECT_EQ(summary->causes[0].runs, summary->runs_with_findings);
+  for (const FindingGroup& g : summary->findings) EXPECT_EQ(g.cause, summary->causes[0].id);
+  EXPECT_TRUE(absl::StrContains(testing::ReadFileOrEmpty(merged + "/junit.xml"),
+                                "next-free-lands-on-metadata-area"));
 }
 
 TEST(CliReportTest, MergeRefusesToWriteIntoACampaignDirectory) {

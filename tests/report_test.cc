@@ -11,9 +11,9 @@
 #include "reports/report_files.h"
 #include "reports/svg.h"
 #include "reports/timeline.h"
-#include "util/atomic_file.h"
 #include "tests/support/fake_campaign.h"
 #include "tests/support/test_paths.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {
@@ -39,7 +39,7 @@ TEST(ReportTest, SummaryJsonValidatesAndEveryFieldIsDocumented) {
   CampaignSummary s = testing::FakeSummary();
   nlohmann::json j = nlohmann::json::parse(RenderJsonReport(s));
   EXPECT_TRUE(ValidateSummaryJson(j).ok()) << ValidateSummaryJson(j);
-  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["schema_version"], 2);
   absl::StatusOr<std::string> doc =
       ReadWholeFile(absl::StrCat(testing::kSourceDir, "/docs/report-schema.md"));
   ASSERT_TRUE(doc.ok()) << doc.status();
@@ -60,9 +60,74 @@ TEST(ReportTest, SummaryJsonMissingOrMistypedFieldIsRejected) {
   mistyped["findings"][0]["count"] = "three";
   EXPECT_EQ(ValidateSummaryJson(mistyped).message(), "findings[0].count has the wrong type");
   nlohmann::json future = j;
-  future["schema_version"] = 2;
+  future["schema_version"] = 3;
   EXPECT_FALSE(ValidateSummaryJson(future).ok());
+  nlohmann::json no_causes = j;
+  no_causes.erase("causes");
+  EXPECT_EQ(ValidateSummaryJson(no_causes).message(), "summary.causes is missing");
   EXPECT_FALSE(ParseSummaryJson("{not json").ok());
+}
+
+// A summary.json of schema version 1 (before causes) still reads: report merge and compare of
+// older directories.
+TEST(ReportTest, SchemaVersionOneSummaryStillReads) {
+  nlohmann::json j = testing::FakeSummary();
+  j["schema_version"] = 1;
+  j.erase("causes");
+  j["wall_clock"].erase("attribution_ms");
+  for (nlohmann::json& f : j["findings"]) f.erase("cause");
+  absl::StatusOr<CampaignSummary> s = ParseSummaryJson(j.dump());
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->causes.empty());
+  EXPECT_EQ(s->findings.size(), 3u);
+  EXPECT_EQ(s->findings[0].cause, "");
+}
+
+TEST(ReportTest, CausesRoundTripAndOpenTheMarkdownAndHtml) {
+  CampaignSummary s = testing::FakeSummary();
+  Cause known;
+  known.id = "copy-error-hangs-bios";
+  known.title = "A failed copy hangs every origin write behind later exceptions";
+  known.known = true;
+  known.catalogue_ids = {known.id};
+  known.corrections = {"commit_failed_copies"};
+  known.upstream = "fixed upstream";
+  known.runs = 3;
+  known.attributed_runs = 2;
+  known.scenarios = {"a"};
+  known.invariants = {"liveness"};
+  known.contract = "within";
+  known.catalogue_case = "scenarios/findings/copy-error-hangs-bios.case.json";
+  known.replay_command = "snapsim run --scenario a --seed 4";
+  known.correction_was_on = true;
+  Cause unexplained;
+  unexplained.id = "unexplained-00c0ffee";
+  unexplained.title = "unexplained: data | no crash | io";
+  unexplained.runs = 1;
+  unexplained.contract = "within";
+  unexplained.minimized_case = "cases/x.case.json";
+  s.causes = {unexplained, known};
+  s.findings[0].cause = known.id;
+  absl::StatusOr<CampaignSummary> back = ParseSummaryJson(RenderJsonReport(s));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(SameIgnoringWallClock(*back, s));
+  const nlohmann::json j = nlohmann::json::parse(RenderJsonReport(s));
+  EXPECT_TRUE(j["causes"][0]["catalogue_id"].is_null());
+  EXPECT_EQ(j["causes"][1]["catalogue_id"], "copy-error-hangs-bios");
+  EXPECT_TRUE(j["causes"][1]["minimized_case"].is_null());
+
+  const std::string md = RenderMarkdownReport(s);
+  EXPECT_EQ(md.find("**2 causes: 1 known, 1 unexplained**"), md.find("**"));
+  EXPECT_LT(md.find("unexplained-00c0ffee"), md.find("- **copy-error-hangs-bios**"));
+  EXPECT_LT(md.find("- **copy-error-hangs-bios**"), md.find("## Findings"));
+  EXPECT_THAT(md, HasSubstr("**correction does not hold**"));
+  EXPECT_THAT(md, HasSubstr("runs: 3 (attribution rests on 2 replayed)"));
+  EXPECT_THAT(md,
+              HasSubstr("case: scenarios/findings/copy-error-hangs-bios.case.json (catalogue)"));
+  const std::string html = RenderHtmlReport(s, "/nonexistent");
+  EXPECT_THAT(html, HasSubstr("<strong>2 causes: 1 known, 1 unexplained</strong>"));
+  EXPECT_LT(html.find("id=\"causes-headline\""), html.find("<h2>Findings</h2>"));
+  EXPECT_THAT(html, HasSubstr("correction does not hold"));
 }
 
 TEST(ReportTest, MarkdownHasTheFindingsReplayCommandsAndProbes) {
@@ -70,7 +135,7 @@ TEST(ReportTest, MarkdownHasTheFindingsReplayCommandsAndProbes) {
   std::string md = RenderMarkdownReport(s);
   EXPECT_THAT(md, HasSubstr("## Findings (3)"));
   EXPECT_THAT(md, HasSubstr("| no_lost_committed_exception@a/within | "
-                            "no_lost_committed_exception | critical | within | a | 4 | 5 | "
+                            "no_lost_committed_exception | critical | within | a | 4 | 5 | - | "
                             "`snapsim run --scenario a --seed 4` |"));
   EXPECT_THAT(md, HasSubstr("replay: `snapsim run --scenario b --seed 5`"));
   EXPECT_THAT(md, HasSubstr("Fired (2): crash.write_kept"));

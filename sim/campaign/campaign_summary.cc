@@ -209,6 +209,7 @@ nlohmann::json GroupToJson(const FindingGroup& g) {
   j["count"] = g.seed_count;
   j["minimized"] = g.minimized;
   j["trace"] = g.trace;
+  j["cause"] = g.cause;
   return j;
 }
 
@@ -221,6 +222,7 @@ FindingGroup GroupFromJson(const nlohmann::json& j) {
   g.seed_count = j.at("count").get<uint64_t>();
   g.minimized = j.value("minimized", "");
   g.trace = j.value("trace", "");
+  g.cause = j.value("cause", "");  // absent in schema 1
   return g;
 }
 
@@ -264,13 +266,15 @@ void to_json(nlohmann::json& j, const CampaignSummary& s) {
       {"probes", s.probes},
       {"verdicts", s.verdicts},
       {"findings", findings},
+      {"causes", s.causes},
       {"wall_clock",
        {{"wall_ms", s.wall_clock.wall_ms},
         {"budget_ms", s.wall_clock.budget_ms},
         {"jobs", s.wall_clock.jobs},
         {"seeds_per_second", s.wall_clock.seeds_per_second},
         {"crash_states_per_second", s.wall_clock.crash_states_per_second},
-        {"rate", rate}}}};
+        {"rate", rate},
+        {"attribution_ms", s.wall_clock.attribution_ms}}}};
 }
 
 void from_json(const nlohmann::json& j, CampaignSummary& s) {
@@ -304,12 +308,14 @@ void from_json(const nlohmann::json& j, CampaignSummary& s) {
   s.probes = j.at("probes").get<std::map<std::string, uint64_t>>();
   s.verdicts = j.at("verdicts").get<std::map<std::string, Verdict>>();
   for (const nlohmann::json& g : j.at("findings")) s.findings.push_back(GroupFromJson(g));
+  if (j.contains("causes")) s.causes = j.at("causes").get<std::vector<Cause>>();  // schema >= 2
   const nlohmann::json& w = j.at("wall_clock");
   s.wall_clock.wall_ms = w.at("wall_ms").get<uint64_t>();
   s.wall_clock.budget_ms = w.at("budget_ms").get<uint64_t>();
   s.wall_clock.jobs = w.at("jobs").get<uint32_t>();
   s.wall_clock.seeds_per_second = w.at("seeds_per_second").get<double>();
   s.wall_clock.crash_states_per_second = w.at("crash_states_per_second").get<double>();
+  s.wall_clock.attribution_ms = w.value("attribution_ms", uint64_t{0});
   for (const nlohmann::json& r : w.at("rate")) {
     s.wall_clock.rate.push_back(RateSample{r.at(0).get<uint64_t>(), r.at(1).get<uint64_t>()});
   }

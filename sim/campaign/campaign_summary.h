@@ -22,11 +22,14 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "sim/campaign/cause.h"
 #include "sim/check/finding.h"
 
 namespace snapsim {
 
-inline constexpr int kSummarySchemaVersion = 1;
+inline constexpr int kSummarySchemaVersion = 2;
+// The oldest summary.json this code still reads (v1: no `causes`, findings without `cause`).
+inline constexpr int kOldestReadableSummarySchemaVersion = 1;
 
 // Invariant names of the findings the campaign runner itself raises for a worker process.
 inline constexpr const char* kSimulationCrashed = "simulation_crashed";
@@ -72,6 +75,7 @@ struct FindingGroup {
   uint64_t seed_count = 0;  // seeds (jobs) that hit it at least once
   std::string minimized;    // path of a minimized replayable case; "" until the minimizer runs
   std::string trace;        // path of a JSON-lines trace of that case; "" when none
+  std::string cause;        // Cause::id most of its runs were attributed to; "" before attribution
 };
 
 struct RateSample {
@@ -87,6 +91,7 @@ struct WallClockStats {
   double seeds_per_second = 0;
   double crash_states_per_second = 0;
   std::vector<RateSample> rate;  // sampled, at most kMaxRateSamples
+  uint64_t attribution_ms = 0;   // time attribution took (sim/campaign/attribution.h)
 };
 inline constexpr size_t kMaxRateSamples = 512;
 
@@ -111,6 +116,7 @@ struct CampaignSummary {
   std::map<std::string, Verdict> verdicts;  // invariant -> summed counts
   std::map<std::string, ScenarioStats> scenarios;
   std::vector<FindingGroup> findings;  // severity (critical first), then id
+  std::vector<Cause> causes;           // filled by attribution: unexplained first, then by runs
   WallClockStats wall_clock;
 };
 
