@@ -240,6 +240,24 @@ TEST(AttributionTest, RunnerFailuresAreUnexplainedWithoutReplay) {
   EXPECT_EQ(summary.causes[0].signature, "runner | worker process | no injected fault");
 }
 
+TEST(UnexplainedSignatureTest, AssertionsAreTellApartByConditionAndFileNotLine) {
+  auto run_with = [](const std::string& actual) {
+    RunResult r;
+    Finding f;
+    f.invariant = "assertions_hold";
+    f.actual = actual;
+    r.findings.push_back(f);
+    return r;
+  };
+  const std::string a = UnexplainedSignature(run_with("core/x.cc:10: Assertion `a < b' failed"));
+  const std::string moved =
+      UnexplainedSignature(run_with("core/x.cc:12: Assertion `a < b' failed"));
+  const std::string other = UnexplainedSignature(run_with("core/x.cc:10: Assertion `c' failed"));
+  EXPECT_EQ(a, moved);
+  EXPECT_NE(a, other);
+  EXPECT_EQ(a, "assertion core/x.cc:#: Assertion `a < b' failed | no crash | no injected fault");
+}
+
 TEST(UnexplainedSignatureTest, NumbersAreStripped) {
   EXPECT_EQ(StripNumbers("area write to chunk 12 queued, crash state 3"),
             "area write to chunk # queued, crash state #");

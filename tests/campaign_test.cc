@@ -15,8 +15,9 @@
 #include "gtest/gtest.h"
 #include "reports/json_report.h"
 #include "reports/report_files.h"
-#include "util/atomic_file.h"
 #include "tests/support/fake_campaign.h"
+#include "util/assert.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {
@@ -147,6 +148,24 @@ TEST(CampaignTest, AbortingSegfaultingAndFailingWorkersBecomeFindings) {
   EXPECT_THAT(dir->results.at(JobKey{0, 5}).findings.at(0).detail, HasSubstr("bad scenario file"));
   EXPECT_EQ(dir->results.at(JobKey{0, 3}).findings.at(0).invariant, kSimulationCrashed);
   EXPECT_EQ(dir->results.at(JobKey{0, 6}).outcome, "clean");
+}
+
+TEST(CampaignTest, AssertionOutsideARunIsTheFindingAssertionsHold) {
+  std::string out = MakeTempDir("assert");
+  CampaignOptions o = Options(out, 1, 2, 1);
+  o.config.scenarios = {"a"};
+  CampaignOutcome outcome = MustRun(o, [](const std::string& scenario, uint64_t seed) {
+    if (seed == 2) SNAPSIM_ASSERT(seed != 2 && "the workload generator's promise");
+    return FakeRun(scenario, seed);
+  });
+  const FindingGroup* asserted = FindGroup(outcome.summary, "assertions_hold");
+  ASSERT_NE(asserted, nullptr);
+  EXPECT_EQ(asserted->first.seed, 2u);
+  EXPECT_EQ(asserted->first.contract, Contract::kWithin);
+  EXPECT_THAT(asserted->first.actual, HasSubstr("tests/campaign_test.cc:"));
+  EXPECT_THAT(asserted->first.actual, HasSubstr("the workload generator's promise"));
+  EXPECT_EQ(asserted->first.replay_command, "snapsim run --scenario a --seed 2");
+  EXPECT_EQ(FindGroup(outcome.summary, kSimulationCrashed), nullptr);
 }
 
 TEST(CampaignTest, WorkerPastThePerSeedLimitIsKilledAndReported) {

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "sim/check/invariants.h"
 #include "util/assert.h"
 #include "util/atomic_file.h"
 
@@ -101,6 +102,29 @@ std::string Quote(const std::string& output) {
   return absl::StrCat("\"", shown, output.size() > kMaxQuotedOutput ? "...\"" : "\"");
 }
 
+// An assertion that fired in the worker outside a simulated run (workload generation, scenario
+// set-up): the same finding a run reports, its replay command filled in by the parent.
+RunResult AssertionResult(const std::string& scenario, uint64_t seed,
+                          const AssertionFailure& failure) {
+  RunResult r;
+  r.scenario = scenario;
+  r.seed = seed;
+  r.outcome = "findings";
+  Finding f;
+  f.invariant = std::string(invariant::kAssertionsHold);
+  f.severity = FindingSeverity::kCritical;
+  f.contract = Contract::kWithin;
+  f.scenario = scenario;
+  f.seed = seed;
+  f.crash_point = "worker process";
+  f.expected = "no assertion fires";
+  f.actual = absl::StrCat(failure.Location(), ": Assertion `", failure.condition(), "' failed");
+  f.detail = absl::StrCat("SNAPSIM_ASSERT failed in ", failure.function(), " (", failure.Location(),
+                          ") outside the simulated run.");
+  r.findings.push_back(std::move(f));
+  return r;
+}
+
 // The child's side: run the job, write the result, never return.
 [[noreturn]] void RunWorker(int fd, const SeedFunction& run_seed, const std::string& scenario,
                             uint64_t seed) {
@@ -110,6 +134,10 @@ std::string Quote(const std::string& output) {
   std::string text;
   try {
     nlohmann::json j = run_seed(scenario, seed);
+    text = j.dump();
+  } catch (const AssertionFailure& failure) {
+    // Outside a simulated run (which reports its own): still the finding assertions_hold.
+    nlohmann::json j = AssertionResult(scenario, seed, failure);
     text = j.dump();
   } catch (const std::exception& e) {
     text = absl::StrCat("exception: ", e.what());
@@ -374,6 +402,9 @@ absl::Status Runner::Finish(Worker& w, int status, bool timed_out) {
       r.seed = w.key.seed;
       if (r.replay_command.empty()) {
         r.replay_command = ReplayCommand(options_.replay_prefix, scenario, w.key.seed);
+      }
+      for (Finding& f : r.findings) {
+        if (f.replay_command.empty()) f.replay_command = r.replay_command;
       }
     } catch (const nlohmann::json::exception&) {
       r = WorkerFailure(options_, scenario, w.key.seed, kSimulationCrashed,

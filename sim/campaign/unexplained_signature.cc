@@ -65,7 +65,12 @@ std::string UnexplainedSignature(const RunResult& run) {
   }
   const std::string crash =
       first.crash_point.empty() ? "no crash" : StripNumbers(first.crash_point);
-  return absl::StrCat(InvariantFamily(first.invariant), " | ", crash, " | ",
+  // Two different assertions are two bugs: the condition and file name it (not the line,
+  // which moves with unrelated edits).
+  const std::string family = first.invariant == invariant::kAssertionsHold
+                                 ? absl::StrCat("assertion ", StripNumbers(first.actual))
+                                 : InvariantFamily(first.invariant);
+  return absl::StrCat(family, " | ", crash, " | ",
                       fired.empty() ? "no injected fault" : absl::StrJoin(fired, ","));
 }
 
