@@ -71,26 +71,35 @@ uint64_t MsSince(Clock::time_point start) {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
 }
 
-RunResult WorkerFailure(const CampaignOptions& options, const std::string& scenario, uint64_t seed,
-                        const char* invariant, const std::string& detail) {
+// A result whose one finding happened in the worker process, not at a point of the run.
+RunResult WorkerResult(const std::string& scenario, uint64_t seed, std::string_view invariant,
+                       FindingSeverity severity, std::string expected, std::string actual,
+                       std::string detail) {
   RunResult r;
   r.scenario = scenario;
   r.seed = seed;
-  r.replay_command = ReplayCommand(options.replay_prefix, scenario, seed);
-  r.outcome = absl::StrCat("error: ", detail);
   Finding f;
-  f.invariant = invariant;
-  f.severity = FindingSeverity::kError;
+  f.invariant = std::string(invariant);
+  f.severity = severity;
   f.contract = Contract::kWithin;
   f.scenario = scenario;
   f.seed = seed;
   f.crash_point = "worker process";
-  f.expected = "the worker returns a RunResult";
-  f.actual = detail;
-  f.detail =
-      absl::StrCat("The worker running scenario ", scenario, " seed ", seed, ": ", detail, ".");
-  f.replay_command = r.replay_command;
+  f.expected = std::move(expected);
+  f.actual = std::move(actual);
+  f.detail = std::move(detail);
   r.findings.push_back(std::move(f));
+  return r;
+}
+
+RunResult WorkerFailure(const CampaignOptions& options, const std::string& scenario, uint64_t seed,
+                        const char* invariant, const std::string& detail) {
+  RunResult r = WorkerResult(
+      scenario, seed, invariant, FindingSeverity::kError, "the worker returns a RunResult", detail,
+      absl::StrCat("The worker running scenario ", scenario, " seed ", seed, ": ", detail, "."));
+  r.replay_command = ReplayCommand(options.replay_prefix, scenario, seed);
+  r.outcome = absl::StrCat("error: ", detail);
+  r.findings.front().replay_command = r.replay_command;
   return r;
 }
 
@@ -106,22 +115,12 @@ std::string Quote(const std::string& output) {
 // set-up): the same finding a run reports, its replay command filled in by the parent.
 RunResult AssertionResult(const std::string& scenario, uint64_t seed,
                           const AssertionFailure& failure) {
-  RunResult r;
-  r.scenario = scenario;
-  r.seed = seed;
+  RunResult r = WorkerResult(
+      scenario, seed, invariant::kAssertionsHold, FindingSeverity::kCritical, "no assertion fires",
+      absl::StrCat(failure.Location(), ": Assertion `", failure.condition(), "' failed"),
+      absl::StrCat("SNAPSIM_ASSERT failed in ", failure.function(), " (", failure.Location(),
+                   ") outside the simulated run."));
   r.outcome = "findings";
-  Finding f;
-  f.invariant = std::string(invariant::kAssertionsHold);
-  f.severity = FindingSeverity::kCritical;
-  f.contract = Contract::kWithin;
-  f.scenario = scenario;
-  f.seed = seed;
-  f.crash_point = "worker process";
-  f.expected = "no assertion fires";
-  f.actual = absl::StrCat(failure.Location(), ": Assertion `", failure.condition(), "' failed");
-  f.detail = absl::StrCat("SNAPSIM_ASSERT failed in ", failure.function(), " (", failure.Location(),
-                          ") outside the simulated run.");
-  r.findings.push_back(std::move(f));
   return r;
 }
 
