@@ -13,8 +13,8 @@
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
-#include "sim/run/explore.h"
 #include "sim/check/invariants.h"
+#include "sim/run/explore.h"
 
 ABSL_FLAG(uint32_t, bound, 64, "crash points to explore (I/O completions 1..bound)");
 ABSL_FLAG(uint64_t, max_states, 4096,

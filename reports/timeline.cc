@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "reports/svg.h"
-#include "util/atomic_file.h"
 #include "sim/world/trace.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {

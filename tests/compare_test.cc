@@ -5,8 +5,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "reports/json_report.h"
-#include "util/atomic_file.h"
 #include "tests/support/fake_campaign.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {

@@ -14,8 +14,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "reports/report_files.h"
-#include "util/atomic_file.h"
 #include "tests/support/fake_campaign.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Minimizing the findings of a campaign: after the seeds ran, each within-contract finding group
-// gets its lowest seed shrunk (sim/run/minimize.h) to a replayable case, and a trace of that case is
-// written for the report's timeline.
+// gets its lowest seed shrunk (sim/run/minimize.h) to a replayable case, and a trace of that case
+// is written for the report's timeline.
 //
 // Contract:
 //  - Files: <out_dir>/cases/<sanitized id>.case.json and <sanitized id>.trace.jsonl, written

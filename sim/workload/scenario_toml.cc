@@ -29,9 +29,8 @@ constexpr size_t kMaxScenarioFiles = 1000;
 // Size of a scenario file read at most (they are a few KiB).
 constexpr uintmax_t kMaxScenarioFileBytes = 1 << 20;
 
-constexpr std::array<const char*, 4> kStoreMutationNames = {"none", "no_area_flush",
-                                                            "no_next_area_zeroing",
-                                                            "overfill_area"};
+constexpr std::array<const char*, 4> kStoreMutationNames = {
+    "none", "no_area_flush", "no_next_area_zeroing", "overfill_area"};
 constexpr std::array<const char*, 2> kTargetMutationNames = {"none",
                                                              "release_origin_before_commit"};
 

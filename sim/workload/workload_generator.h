@@ -31,9 +31,9 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "sim/world/prng.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/workload.h"
+#include "sim/world/prng.h"
 
 namespace snapsim {
 
