@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/named_options.h"
 #include "gtest/gtest.h"
 #include "sim/run/replay_case.h"
 #include "sim/run/run.h"
@@ -38,12 +39,11 @@ const std::vector<KnownFinding>& KnownFindings() {
 // gtest prints parameters in ctest names: a readable one, not the struct's bytes.
 void PrintTo(const KnownFinding& f, std::ostream* os) { *os << f.file; }
 
+// Through the named-option table, as --option does.
 void ApplyCorrection(const std::string& name, Scenario& s) {
-  if (name == "skip_metadata_after_load") s.store.skip_metadata_after_load = true;
-  if (name == "durable_invalidation") s.store.durable_invalidation = true;
-  if (name == "clear_stale_slots_after_load") s.store.clear_stale_slots_after_load = true;
-  if (name == "flush_origin_before_commit_merge") s.target.flush_origin_before_commit_merge = true;
-  if (name == "commit_failed_copies") s.target.commit_failed_copies = true;
+  const NamedOption* option = FindNamedOption(name);
+  ASSERT_NE(option, nullptr) << name << " is not a named option";
+  SetNamedOption(*option, s.store, s.target);
 }
 
 ReplayCase Load(const KnownFinding& f) {

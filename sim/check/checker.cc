@@ -188,7 +188,7 @@ void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
                           : std::string(", not mapped"),
                 model_.merged() ? "merging snapshot" : ViewName(view),
                 after_crash ? "after recovery from crash point" : "at a quiescent point",
-                after_crash ? settings.last_crash_point : std::string()));
+                after_crash ? settings.last_crash_point : std::string_view()));
         break;
       }
       if (after_crash) observed_all.emplace_back(sector, observed);

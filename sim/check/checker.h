@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/inspect.h"
@@ -43,7 +44,7 @@ struct CheckSettings {
   // I/O errors or allocation failures are injected (or the contract is broken): a failed read
   // or an unreadable table is then allowed.
   bool eio_faults_on = false;
-  std::string last_crash_point;  // for messages
+  std::string_view last_crash_point;  // for messages; the run's, valid while a check runs
 };
 
 class Checker {

@@ -84,7 +84,6 @@ class World {
   SnapshotTarget* target() { return target_.get(); }
   const SnapshotTarget* target() const { return target_.get(); }
   TargetKind target_kind() const { return kind_; }
-  const FaultProfile& scenario_faults() const { return scenario_faults_; }
 
  private:
   const Scenario& scenario_;
