@@ -89,6 +89,29 @@ constexpr chunk_t AreaOfChunk(uint32_t exceptions_per_area, chunk_t chunk) {
 static_assert(AreaOfChunk(ExceptionsPerArea(16), 1027) == 2 && AreaOfChunk(32, 1) == 0);
 static_assert(!IsAreaChunk(32, 0) && IsAreaChunk(32, 34) && !IsAreaChunk(32, 35));
 
+// How many metadata areas lie in chunks [0, chunk).
+constexpr chunk_t AreaChunksBelow(uint32_t exceptions_per_area, chunk_t chunk) {
+  if (chunk <= kNumSnapshotHeaderChunks) return 0;
+  return (chunk - kNumSnapshotHeaderChunks - 1) / (chunk_t{exceptions_per_area} + 1) + 1;
+}
+// How many data chunks (neither header nor area) lie in [first, end). REQUIRES: first <= end.
+constexpr chunk_t DataChunksBetween(uint32_t exceptions_per_area, chunk_t first, chunk_t end) {
+  const chunk_t data_first = first < kNumSnapshotHeaderChunks ? kNumSnapshotHeaderChunks : first;
+  if (data_first >= end) return 0;
+  return (end - data_first) - (AreaChunksBelow(exceptions_per_area, end) -
+                               AreaChunksBelow(exceptions_per_area, data_first));
+}
+// The first data chunk at or above `chunk`.
+constexpr chunk_t FirstDataChunkFrom(uint32_t exceptions_per_area, chunk_t chunk) {
+  if (chunk < kNumSnapshotHeaderChunks) chunk = kNumSnapshotHeaderChunks;
+  return IsAreaChunk(exceptions_per_area, chunk) ? chunk + 1 : chunk;
+}
+static_assert(AreaChunksBelow(32, 1) == 0 && AreaChunksBelow(32, 2) == 1 &&
+              AreaChunksBelow(32, 34) == 1 && AreaChunksBelow(32, 35) == 2);
+static_assert(DataChunksBetween(32, 0, 34) == 32 && DataChunksBetween(32, 30, 40) == 9 &&
+              DataChunksBetween(32, 34, 35) == 0 && DataChunksBetween(32, 5, 5) == 0);
+static_assert(FirstDataChunkFrom(32, 0) == 2 && FirstDataChunkFrom(32, 34) == 35);
+
 // True when `chunk` is the header or a metadata area, i.e. never a data chunk.
 constexpr bool IsMetadataChunk(uint32_t exceptions_per_area, chunk_t chunk) {
   return chunk < kNumSnapshotHeaderChunks || IsAreaChunk(exceptions_per_area, chunk);

@@ -40,6 +40,7 @@ class Decoder {
   bool ReadHeader();
   bool ReadTable();
   void CheckEntry(chunk_t area, uint32_t slot, const DiskException& e);
+  void CheckUnreferenced();
   std::string UsageStatus() const;
 
   BlockDevice& cow_;
@@ -166,9 +167,36 @@ bool Decoder::ReadTable() {
     if (!view.full()) {
       report_.current_committed = view.terminator_slot();
       report_.stale_slots = view.StaleSlots();
+      CheckUnreferenced();
       return true;
     }
   }
+}
+
+// Data chunks below next_free that no entry uses. The kernel hands out chunks only upwards from
+// next_free, so such a chunk is never used again: after a crash it is space leaked (3.7.1 commits
+// exceptions in completion order, so a durable area can name a chunk above others still copying).
+void Decoder::CheckUnreferenced() {
+  const uint32_t e_per_area = report_.exceptions_per_area;
+  chunk_t unreferenced = 0;
+  std::optional<chunk_t> first;
+  chunk_t next_expected = kNumSnapshotHeaderChunks + 1;  // the first data chunk of area 0
+  // seen_new_ is ordered: the gaps between consecutive used chunks are what nobody uses.
+  for (const auto& [chunk, where] : seen_new_) {
+    if (chunk >= report_.next_free) break;
+    if (chunk > next_expected) {
+      const chunk_t gap = DataChunksBetween(e_per_area, next_expected, chunk);
+      if (gap > 0 && !first) first = FirstDataChunkFrom(e_per_area, next_expected);
+      unreferenced += gap;
+    }
+    next_expected = std::max(next_expected, chunk + 1);
+  }
+  if (unreferenced == 0) return;
+  Add(DamageKind::kUnreferencedChunk, DamageLocation{*first, std::nullopt, std::nullopt},
+      Severity::kWarning,
+      absl::StrCat(unreferenced, " data chunk", unreferenced == 1 ? "" : "s", " below next_free ",
+                   report_.next_free, " (first: chunk ", *first, ") ",
+                   unreferenced == 1 ? "holds" : "hold", " no exception: space leaked"));
 }
 
 std::string Decoder::UsageStatus() const {
@@ -223,6 +251,8 @@ const char* DamageKindName(DamageKind kind) {
       return "cow_chunk_used_twice";
     case DamageKind::kOldChunkPastOriginEnd:
       return "old_chunk_past_origin_end";
+    case DamageKind::kUnreferencedChunk:
+      return "unreferenced_chunk";
   }
   return "unknown";
 }

@@ -47,8 +47,10 @@ enum class DamageKind : uint8_t {
   kOriginChunkMappedTwice,  // "origin_chunk_mapped_twice": two entries share old_chunk
   kCowChunkUsedTwice,       // "cow_chunk_used_twice": two entries share new_chunk
   kOldChunkPastOriginEnd,   // "old_chunk_past_origin_end": only when the origin is given
+  kUnreferencedChunk,       // "unreferenced_chunk": data chunks below next_free that no entry
+                            //   uses: space leaked (a warning; the kernel never reuses them)
 };
-inline constexpr int kNumDamageKinds = 10;
+inline constexpr int kNumDamageKinds = 11;
 const char* DamageKindName(DamageKind kind);
 
 enum class Severity : uint8_t { kError, kWarning };

@@ -32,7 +32,7 @@ struct NamedOption {
   std::string_view help;  // one line: what it changes, and the finding it answers
 };
 
-inline constexpr std::array<NamedOption, 6> kNamedOptions = {{
+inline constexpr std::array<NamedOption, 7> kNamedOptions = {{
     {"skip_metadata_after_load", &StoreOptions::skip_metadata_after_load, true,
      "move next_free past a metadata area after load (area-boundary reload reuses the area)"},
     {"durable_invalidation", &StoreOptions::durable_invalidation, true,
@@ -45,11 +45,13 @@ inline constexpr std::array<NamedOption, 6> kNamedOptions = {{
      "FLUSH the origin before commit_merge (a merge step committed before its origin writes)"},
     {"commit_failed_copies", &TargetOptions::commit_failed_copies, true,
      "a failed copy goes through the store's commit path (one failed copy hangs origin writes)"},
+    {"complete_exceptions_in_order", &TargetOptions::complete_exceptions_in_order, true,
+     "hand copies to the store in allocation order (a crash leaks chunks committed out of order)"},
 }};
 
 // A bool added to either struct changes its size: give it a row above, then update these.
 static_assert(sizeof(StoreOptions) == 4, "a StoreOptions bool needs a kNamedOptions row");
-static_assert(sizeof(TargetOptions) == 4, "a TargetOptions bool needs a kNamedOptions row");
+static_assert(sizeof(TargetOptions) == 5, "a TargetOptions bool needs a kNamedOptions row");
 
 // The row called `name`, or nullptr (`corrected` is not a row).
 const NamedOption* FindNamedOption(std::string_view name);

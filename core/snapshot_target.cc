@@ -19,6 +19,7 @@ struct SnapshotTarget::PendingException {
   std::vector<Bio> snapshot_bios;     // snapshot bios to remap to the COW chunk (or fail) after
   std::optional<Bio> full_bio;        // the whole-chunk snapshot write that replaced the copy
   std::unique_ptr<uint8_t[]> buffer;  // kcopyd's page list for the copy
+  uint64_t sequence = 0;              // allocation order (complete_exceptions_in_order)
   uint32_t copy_sectors = 0;
   // Committed, waiting for snapshot reads of the chunk to drain (__check_for_conflicting_io).
   bool waiting_for_reads = false;
@@ -243,6 +244,7 @@ SnapshotTarget::PendingException* SnapshotTarget::FindOrCreatePending(chunk_t ch
   // pending meanwhile: the kernel re-checks under the lock too.
   SNAPSIM_ASSERT(!pending_.contains(chunk));
   *created = true;
+  pe->sequence = next_exception_sequence_++;
   PendingException* raw = pe.get();
   pending_[chunk] = std::move(pe);
   return raw;
@@ -314,8 +316,32 @@ void SnapshotTarget::RunCompletions() {
   in_completion_ = false;
 }
 
-// copy_callback.
+// copy_callback. With complete_exceptions_in_order a copy that ends before an earlier-allocated
+// one waits for it, so the store sees exceptions in allocation order.
 void SnapshotTarget::CopyCallback(PendingException* pe, int error) {
+  if (!options_.complete_exceptions_in_order) {
+    CopyEnded(pe, error);
+    return;
+  }
+  if (pe->sequence != next_completion_sequence_) {
+    SNAPSIM_ASSERT(pe->sequence > next_completion_sequence_);
+    SNAPSIM_ASSERT(ended_out_of_order_.size() < kMaxPendingExceptions);
+    ended_out_of_order_.emplace(pe->sequence, std::make_pair(pe, error));
+    return;
+  }
+  ++next_completion_sequence_;
+  CopyEnded(pe, error);
+  // Each pass ends one held-back copy; there are at most kMaxPendingExceptions of them.
+  while (!ended_out_of_order_.empty() &&
+         ended_out_of_order_.begin()->first == next_completion_sequence_) {
+    auto [held, held_error] = ended_out_of_order_.begin()->second;
+    ended_out_of_order_.erase(ended_out_of_order_.begin());
+    ++next_completion_sequence_;
+    CopyEnded(held, held_error);
+  }
+}
+
+void SnapshotTarget::CopyEnded(PendingException* pe, int error) {
   if (error != 0) {
     if (options_.commit_failed_copies) {
       // The upstream fix: the failed exception still leaves the store's batch.

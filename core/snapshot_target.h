@@ -76,6 +76,11 @@ struct TargetOptions {
   // "dm snapshot: fix hung bios when copy error occurs"). 3.7 completes it directly, so the store's
   // pending_count never drops to zero again and later commits wait forever.
   bool commit_failed_copies = false;
+  // Copies are handed to the store in the order their chunks were allocated, holding back one
+  // that ends before an earlier one (upstream "dm snapshot: avoid snapshot space leak on crash").
+  // 3.7 commits in completion order, so a durable area can name a chunk above others still
+  // copying; after a crash those are below next_free and never used again.
+  bool complete_exceptions_in_order = false;
   TargetMutation mutation = TargetMutation::kNone;
 };
 
@@ -146,6 +151,7 @@ class SnapshotTarget {
   void QueueCompletion(absl::AnyInvocable<void()> job);
   void RunCompletions();
   void CopyCallback(PendingException* pe, int error);
+  void CopyEnded(PendingException* pe, int error);
   void PendingComplete(PendingException* pe, bool success);
   void FinishPending(PendingException* pe);
   void InvalidateSnapshot(int error);
@@ -177,6 +183,12 @@ class SnapshotTarget {
   // kcopyd's callback thread: completions run one at a time, in arrival order.
   std::deque<absl::AnyInvocable<void()>> completions_;
   bool in_completion_ = false;
+  // complete_exceptions_in_order: the sequence number the next prepared exception gets, the one
+  // whose copy completes next, and copies that ended early, by sequence (at most one each per
+  // pending exception).
+  uint64_t next_exception_sequence_ = 0;
+  uint64_t next_completion_sequence_ = 0;
+  absl::btree_map<uint64_t, std::pair<PendingException*, int>> ended_out_of_order_;
 
   // Merge state (snapshot-merge only).
   bool merge_running_ = false;   // RUNNING_MERGE

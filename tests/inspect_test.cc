@@ -268,7 +268,9 @@ TEST(InspectDamage, DetectsNewChunkPointingAtAMetadataArea) {
                  .Entry(0, 1, 6, AreaLocation(kPerArea, 1))
                  .Build();
   const InspectReport report = InspectCow(*cow);
-  EXPECT_EQ(Kinds(report), Kinds_{DamageKind::kNewChunkIsMetadata});
+  // next_free is past the area, so the data chunks between 2 and it are unused as well.
+  EXPECT_EQ(Kinds(report),
+            (Kinds_{DamageKind::kNewChunkIsMetadata, DamageKind::kUnreferencedChunk}));
   EXPECT_EQ(report.damage[0].where.slot, 1u);
   EXPECT_EQ(report.damage[0].where.chunk, AreaLocation(kPerArea, 1));
 }
@@ -281,8 +283,33 @@ TEST(InspectDamage, DetectsNewChunkPointingAtAreaZero) {
 TEST(InspectDamage, DetectsNewChunkPastTheCowsEnd) {
   auto cow = CowBuilder(64).Entry(0, 0, 5, 2).Entry(0, 1, 6, 64).Build();
   const InspectReport report = InspectCow(*cow);
-  EXPECT_EQ(Kinds(report), Kinds_{DamageKind::kNewChunkPastCowEnd});
+  EXPECT_EQ(Kinds(report),
+            (Kinds_{DamageKind::kNewChunkPastCowEnd, DamageKind::kUnreferencedChunk}));
   EXPECT_EQ(report.damage[0].severity, Severity::kError);
+}
+
+TEST(InspectDamage, ReportsDataChunksBelowNextFreeThatNoEntryUsesAsALeak) {
+  // Chunks 2 and 5 used: 3 and 4 are below next_free (6) and used by nobody.
+  auto cow = CowBuilder(64).Entry(0, 0, 7, 2).Entry(0, 1, 8, 5).Build();
+  const InspectReport report = InspectCow(*cow);
+  EXPECT_EQ(Kinds(report), Kinds_{DamageKind::kUnreferencedChunk});
+  EXPECT_EQ(report.damage[0].severity, Severity::kWarning);
+  EXPECT_EQ(report.damage[0].where.chunk, 3u);
+  EXPECT_NE(report.damage[0].message.find("2 data chunks below next_free 6"), std::string::npos)
+      << report.damage[0].message;
+  EXPECT_FALSE(report.has_errors());
+}
+
+TEST(InspectDamage, ALeakNeverCountsTheMetadataAreaItSpans) {
+  // Area 0 full (chunks 2 .. kPerArea+1), area 1 at kPerArea+2; area 1's one entry skips the
+  // first data chunk after it: exactly one chunk leaked, and the area chunk is not counted.
+  const chunk_t area1 = AreaLocation(kPerArea, 1);
+  auto cow = CowBuilder(2 * (kPerArea + 1) + 2).FullArea(0).Entry(1, 0, 900, area1 + 2).Build();
+  const InspectReport report = InspectCow(*cow);
+  ASSERT_EQ(Kinds(report), Kinds_{DamageKind::kUnreferencedChunk});
+  EXPECT_EQ(report.damage[0].where.chunk, area1 + 1);
+  EXPECT_NE(report.damage[0].message.find("1 data chunk below"), std::string::npos)
+      << report.damage[0].message;
 }
 
 TEST(InspectDamage, DetectsOriginChunkMappedTwice) {

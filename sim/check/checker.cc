@@ -103,6 +103,21 @@ void Checker::CheckTable(const InspectReport& report, bool after_crash, bool tar
     }
   }
   model_.last_next_free = report.next_free;
+  // A merge clears exceptions from the end of the table, so it may leave chunks below next_free.
+  if (!model_.merged()) {
+    const auto leak = std::find_if(report.damage.begin(), report.damage.end(), [](const Damage& d) {
+      return d.kind == DamageKind::kUnreferencedChunk;
+    });
+    verdicts_.Tally(invariant::kCowSpaceAccounted, leak == report.damage.end());
+    if (leak != report.damage.end()) {
+      verdicts_.AddFinding(invariant::kCowSpaceAccounted,
+                           "every data chunk below next_free is used by an exception",
+                           leak->message,
+                           absl::StrCat("After ", after_crash ? "recovery" : "a reload",
+                                        ", the table leaves chunks below next_free unused; the "
+                                        "store never hands them out again."));
+    }
+  }
   if (after_crash) {
     // The table read back is the truth from here on.
     absl::btree_map<chunk_t, AreaImage> areas;

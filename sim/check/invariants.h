@@ -31,9 +31,10 @@ inline constexpr std::string_view kOriginImage = "origin_image";
 inline constexpr std::string_view kMergeImage = "merge_image";
 inline constexpr std::string_view kLiveness = "liveness";
 inline constexpr std::string_view kAssertionsHold = "assertions_hold";
+inline constexpr std::string_view kCowSpaceAccounted = "cow_space_accounted";
 }  // namespace invariant
 
-inline constexpr std::array<InvariantInfo, 12> kInvariants = {{
+inline constexpr std::array<InvariantInfo, 13> kInvariants = {{
     {invariant::kActivationSucceeds, FindingSeverity::kError,
      "after a crash within the contract, the snapshot activates again from disk"},
     {invariant::kTableWellFormed, FindingSeverity::kCritical,
@@ -57,6 +58,8 @@ inline constexpr std::array<InvariantInfo, 12> kInvariants = {{
     {invariant::kLiveness, FindingSeverity::kError, "every bio completes, with success or error"},
     {invariant::kAssertionsHold, FindingSeverity::kCritical,
      "no SNAPSIM_ASSERT of the store, the target or the simulator fires (util/assert.h)"},
+    {invariant::kCowSpaceAccounted, FindingSeverity::kWarning,
+     "every data chunk below next_free holds a committed exception: no COW space leaked"},
 }};
 
 inline const InvariantInfo* FindInvariant(std::string_view name) {
