@@ -12,7 +12,9 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "sim/check/invariants.h"
@@ -91,7 +93,14 @@ int RunMain(const std::vector<std::string>& args) {
     scenario = replay->scenario;
     seed = replay->seed;
     steps = replay->steps;
+    // --option switches corrections on over the case's own options: "does the fix hold here?"
+    const std::vector<std::string> names = absl::GetFlag(FLAGS_option);
+    if (absl::Status s = ApplyOptions(names, scenario); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
     options.replay_prefix = "snapsim run --replay-case " + case_path;
+    if (!names.empty())
+      absl::StrAppend(&options.replay_prefix, " --option ", absl::StrJoin(names, ","));
     options.replay_prefix_is_complete = true;
   } else {
     if (absl::GetFlag(FLAGS_seed).empty()) return Fail("--seed is required (or --replay-case)");

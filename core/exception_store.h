@@ -83,8 +83,10 @@ class ExceptionStore {
   virtual int PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) = 0;
   // Removes the last n exceptions returned by PrepareMerge. Returns 0 or <0.
   virtual int CommitMerge(int nr_merged) = 0;
-  // Marks the snapshot invalid on disk.
-  virtual void DropSnapshot() = 0;
+  // Marks the snapshot invalid on disk. Returns 0, or the header write's error (the kernel's
+  // drop_snapshot returns nothing and only warns; TargetOptions::fail_origin_until_invalid_on_disk
+  // uses the result).
+  virtual int DropSnapshot() = 0;
   virtual void Usage(sector_t* total_sectors, sector_t* sectors_allocated,
                      sector_t* metadata_sectors) const = 0;
   // kTable: " P <chunk_size>" (with the leading space, as DMEMIT writes it); kInfo: "".

@@ -32,7 +32,7 @@ struct NamedOption {
   std::string_view help;  // one line: what it changes, and the finding it answers
 };
 
-inline constexpr std::array<NamedOption, 7> kNamedOptions = {{
+inline constexpr std::array<NamedOption, 8> kNamedOptions = {{
     {"skip_metadata_after_load", &StoreOptions::skip_metadata_after_load, true,
      "move next_free past a metadata area after load (area-boundary reload reuses the area)"},
     {"durable_invalidation", &StoreOptions::durable_invalidation, true,
@@ -47,11 +47,13 @@ inline constexpr std::array<NamedOption, 7> kNamedOptions = {{
      "a failed copy goes through the store's commit path (one failed copy hangs origin writes)"},
     {"complete_exceptions_in_order", &TargetOptions::complete_exceptions_in_order, true,
      "hand copies to the store in allocation order (a crash leaks chunks committed out of order)"},
+    {"fail_origin_until_invalid_on_disk", &TargetOptions::fail_origin_until_invalid_on_disk, true,
+     "fail origin writes while an invalidation's header write fails (the snapshot comes back)"},
 }};
 
 // A bool added to either struct changes its size: give it a row above, then update these.
 static_assert(sizeof(StoreOptions) == 4, "a StoreOptions bool needs a kNamedOptions row");
-static_assert(sizeof(TargetOptions) == 5, "a TargetOptions bool needs a kNamedOptions row");
+static_assert(sizeof(TargetOptions) == 6, "a TargetOptions bool needs a kNamedOptions row");
 
 // The row called `name`, or nullptr (`corrected` is not a row).
 const NamedOption* FindNamedOption(std::string_view name);

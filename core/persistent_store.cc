@@ -340,9 +340,11 @@ int PersistentStore::CommitMerge(int nr_merged) {
   return 0;
 }
 
-void PersistentStore::DropSnapshot() {
+int PersistentStore::DropSnapshot() {
   valid_ = 0;
-  if (WriteHeader(options_.durable_invalidation) != 0) Warn("write header failed");
+  const int r = WriteHeader(options_.durable_invalidation);
+  if (r != 0) Warn("write header failed");
+  return r;
 }
 
 void PersistentStore::Usage(sector_t* total_sectors, sector_t* sectors_allocated,

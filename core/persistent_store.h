@@ -56,7 +56,7 @@ class PersistentStore final : public ExceptionStore {
   void CommitFailedException(const Exception& e, CommitCallback callback) override;
   int PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) override;
   int CommitMerge(int nr_merged) override;  // persistent_commit_merge
-  void DropSnapshot() override;             // persistent_drop_snapshot
+  int DropSnapshot() override;              // persistent_drop_snapshot
   void Usage(sector_t* total_sectors, sector_t* sectors_allocated,
              sector_t* metadata_sectors) const override;  // persistent_usage
   std::string Status(StatusType type) const override;     // persistent_status

@@ -213,6 +213,15 @@ void SnapshotTarget::OriginMap(Bio piece) {
 
 void SnapshotTarget::OriginWrite(Bio piece) {
   const chunk_t chunk = SectorToChunk(piece.sector);
+  if (!valid_ && invalid_not_on_disk_ && !complete_.contains(chunk)) {
+    // The disk still says valid: moving this chunk on would change what a reload's snapshot
+    // reads. Try the header write again; fail the write while it cannot be done.
+    if (store_->DropSnapshot() != 0) {
+      piece.end_io(-EIO);
+      return;
+    }
+    invalid_not_on_disk_ = false;
+  }
   if (!valid_ || complete_.contains(chunk)) {
     origin_->Submit(std::move(piece));
     return;
@@ -409,7 +418,9 @@ void SnapshotTarget::InvalidateSnapshot(int error) {
   // Cleared before drop_snapshot waits for its header write: the kernel holds s->lock across it,
   // so nobody can see the snapshot still valid meanwhile.
   valid_ = false;
-  store_->DropSnapshot();
+  if (store_->DropSnapshot() != 0 && options_.fail_origin_until_invalid_on_disk) {
+    invalid_not_on_disk_ = true;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -81,6 +81,10 @@ struct TargetOptions {
   // 3.7 commits in completion order, so a durable area can name a chunk above others still
   // copying; after a crash those are below next_free and never used again.
   bool complete_exceptions_in_order = false;
+  // When the header write of an invalidation fails, origin writes that would need a copy fail
+  // with EIO (each retries the header write first) until the disk says invalid. 3.7 only warns
+  // and lets the origin move on, so after a reload the snapshot is valid with wrong data.
+  bool fail_origin_until_invalid_on_disk = false;
   TargetMutation mutation = TargetMutation::kNone;
 };
 
@@ -175,6 +179,8 @@ class SnapshotTarget {
   uint32_t chunk_shift_ = 0;
 
   bool valid_ = true;
+  // fail_origin_until_invalid_on_disk: invalid in memory, but the header write saying so failed.
+  bool invalid_not_on_disk_ = false;
   absl::btree_map<chunk_t, chunk_t> complete_;
   absl::btree_map<chunk_t, std::unique_ptr<PendingException>> pending_;
   absl::btree_map<chunk_t, uint32_t> tracked_;

@@ -30,7 +30,7 @@ class TransientStore final : public ExceptionStore {
   // The transient type has no merge: there is nothing to merge from.
   int PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) override { return 0; }
   int CommitMerge(int nr_merged) override { return 0; }
-  void DropSnapshot() override {}
+  int DropSnapshot() override { return 0; }
   void Usage(sector_t* total_sectors, sector_t* sectors_allocated,
              sector_t* metadata_sectors) const override;
   std::string Status(StatusType type) const override;

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/support/cli_runner.h"
+#include "tests/support/test_paths.h"
 
 namespace snapsim {
 namespace {
@@ -38,6 +39,19 @@ TEST(CliRunTest, RepeatedOptionFlagsAllApplyAndAppearInTheReplayCommand) {
   EXPECT_NE(r.out.find("--option durable_invalidation,skip_metadata_after_load --seed 3"),
             std::string::npos)
       << r.out;
+}
+
+TEST(CliRunTest, OptionAppliesOverAReplayCaseAndJoinsItsReplayCommand) {
+  const std::string c = std::string(testing::kSourceDir) +
+                        "/scenarios/findings/next-free-lands-on-metadata-area.case.json";
+  EXPECT_EQ(RunSnapsim("run --replay-case " + c).exit_code, 1);
+  testing::CliResult corrected =
+      RunSnapsim("run --replay-case " + c + " --option skip_metadata_after_load");
+  EXPECT_EQ(corrected.exit_code, 0) << corrected.out;
+  EXPECT_NE(corrected.out.find("replay: snapsim run --replay-case " + c +
+                               " --option skip_metadata_after_load"),
+            std::string::npos)
+      << corrected.out;
 }
 
 TEST(CliRunTest, BadInputGetsOneLineAndExitTwo) {

@@ -34,6 +34,8 @@ const std::vector<KnownFinding>& KnownFindings() {
        "clear_stale_slots_after_load"},
       {"out-of-order-commits-leak-cow-space.case.json", "cow_space_accounted",
        "complete_exceptions_in_order"},
+      {"failed-invalidation-header-write-ignored.case.json", "snapshot_image",
+       "fail_origin_until_invalid_on_disk"},
   };
   return kFindings;
 }

@@ -45,25 +45,28 @@ TEST(NamedOptions, EachRowIsFoundByNameAndSetsExactlyItsOwnField) {
   EXPECT_EQ(FindNamedOption("bogus"), nullptr);
 }
 
-TEST(NamedOptions, CorrectedIsTheSixCorrections) {
+TEST(NamedOptions, CorrectedIsTheSevenCorrections) {
   StoreOptions store;
   TargetOptions target;
   ApplyCorrectedOptions(store, target);
-  EXPECT_EQ(OptionsOn(store, target), 6u);
+  EXPECT_EQ(OptionsOn(store, target), 7u);
   EXPECT_TRUE(store.skip_metadata_after_load);
   EXPECT_TRUE(store.durable_invalidation);
   EXPECT_TRUE(store.clear_stale_slots_after_load);
   EXPECT_TRUE(target.flush_origin_before_commit_merge);
   EXPECT_TRUE(target.commit_failed_copies);
   EXPECT_TRUE(target.complete_exceptions_in_order);
+  EXPECT_TRUE(target.fail_origin_until_invalid_on_disk);
   EXPECT_FALSE(target.full_chunk_write_skips_copy) << "a newer kernel's shortcut, no correction";
 }
 
 TEST(NamedOptions, NamesListCorrectedThenTheCorrectionsThenTheRest) {
-  EXPECT_EQ(NamedOptionNames(),
-            "corrected, skip_metadata_after_load, durable_invalidation, "
-            "clear_stale_slots_after_load, flush_origin_before_commit_merge, "
-            "commit_failed_copies, complete_exceptions_in_order, full_chunk_write_skips_copy");
+  EXPECT_EQ(
+      NamedOptionNames(),
+      "corrected, skip_metadata_after_load, durable_invalidation, "
+      "clear_stale_slots_after_load, flush_origin_before_commit_merge, "
+      "commit_failed_copies, complete_exceptions_in_order, fail_origin_until_invalid_on_disk, "
+      "full_chunk_write_skips_copy");
 }
 
 TEST(NamedOptions, EachOptionSurvivesTheScenarioTomlRoundTripInItsSection) {

@@ -198,11 +198,11 @@ void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
         verdicts_.AddFinding(
             name, history.Describe(sector, after_crash), StampText(observed),
             absl::StrFormat(
-                "Sector %u (chunk %u%s) of the %s read back %s %s.", sector, chunk,
+                "Sector %u (chunk %u%s) of the %s read back %s%s.", sector, chunk,
                 is_mapped ? absl::StrFormat(", mapped to COW chunk %u", table.at(chunk))
                           : std::string(", not mapped"),
                 model_.merged() ? "merging snapshot" : ViewName(view),
-                after_crash ? "after recovery from crash point" : "at a quiescent point",
+                after_crash ? "after recovery from crash point " : "at a quiescent point",
                 after_crash ? settings.last_crash_point : std::string_view()));
         break;
       }
