@@ -143,15 +143,17 @@ status_check="$(cat <<EOF
 slurm_dir=$(q "$slurm_dir")
 tasks=$tasks
 failed=()
+failed_ids=""
 for ((i = 0; i < tasks; i++)); do
   s=\$(cat "\$slurm_dir/shard-\$i.status" 2>/dev/null || echo none)
   case "\$s" in
-    0 | 1) ;;
+    0 | 1) continue ;;
     none) failed+=("task \$i: ended without a status (killed, node lost, or never ran); see \$slurm_dir/shard-\$i.out") ;;
     2) failed+=("task \$i: bad input (exit 2); see \$slurm_dir/shard-\$i.out") ;;
     130) failed+=("task \$i: stopped before its end (exit 130: time limit, cancelled or preempted without requeue); see \$slurm_dir/shard-\$i.out") ;;
     *) failed+=("task \$i: failed with exit \$s; see \$slurm_dir/shard-\$i.out") ;;
   esac
+  failed_ids+="\${failed_ids:+,}\$i"
 done
 EOF
 )"
@@ -209,6 +211,7 @@ fi
 status=0
 $(q "$snapsim") report merge $(q "$outdir/merged")$shard_dirs || status=\$?
 echo "\$status" >$(q "$slurm_dir/merge.status")
+case "\$status" in 0 | 1) rm -f $(q "$slurm_dir/FAILED") ;; esac
 echo "snapsim merge: exit status \$status (0 no finding, 1 findings), report $(q "$outdir/merged/index.html")"
 case "\$status" in 0 | 1) exit 0 ;; *) exit "\$status" ;; esac
 EOF
@@ -233,9 +236,9 @@ fi
 {
   echo "snapsim check: \${#failed[@]} of \$tasks tasks failed, \$(date -u +%FT%TZ); merge job \$merge_job cancelled"
   printf '  %s\n' "\${failed[@]}"
-  echo "  rerun them (each resumes its shard), then merge:"
-  echo "    sbatch --array=<task ids, e.g. 3,5> $(q "$slurm_dir/shard.sbatch")"
-  echo "    sbatch --dependency=afterok:<job id printed> $(q "$slurm_dir/merge.sbatch")"
+  echo "  rerun them (each resumes its shard), then the merge after them:"
+  echo "    sbatch --array=\$failed_ids $(q "$shard_script")"
+  echo "    sbatch --dependency=afterok:<the job id it printed> $(q "$slurm_dir/merge.sbatch")"
 } | tee "\$slurm_dir/FAILED"
 [ -z "\$merge_job" ] || scancel "\$merge_job" || true
 exit 1
