@@ -98,6 +98,16 @@ if [ -f "$slurm_dir/submit.args" ]; then
 elif [ -n "$(ls -A "$outdir")" ]; then
   die "$outdir is not empty and holds no submission of submit.sh: use a new OUTDIR"
 fi
+# Two submissions must never write the same shards at once.
+if [ -f "$slurm_dir/jobs" ]; then
+  previous_ids="$(sed -n 's/^[a-z]*=\([0-9][0-9]*\)$/\1/p' "$slurm_dir/jobs" | paste -sd, -)"
+  if [ -n "$previous_ids" ]; then
+    queued="$(squeue -h -j "$previous_ids" -o %i 2>/dev/null || true)"
+    if [ -n "$queued" ]; then
+      die "jobs $previous_ids of the previous submission to $outdir are still queued: wait, or scancel $(echo "$previous_ids" | tr , ' ')"
+    fi
+  fi
+fi
 
 # The campaign checks its flags before anything else and --out last: given a regular file as
 # --out, valid flags end in exactly that complaint, and nothing runs.
