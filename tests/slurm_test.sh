@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # ctest slurm_cluster (label slurm): scripts/slurm/submit.sh on a real, private, single-node
-# Slurm. Starts munged, slurmctld and slurmd of its own (configuration, state, spool, munge key
-# and socket in a temporary directory; loopback addresses only; no systemd, no cgroups:
-# proctrack/pgid, task/none), submits a campaign as a 4-task array plus merge, and checks that
+# Slurm. Starts munged, slurmctld and slurmd of its own with scripts/slurm/local-cluster.sh
+# (configuration, state, spool, munge key and socket in a temporary directory; loopback
+# addresses only; no systemd, no cgroups: proctrack/pgid, task/none), submits a campaign as a
+# 4-task array plus merge, and checks that
 #   - a failed task is named by the check job, which cancels the merge; the rerun it prints
 #     (that task, then the merge after it) merges;
 #   - a task requeued while running resumes its shard (results.jsonl) instead of starting over;
 #   - the merged summary.json equals a one-process campaign over the same seeds (findings,
 #     counts, verdicts, probes, causes).
-# Stops every daemon it started, by pid, whatever happens. Exits 77 (skipped) without Slurm.
+# Stops every daemon it started, by pid, whatever happens (local-cluster.sh stop). Exits 77
+# (skipped) without Slurm, munge and jq, or when not root.
 #
 #   tests/slurm_test.sh SNAPSIM_BINARY SOURCE_DIR
 # SNAPSIM_SLURM_TEST_KEEP=1 keeps the temporary directory.
@@ -38,13 +40,12 @@ command -v jq >/dev/null 2>&1 || skip "jq not found (scripts/install-deps.sh ins
 start_s=$SECONDS
 deadline=$((SECONDS + 120))  # under ctest's TIMEOUT, so that cleanup always runs
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/snapsim-slurm-test.XXXXXX")"
-chmod 755 "$tmp"  # munged wants its socket's directory searchable by all
-daemon_pids=()
+chmod 755 "$tmp"  # munged wants every directory above its socket searchable by all
 
 log() { echo "[$((SECONDS - start_s))s] $*"; }
 
 show_logs() {
-  for f in "$tmp"/log/*.log "$tmp"/out/slurm/*.out "$tmp"/single.log; do
+  for f in "$tmp"/cluster/log/*.log "$tmp"/out/slurm/*.out "$tmp"/single.log; do
     [ -f "$f" ] || continue
     echo "---- $f (last 25 lines)"
     tail -n 25 "$f"
@@ -54,24 +55,9 @@ show_logs() {
 cleanup() {
   local status=$?
   set +e
-  if [ -n "${SLURM_CONF:-}" ] && [ -f "$SLURM_CONF" ] && [ ${#daemon_pids[@]} -gt 0 ]; then
-    # Jobs first: slurmd's end does not end the job steps it started.
-    squeue -h -o %A 2>/dev/null | xargs -r scancel 2>/dev/null
-    for _ in $(seq 1 50); do
-      [ -z "$(squeue -h -t running,completing -o %A 2>/dev/null)" ] && break
-      sleep 0.2
-    done
-  fi
   [ -z "${single_pid:-}" ] || kill "$single_pid" 2>/dev/null
-  for pid in "${daemon_pids[@]+"${daemon_pids[@]}"}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${daemon_pids[@]+"${daemon_pids[@]}"}"; do
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
+  # Cancels the jobs, then stops the daemons by the pids it recorded.
+  [ -z "${cluster_started:-}" ] || "$src/scripts/slurm/local-cluster.sh" stop "$tmp/cluster"
   if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then show_logs; fi
   if [ "${SNAPSIM_SLURM_TEST_KEEP:-0}" = 1 ]; then
     echo "kept $tmp"
@@ -104,83 +90,10 @@ wait_for() {
 while read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(SLURM|SBATCH|SALLOC|SRUN)_' || true)
 unset SNAPSIM_SCENARIO_DIR SNAPSIM_SBATCH_ARGS SNAPSIM_SLURM_CPUS
 
-mkdir -p "$tmp/etc" "$tmp/state" "$tmp/spool" "$tmp/log" "$tmp/munge" "$tmp/sock"
-chmod 700 "$tmp/munge"
-chmod 755 "$tmp/sock"
-head -c 1024 /dev/urandom >"$tmp/munge/munge.key"
-chmod 400 "$tmp/munge/munge.key"
-munged -F --socket="$tmp/sock/munge.socket" --key-file="$tmp/munge/munge.key" \
-  --pid-file="$tmp/munge/munged.pid" --seed-file="$tmp/munge/munged.seed" \
-  --log-file="$tmp/log/munged.log" >>"$tmp/log/munged.log" 2>&1 &
-daemon_pids+=($!)
-wait_for 10 "munged's socket" test -S "$tmp/sock/munge.socket"
-
-# Two free TCP ports below the ephemeral range.
-listening=" "
-for f in /proc/net/tcp /proc/net/tcp6; do
-  [ -r "$f" ] || continue
-  while read -r _ local _ st _; do
-    [ "$st" = 0A ] && listening+="$((16#${local##*:})) "
-  done < <(tail -n +2 "$f")
-done
-for _ in $(seq 1 100); do
-  port=$((20000 + RANDOM % 12000))
-  [[ "$listening" != *" $port "* && "$listening" != *" $((port + 1)) "* ]] && break
-done
-
-user="$(id -un)"
-export SLURM_CONF="$tmp/etc/slurm.conf"
-cat >"$SLURM_CONF" <<EOF
-# A private single-node cluster for tests/slurm_test.sh.
-ClusterName=snapsimtest
-SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
-SlurmUser=$user
-SlurmdUser=$user
-AuthType=auth/munge
-CredType=cred/munge
-# cred_expire is also how long a requeued job waits before it starts again (default 120 s).
-AuthInfo=socket=$tmp/sock/munge.socket,cred_expire=10
-StateSaveLocation=$tmp/state
-SlurmdSpoolDir=$tmp/spool
-SlurmctldPidFile=$tmp/slurmctld.pid
-SlurmdPidFile=$tmp/slurmd.pid
-SlurmctldLogFile=$tmp/log/slurmctld.log
-SlurmdLogFile=$tmp/log/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
-ProctrackType=proctrack/pgid
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-MpiDefault=none
-SchedulerType=sched/builtin
-# The main scheduling loop every 2 s (default 60 s): a requeued task starts again soon after
-# its cred_expire.
-SchedulerParameters=sched_interval=2
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-ReturnToService=2
-MinJobAge=600
-KillWait=10
-NodeName=snapsim-node NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
-PartitionName=snapsim Nodes=snapsim-node Default=YES MaxTime=INFINITE State=UP
-EOF
-# Read by slurmd; proctrack/pgid and task/none load no cgroup plugin, so none need be mounted.
-cat >"$tmp/etc/cgroup.conf" <<EOF
-CgroupAutomount=no
-EOF
-
-slurmctld -D -i >"$tmp/log/slurmctld.stderr" 2>&1 &
-daemon_pids+=($!)
-slurmd -D -N snapsim-node >"$tmp/log/slurmd.stderr" 2>&1 &
-daemon_pids+=($!)
-node_idle() { [ "$(sinfo -h -n snapsim-node -o %t 2>/dev/null)" = idle ]; }
-wait_for 30 "the node to come up idle (ports $port, $((port + 1)))" node_idle
-log "private Slurm up on 127.0.0.1:$port (slurmctld) and :$((port + 1)) (slurmd)"
+cluster_started=1
+"$src/scripts/slurm/local-cluster.sh" start "$tmp/cluster" || fail "the private cluster did not start"
+export SLURM_CONF="$tmp/cluster/etc/slurm.conf"
+log "private Slurm up"
 
 # The snapsim the jobs run: the real one, but task 2 fails while $tmp/fail-2 exists, and task 0
 # stops itself (SIGSTOP) after its third seed on its first run, for the requeue below.
