@@ -168,10 +168,12 @@ wait "$single_pid" || single_status=$?
 single_pid=""
 [ "$single_status" -le 1 ] || fail "the one-process campaign exited $single_status"
 
-# Equal but for the wall clock and for what only attribution and minimization bookkeeping
-# (bounded per shard, or paths in shard directories) can tell apart.
+# Equal but for the wall clock and the bookkeeping of attribution and minimization (replays
+# counted per shard, case paths in shard directories). Causes compare equal here because no
+# finding kind has more failing runs (4) than a shard or the one process replays (8); beyond
+# that each shard attributes its own 8 (docs/slurm.md).
 # Not compared: a cause's replay_command, which `report merge` takes from the first shard that
-# has the cause rather than from the lowest seed.
+# has the cause rather than from the lowest seed (reported, not fixed here).
 normalize='{schema_version, scenarios, seeds, shard, tool, runs, per_scenario, totals, verdicts,
   probes, findings: (.findings | map(del(.minimized, .trace))),
   causes: (.causes | map({id, known, runs, scenarios, invariants, contract, corrections,
