@@ -108,21 +108,23 @@ for _ in $(seq 1 50); do
 done
 [ -S "$dir/sock/munge.socket" ] || die "munged did not come up" 1
 
-# Two free TCP ports below the ephemeral range (32768-).
-listening=" "
-for f in /proc/net/tcp /proc/net/tcp6; do
-  [ -r "$f" ] || continue
-  while read -r _ local _ st _; do
-    if [ "$st" = 0A ]; then listening+="$((16#${local##*:})) "; fi
-  done < <(tail -n +2 "$f")
-done
-for _ in $(seq 1 100); do
-  port=$((20000 + RANDOM % 12000))
-  [[ "$listening" != *" $port "* && "$listening" != *" $((port + 1)) "* ]] && break
-done
+# Two free TCP ports below the ephemeral range (32768-): sets port (slurmctld) and port + 1.
+pick_ports() {
+  local listening=" " f st address
+  for f in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$f" ] || continue
+    while read -r _ address _ st _; do
+      if [ "$st" = 0A ]; then listening+="$((16#${address##*:})) "; fi
+    done < <(tail -n +2 "$f")
+  done
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 12000))
+    [[ "$listening" != *" $port "* && "$listening" != *" $((port + 1)) "* ]] && return 0
+  done
+}
 
-user="$(id -un)"
-cat >"$dir/etc/slurm.conf" <<EOF
+write_conf() {
+  cat >"$dir/etc/slurm.conf" <<EOF
 # A private single-node cluster: scripts/slurm/local-cluster.sh.
 ClusterName=snapsimlocal
 SlurmctldHost=localhost(127.0.0.1)
@@ -162,20 +164,46 @@ KillWait=10
 NodeName=localnode NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=local Nodes=localnode Default=YES MaxTime=INFINITE State=UP
 EOF
+}
+
 # slurmd reads it; proctrack/pgid and task/none load no cgroup plugin, so none need be mounted.
 echo "CgroupAutomount=no" >"$dir/etc/cgroup.conf"
 
+
+# Starts slurmctld and slurmd; 0 once the node is idle, 1 if either ended (a port was taken
+# after all), 2 if not idle within 30 s.
+start_slurm() {
+  local ctld node
+  slurmctld -D -i </dev/null >>"$dir/log/slurmctld.stderr" 2>&1 &
+  ctld=$!
+  slurmd -D -N localnode </dev/null >>"$dir/log/slurmd.stderr" 2>&1 &
+  node=$!
+  printf 'slurmctld=%s\nslurmd=%s\n' "$ctld" "$node" >>"$dir/pids"
+  for _ in $(seq 1 150); do
+    [ "$(sinfo -h -n localnode -o %t 2>/dev/null)" = idle ] && return 0
+    if ! kill -0 "$ctld" 2>/dev/null || ! kill -0 "$node" 2>/dev/null; then
+      kill "$ctld" "$node" 2>/dev/null || true
+      wait "$ctld" "$node" 2>/dev/null || true
+      sed -i '/^slurm/d' "$dir/pids"
+      return 1
+    fi
+    sleep 0.2
+  done
+  return 2
+}
+
+user="$(id -un)"
 export SLURM_CONF="$dir/etc/slurm.conf"
-slurmctld -D -i </dev/null >"$dir/log/slurmctld.stderr" 2>&1 &
-echo "slurmctld=$!" >>"$dir/pids"
-slurmd -D -N localnode </dev/null >"$dir/log/slurmd.stderr" 2>&1 &
-echo "slurmd=$!" >>"$dir/pids"
-for _ in $(seq 1 150); do
-  [ "$(sinfo -h -n localnode -o %t 2>/dev/null)" = idle ] && break
-  sleep 0.2
+for attempt in 1 2 3; do
+  pick_ports
+  write_conf
+  started=0
+  start_slurm || started=$?
+  [ "$started" -eq 1 ] || break
+  echo "$prog: slurmctld or slurmd ended at once (ports $port, $((port + 1)) taken?), attempt $attempt of 3" >&2
 done
-[ "$(sinfo -h -n localnode -o %t 2>/dev/null)" = idle ] ||
-  die "the node did not come up idle within 30 s (ports $port, $((port + 1)); see $dir/log)" 1
+[ "$started" -eq 0 ] ||
+  die "the node did not come up idle (ports $port, $((port + 1)); see $dir/log)" 1
 echo "single-node Slurm up on 127.0.0.1:$port, partition 'local', $(nproc) CPUs; use it with"
 echo "  export SLURM_CONF=$SLURM_CONF"
 echo "stop it with"
