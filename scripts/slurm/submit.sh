@@ -85,9 +85,9 @@ fi
 if ! [ -f "$snapsim" ] || ! [ -x "$snapsim" ]; then die "no snapsim binary at '$snapsim' (set SNAPSIM)"; fi
 snapsim="$(cd "$(dirname "$snapsim")" && pwd)/$(basename "$snapsim")"
 
-mkdir -p "$outdir_arg" 2>/dev/null || die "cannot create OUTDIR '$outdir_arg'"
-outdir="$(cd "$outdir_arg" && pwd)"
+outdir="$(realpath -m "$outdir_arg")"
 slurm_dir="$outdir/slurm"
+[ ! -e "$outdir" ] || [ -d "$outdir" ] || die "OUTDIR $outdir exists and is not a directory"
 
 # What this submission is; a resubmission must be the same campaign (the shards resume).
 args_text="$(printf 'tasks %s\n' "$tasks"; printf 'flag %s\n' "${flags[@]+"${flags[@]}"}")"
@@ -95,7 +95,7 @@ if [ -f "$slurm_dir/submit.args" ]; then
   if [ "$(cat "$slurm_dir/submit.args")" != "$args_text" ]; then
     die "$outdir holds another submission (see $slurm_dir/submit.args): use a new OUTDIR"
   fi
-elif [ -n "$(ls -A "$outdir")" ]; then
+elif [ -d "$outdir" ] && [ -n "$(ls -A "$outdir")" ]; then
   die "$outdir is not empty and holds no submission of submit.sh: use a new OUTDIR"
 fi
 # Two submissions must never write the same shards at once.
@@ -117,10 +117,11 @@ probe_status=0
 probe_err="$("$snapsim" campaign "${flags[@]+"${flags[@]}"}" --shard "0/$tasks" --out "$probe" 2>&1 \
   >/dev/null)" || probe_status=$?
 if [ "$probe_status" -ne 2 ] || [[ "$probe_err" != *"--out $probe exists and is not a directory"* ]]; then
+  [ -n "$probe_err" ] || probe_err="snapsim campaign exited $probe_status"
   die "bad campaign flags: $(printf '%s' "$probe_err" | head -n 1)"
 fi
 
-mkdir -p "$slurm_dir"
+mkdir -p "$slurm_dir" 2>/dev/null || die "cannot create $slurm_dir"
 printf '%s\n' "$args_text" >"$slurm_dir/submit.args"
 rm -f "$slurm_dir"/shard-*.status "$slurm_dir/merge.status" "$slurm_dir/FAILED"
 
