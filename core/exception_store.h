@@ -52,6 +52,10 @@ struct StoreOptions {
   // After read_metadata, zero the current area's slots past the terminator. A torn area write can
   // leave unacknowledged entries there that 3.7.1 later writes back as part of the table.
   bool clear_stale_slots_after_load = false;
+  // A new snapshot zeroes area 0 first and writes its header with a FLUSH ahead, so the header
+  // is never on the medium while area 0 still holds leftover data. 3.7.1 writes the header
+  // first, both plain: a crash before the first commit can keep the header and lose the zeroing.
+  bool zero_area_before_header = false;
   StoreMutation mutation = StoreMutation::kNone;
 };
 

@@ -32,13 +32,15 @@ struct NamedOption {
   std::string_view help;  // one line: what it changes, and the finding it answers
 };
 
-inline constexpr std::array<NamedOption, 8> kNamedOptions = {{
+inline constexpr std::array<NamedOption, 9> kNamedOptions = {{
     {"skip_metadata_after_load", &StoreOptions::skip_metadata_after_load, true,
      "move next_free past a metadata area after load (area-boundary reload reuses the area)"},
     {"durable_invalidation", &StoreOptions::durable_invalidation, true,
      "write the invalid header with FLUSH|FUA (a lost invalidation brings the snapshot back)"},
     {"clear_stale_slots_after_load", &StoreOptions::clear_stale_slots_after_load, true,
      "zero the area's slots past the terminator after load (a torn area write's stale entries)"},
+    {"zero_area_before_header", &StoreOptions::zero_area_before_header, true,
+     "a new snapshot zeroes area 0 durably before its header (a crash keeps leftover data)"},
     {"full_chunk_write_skips_copy", &TargetOptions::full_chunk_write_skips_copy, false,
      "a whole-chunk snapshot write skips the copy, as newer kernels do (no finding)"},
     {"flush_origin_before_commit_merge", &TargetOptions::flush_origin_before_commit_merge, true,
@@ -52,7 +54,7 @@ inline constexpr std::array<NamedOption, 8> kNamedOptions = {{
 }};
 
 // A bool added to either struct changes its size: give it a row above, then update these.
-static_assert(sizeof(StoreOptions) == 4, "a StoreOptions bool needs a kNamedOptions row");
+static_assert(sizeof(StoreOptions) == 5, "a StoreOptions bool needs a kNamedOptions row");
 static_assert(sizeof(TargetOptions) == 6, "a TargetOptions bool needs a kNamedOptions row");
 
 // The row called `name`, or nullptr (`corrected` is not a row).

@@ -135,12 +135,12 @@ int PersistentStore::ReadHeader(bool* new_snapshot) {
 }
 
 // write_header: the whole header chunk, zero after the 16 header bytes. 3.7.1 writes it plain;
-// durable_invalidation asks for FLUSH|FUA (only DropSnapshot passes durable = true).
-int PersistentStore::WriteHeader(bool durable) {
+// durable_invalidation asks for FLUSH|FUA, zero_area_before_header for a FLUSH first.
+int PersistentStore::WriteHeader(bool preflush, bool fua) {
   SNAPSIM_ASSERT(!header_area_.empty());
   std::fill(header_area_.begin(), header_area_.end(), uint8_t{0});
   EncodeHeader(DiskHeader{kSnapMagic, valid_, version_, chunk_size_}, header_area_.data());
-  return ChunkIo(header_area_.data(), 0, BioOp::kWrite, durable, durable);
+  return ChunkIo(header_area_.data(), 0, BioOp::kWrite, preflush, fua);
 }
 
 DiskException PersistentStore::ReadException(uint32_t index) const {
@@ -220,8 +220,22 @@ int PersistentStore::ReadMetadata(ExceptionCallback callback) {
   callbacks_.reserve(std::min<size_t>(exceptions_per_area_, kMaxReservedCallbacks));
   callbacks_allocated_ = true;
 
+  if (new_snapshot && options_.zero_area_before_header) {
+    // Area 0 is zero on the medium before a header can make the COW a snapshot: the FLUSH ahead
+    // of the header write covers the zeroing.
+    current_area_ = 0;
+    ZeroMemoryArea();
+    r = ZeroDiskArea(0);
+    if (r != 0) {
+      Warn("zero_disk_area(0) failed");
+      return r;
+    }
+    r = WriteHeader(/*preflush=*/true, /*fua=*/false);
+    if (r != 0) Warn("write_header failed");
+    return r;
+  }
   if (new_snapshot) {
-    r = WriteHeader(/*durable=*/false);
+    r = WriteHeader(/*preflush=*/false, /*fua=*/false);
     if (r != 0) {
       Warn("write_header failed");
       return r;
@@ -342,7 +356,7 @@ int PersistentStore::CommitMerge(int nr_merged) {
 
 int PersistentStore::DropSnapshot() {
   valid_ = 0;
-  const int r = WriteHeader(options_.durable_invalidation);
+  const int r = WriteHeader(options_.durable_invalidation, options_.durable_invalidation);
   if (r != 0) Warn("write header failed");
   return r;
 }

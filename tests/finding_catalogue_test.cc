@@ -33,9 +33,9 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-TEST(FindingCatalogueTest, ProjectCatalogueHasTheSevenFindingsWithTheirCases) {
+TEST(FindingCatalogueTest, ProjectCatalogueHasTheEightFindingsWithTheirCases) {
   FindingCatalogue c = LoadProjectCatalogue();
-  ASSERT_EQ(c.entries.size(), 7u);
+  ASSERT_EQ(c.entries.size(), 8u);
   for (const CatalogueEntry& e : c.entries) {
     EXPECT_TRUE(std::filesystem::exists(Source(e.case_path))) << e.case_path;
     EXPECT_EQ(e.case_path, "scenarios/findings/" + e.id + ".case.json");

@@ -45,14 +45,15 @@ TEST(NamedOptions, EachRowIsFoundByNameAndSetsExactlyItsOwnField) {
   EXPECT_EQ(FindNamedOption("bogus"), nullptr);
 }
 
-TEST(NamedOptions, CorrectedIsTheSevenCorrections) {
+TEST(NamedOptions, CorrectedIsTheEightCorrections) {
   StoreOptions store;
   TargetOptions target;
   ApplyCorrectedOptions(store, target);
-  EXPECT_EQ(OptionsOn(store, target), 7u);
+  EXPECT_EQ(OptionsOn(store, target), 8u);
   EXPECT_TRUE(store.skip_metadata_after_load);
   EXPECT_TRUE(store.durable_invalidation);
   EXPECT_TRUE(store.clear_stale_slots_after_load);
+  EXPECT_TRUE(store.zero_area_before_header);
   EXPECT_TRUE(target.flush_origin_before_commit_merge);
   EXPECT_TRUE(target.commit_failed_copies);
   EXPECT_TRUE(target.complete_exceptions_in_order);
@@ -64,7 +65,7 @@ TEST(NamedOptions, NamesListCorrectedThenTheCorrectionsThenTheRest) {
   EXPECT_EQ(
       NamedOptionNames(),
       "corrected, skip_metadata_after_load, durable_invalidation, "
-      "clear_stale_slots_after_load, flush_origin_before_commit_merge, "
+      "clear_stale_slots_after_load, zero_area_before_header, flush_origin_before_commit_merge, "
       "commit_failed_copies, complete_exceptions_in_order, fail_origin_until_invalid_on_disk, "
       "full_chunk_write_skips_copy");
 }

@@ -51,13 +51,29 @@ std::string BrokenRule(const Scenario& s, const std::vector<Step>& steps) {
   const size_t crashes = s.CrashCount();
   if (steps.size() != size_t{w.steps_per_cycle} * w.cycles + crashes) return "step count";
   if (steps.size() > kMaxStepsPerRun) return "kMaxStepsPerRun";
+  // The first `crashes` cycles are steps_per_cycle + 1 long with exactly one crash: at the end,
+  // or anywhere when crash.anywhere allows it; the others have none.
+  const size_t cycle_length = w.steps_per_cycle + 1;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const bool crash = steps[i].kind == StepKind::kCrash;
+    const std::string at = absl::StrCat("step ", i, " (", StepKindName(steps[i].kind), "): ");
+    if (i >= crashes * cycle_length) {
+      if (crash) return at + "crash placement";
+      continue;
+    }
+    if (s.crash.anywhere.never() && crash != (i % cycle_length == w.steps_per_cycle)) {
+      return at + "crash placement";
+    }
+    if (i % cycle_length == 0) {
+      size_t in_cycle = 0;
+      for (size_t j = i; j < i + cycle_length; ++j) in_cycle += steps[j].kind == StepKind::kCrash;
+      if (in_cycle != 1) return at + "crash placement (one per cycle)";
+    }
+  }
   bool merge_started = false;
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& step = steps[i];
     const std::string at = absl::StrCat("step ", i, " (", StepKindName(step.kind), "): ");
-    const size_t cycle_length = w.steps_per_cycle + 1;
-    const bool crash_slot = i % cycle_length == w.steps_per_cycle && i / cycle_length < crashes;
-    if ((step.kind == StepKind::kCrash) != crash_slot) return at + "crash placement";
     if (step.delay_ns < w.think_min_ns || step.delay_ns > w.think_max_ns) return at + "delay";
     if (step.kind == StepKind::kCrash) {
       const size_t t = static_cast<size_t>(step.trigger);
@@ -132,11 +148,31 @@ TEST(WorkloadGenerator, LastCycleHasNoCrashWhenThePolicySaysSo) {
   EXPECT_EQ(BrokenRule(s, steps), "");
 }
 
+TEST(WorkloadGenerator, CrashAnywhereLandsAtEveryPositionOfItsCycleTheFirstIncluded) {
+  Scenario s = Small();
+  s.workload.steps_per_cycle = 3;
+  s.workload.cycles = 60;
+  s.crash.anywhere = Ratio{1, 1};
+  const std::vector<Step> steps = Generate(s, 5);
+  std::array<int, 4> at{};  // crash position within its cycle of 4 steps
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].kind == StepKind::kCrash) ++at[i % 4];
+  }
+  for (int count : at) EXPECT_GT(count, 0);
+  EXPECT_EQ(BrokenRule(s, steps), "");
+  // Without it, the same seed draws the same steps as ever: the crash closes each cycle.
+  s.crash.anywhere = kNever;
+  const std::vector<Step> at_end = Generate(s, 5);
+  for (size_t i = 0; i < at_end.size(); ++i) {
+    EXPECT_EQ(at_end[i].kind == StepKind::kCrash, i % 4 == 3) << i;
+  }
+}
+
 TEST(WorkloadGenerator, CrashTriggersFollowTheirWeights) {
   Scenario s = Small();
   s.workload.steps_per_cycle = 1;
   s.workload.cycles = 100;
-  s.crash.trigger_weights = {1, 0, 0, 1, 0, 1};
+  s.crash.trigger_weights = {1, 0, 0, 1, 0, 1, 0};
   s.crash.events_min = 5;
   s.crash.events_max = 9;
   std::array<int, kNumCrashTriggers> seen{};

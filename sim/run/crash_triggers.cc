@@ -42,6 +42,7 @@ void CrashTriggers::CountCompletion() {
 
 void CrashTriggers::OnSubmit(const ObservedBio& bio) {
   if (!armed_ || trigger_ != CrashTrigger::kAreaWriteSubmitted || !bio.fua) return;
+  if (chunk_sectors_ == 0) return;
   if (AreaOfCowWrite(bio, chunk_sectors_).has_value()) {
     Fire(absl::StrFormat("area write to chunk %u queued, not complete",
                          bio.sector / chunk_sectors_));
@@ -51,9 +52,11 @@ void CrashTriggers::OnSubmit(const ObservedBio& bio) {
 void CrashTriggers::OnComplete(const ObservedBio& bio, int error) {
   if (checking_) return;
   if (armed_ && error == 0) {
+    // Before the first activation has chosen a chunk size (a crash armed for the setup writes)
+    // only the header and event triggers can tell where they are.
     const uint32_t c = chunk_sectors_;
     const bool cow_write = bio.role == DeviceRole::kCow && bio.is_write() && bio.sector_count > 0;
-    const bool at_area = AreaOfCowWrite(bio, c).has_value();
+    const bool at_area = c != 0 && AreaOfCowWrite(bio, c).has_value();
     switch (trigger_) {
       case CrashTrigger::kAreaWriteCompleted:
         if (at_area && bio.fua) {
@@ -67,9 +70,13 @@ void CrashTriggers::OnComplete(const ObservedBio& bio, int error) {
         }
         break;
       case CrashTrigger::kCopyCompleted:
-        if (cow_write && !IsMetadataChunk(ExceptionsPerArea(c), ChunkOfSector(c, bio.sector))) {
+        if (cow_write && c != 0 &&
+            !IsMetadataChunk(ExceptionsPerArea(c), ChunkOfSector(c, bio.sector))) {
           Fire(absl::StrFormat("copy into COW chunk %u complete", bio.sector / c));
         }
+        break;
+      case CrashTrigger::kHeaderWritten:
+        if (cow_write && bio.sector == 0) Fire("header write complete");
         break;
       case CrashTrigger::kMergeStep:
         if (bio.role == DeviceRole::kOrigin && bio.is_write() && bio.sector_count > 0 &&

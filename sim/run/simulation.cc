@@ -219,10 +219,7 @@ void Simulation::ExecuteStep(const Step& step) {
       break;
     case StepKind::kCrash:
       ArmCrash(step);
-      // Run the world until the trigger fires; a world that goes quiet first crashes there.
-      world_->scheduler().RunUntil([] { return false; }, kMaxDrainEvents);
-      triggers_.Fire(
-          absl::StrCat(CrashTriggerName(step.trigger), " (never came; crashed when idle)"));
+      WaitForArmedCrash(step);
   }
   ObserveValidity();
 }
@@ -364,12 +361,21 @@ RunResult Simulation::Run(const std::vector<Step>& steps) {
   BuildWorld(std::nullopt, std::nullopt);
   world_->UseQuietFaults(false);
   absl::Status activated = absl::OkStatus();
-  Guarded([&] { activated = ActivateRetryingFaults(TargetKind::kSnapshot); });
+  // A crash step that opens the run is armed before the snapshot's first activation, so it can
+  // land inside the setup writes; it is that step, and the steps go on after it.
+  const bool crash_in_setup = !steps.empty() && steps.front().kind == StepKind::kCrash;
+  // Where the scenario fixes the chunk size, the setup's area writes are known before activation.
+  triggers_.set_chunk_sectors(scenario_.geometry.chunk_sectors);
+  Guarded([&] {
+    if (crash_in_setup) ArmCrash(steps.front());
+    activated = ActivateRetryingFaults(TargetKind::kSnapshot);
+    if (crash_in_setup && activated.ok()) WaitForArmedCrash(steps.front());
+  });
   if (!activated.ok()) {
     result.outcome = absl::StrCat("error: the snapshot does not activate: ", activated.message());
     return result;
   }
-  for (size_t i = 0; i < steps.size() && !stopped(); ++i) {
+  for (size_t i = crash_in_setup ? 1 : 0; i < steps.size() && !stopped(); ++i) {
     Guarded([&] { ExecuteStep(steps[i]); });
   }
   if (!stopped()) {

@@ -101,6 +101,7 @@ class Simulation : private CheckedWorld {
 
   // Crashes, recovery and checks (simulation_crash.cc).
   void ArmCrash(const Step& step);
+  [[noreturn]] void WaitForArmedCrash(const Step& step);
   void HandleCrash(const std::string& point);
   void RecoverFromCrash();
   std::vector<Finding> CheckCrashState(PageStore origin_image, PageStore cow_image);

@@ -18,6 +18,12 @@ void Simulation::ArmCrash(const Step& step) {
   triggers_.Arm(step.trigger, step.count);
 }
 
+void Simulation::WaitForArmedCrash(const Step& step) {
+  // Run the world until the trigger fires; a world that goes quiet first crashes there.
+  world_->scheduler().RunUntil([] { return false; }, kMaxDrainEvents);
+  triggers_.Fire(absl::StrCat(CrashTriggerName(step.trigger), " (never came; crashed when idle)"));
+}
+
 void Simulation::HandleCrash(const std::string& point) {
   ++crashes_;
   last_crash_point_ = point;

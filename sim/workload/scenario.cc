@@ -169,6 +169,7 @@ absl::Status ValidateCrash(const CrashPolicy& c, uint32_t crash_count) {
                    absl::StrCat("the weights are all 0 but the run crashes ", crash_count,
                                 " times (set end_with_crash = false and cycles = 1 for none)"));
   }
+  if (!c.anywhere.valid()) return Invalid("crash.anywhere", "must be a ratio N/D with N <= D");
   return CheckRange("crash.events_max", c.events_max, c.events_min, kMaxCrashEvents);
 }
 

@@ -119,10 +119,14 @@ struct WorkloadSpec {
 
 struct CrashPolicy {
   // Relative weight of each trigger, indexed by CrashTrigger. Default: only kAfterEvents.
-  std::array<uint32_t, kNumCrashTriggers> trigger_weights = {1, 0, 0, 0, 0, 0};
+  std::array<uint32_t, kNumCrashTriggers> trigger_weights = {1, 0, 0, 0, 0, 0, 0};
   uint64_t events_min = 0;     // scheduler events, kAfterEvents count drawn from [min, max]
   uint64_t events_max = 200;   // >= events_min, <= kMaxCrashEvents
   bool end_with_crash = true;  // false: the last cycle ends without a crash
+  // Chance that a cycle's crash step lands at a random position of its cycle instead of its end.
+  // Position 0 of the first cycle arms the crash before the snapshot is first activated, so it
+  // can land inside the new snapshot's setup writes.
+  Ratio anywhere = kNever;
 
   friend bool operator==(const CrashPolicy&, const CrashPolicy&) = default;
 };

@@ -152,6 +152,7 @@ void ReadCrash(Section section, CrashPolicy* c) {
   section.Uint("events_min", &c->events_min);
   section.Uint("events_max", &c->events_max);
   section.Bool("end_with_crash", &c->end_with_crash);
+  section.RatioValue("anywhere", &c->anywhere);
   Section triggers = section.Sub("triggers");
   for (size_t i = 0; i < kNumCrashTriggers; ++i) {
     triggers.Uint(CrashTriggerName(static_cast<CrashTrigger>(i)), &c->trigger_weights[i]);
@@ -397,6 +398,7 @@ std::string ScenarioToToml(const Scenario& s) {
   absl::StrAppend(&out, "events_min = ", c.events_min, "\n");
   absl::StrAppend(&out, "events_max = ", c.events_max, "\n");
   absl::StrAppend(&out, "end_with_crash = ", BoolText(c.end_with_crash), "\n");
+  absl::StrAppend(&out, "anywhere = '", c.anywhere.numerator, "/", c.anywhere.denominator, "'\n");
   absl::StrAppend(&out, "\n[crash.triggers]\n");
   for (size_t i = 0; i < kNumCrashTriggers; ++i) {
     absl::StrAppend(&out, CrashTriggerName(static_cast<CrashTrigger>(i)), " = ",

@@ -15,8 +15,8 @@ constexpr std::array<const char*, kNumStepKinds> kStepKindNames = {
     "origin_flush", "snapshot_flush",  "drain",          "reload",
     "merge_start",  "merge_interrupt", "crash"};
 constexpr std::array<const char*, kNumCrashTriggers> kCrashTriggerNames = {
-    "after_events",     "area_write_submitted", "area_write_completed",
-    "next_area_zeroed", "copy_completed",       "merge_step"};
+    "after_events",   "area_write_submitted", "area_write_completed", "next_area_zeroed",
+    "copy_completed", "merge_step",           "header_written"};
 
 bool IsIo(StepKind kind) {
   return kind == StepKind::kOriginWrite || kind == StepKind::kOriginRead ||

@@ -41,6 +41,8 @@ enum class CrashTrigger : uint8_t {
   kNextAreaZeroed,      // just after the next zeroing of a metadata area completes
   kCopyCompleted,       // just after the next exception copy's COW write completes
   kMergeStep,           // just after the next merge copy's origin write completes
+  kHeaderWritten,       // just after the next write of the COW header completes (a new
+                        //   snapshot's setup, before area 0 is zeroed; or an invalidation)
 };
 
 // Bound on the steps of one run (generated or replayed): every producer asserts it.
@@ -54,7 +56,7 @@ std::optional<CrashTrigger> ParseCrashTrigger(std::string_view name);
 std::optional<StepKind> ParseStepKind(std::string_view name);
 
 inline constexpr size_t kNumStepKinds = static_cast<size_t>(StepKind::kCrash) + 1;
-inline constexpr size_t kNumCrashTriggers = static_cast<size_t>(CrashTrigger::kMergeStep) + 1;
+inline constexpr size_t kNumCrashTriggers = static_cast<size_t>(CrashTrigger::kHeaderWritten) + 1;
 
 struct Step {
   StepKind kind = StepKind::kDrain;

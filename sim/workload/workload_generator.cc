@@ -49,8 +49,15 @@ class Generator {
     std::vector<Step> steps;
     steps.reserve(total);
     for (uint32_t cycle = 0; cycle < workload_.cycles; ++cycle) {
+      const size_t cycle_start = steps.size();
       for (uint32_t i = 0; i < workload_.steps_per_cycle; ++i) steps.push_back(NextOp());
-      if (cycle < crashes) steps.push_back(CrashStep());
+      if (cycle >= crashes) continue;
+      Step crash = CrashStep();
+      size_t at = steps.size();  // the cycle's end, unless the crash may land anywhere
+      if (prng_.Chance(scenario_.crash.anywhere)) {
+        at = cycle_start + prng_.UintInclusive(0, workload_.steps_per_cycle);
+      }
+      steps.insert(steps.begin() + static_cast<ptrdiff_t>(at), crash);
     }
     SNAPSIM_ASSERT(steps.size() == total);
     return steps;
