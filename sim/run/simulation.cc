@@ -197,6 +197,8 @@ void Simulation::ExecuteStep(const Step& step) {
     case StepKind::kStartMerge:
       if (model_.merged() || !target().valid()) break;  // one merge; an invalid one cannot merge
       Drain("merge start");
+      // The drain may end in an invalidation: lvconvert --merge refuses an invalid snapshot.
+      if (!target().valid()) break;
       world_->Deactivate();
       model_.StartMerge();
       if (absl::Status s = ActivateRetryingFaults(TargetKind::kSnapshotMerge); !s.ok()) {
