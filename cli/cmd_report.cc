@@ -99,8 +99,10 @@ int Merge(const std::vector<std::string>& args) {
     absl::StatusOr<CampaignSummary> shard = LoadSummaryJson(SummaryPath(dir));
     if (!shard.ok()) continue;  // interrupted before its summary: nothing attributed
     for (Cause& c : shard->causes) {
-      if (!c.minimized_case.empty() && c.minimized_case[0] != '/') {
-        c.minimized_case = fs::absolute(fs::path(dir) / c.minimized_case).string();
+      for (std::string* path : {&c.minimized_case, &c.minimized_trace}) {
+        if (!path->empty() && (*path)[0] != '/') {
+          *path = fs::absolute(fs::path(dir) / *path).string();
+        }
       }
     }
     shards.push_back(*std::move(shard));
