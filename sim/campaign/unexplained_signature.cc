@@ -25,7 +25,8 @@ std::string InvariantFamily(std::string_view name) {
   namespace inv = ::snapsim::invariant;
   if (name == inv::kActivationSucceeds || name == inv::kTableWellFormed ||
       name == inv::kNoLostCommittedException || name == inv::kNextFreeAboveCommitted ||
-      name == inv::kNextFreeMonotonic || name == inv::kValidFlagSticky) {
+      name == inv::kNextFreeMonotonic || name == inv::kValidFlagSticky ||
+      name == inv::kCowSpaceAccounted) {
     return "metadata";
   }
   if (name == inv::kSnapshotImage || name == inv::kExceptionDataIntact ||
