@@ -248,7 +248,10 @@ std::string RenderHtmlReport(const CampaignSummary& s, const std::string& report
                                         s.wall_clock.jobs)),
       Fact("rate",
            absl::StrFormat("%.2f seeds/s, %.2f crash states/s", s.wall_clock.seeds_per_second,
-                           s.wall_clock.crash_states_per_second)));
+                           s.wall_clock.crash_states_per_second)),
+      Fact("attribution / minimization",
+           absl::StrFormat("%.1f s / %.1f s", s.wall_clock.attribution_ms / 1000.0,
+                           s.wall_clock.minimize_ms / 1000.0)));
   html += "</div></header>\n<main>\n";
   if (!s.findings.empty() || !s.causes.empty()) {
     absl::StrAppend(&html, "<section><h2>Causes</h2>", CausesSection(s, report_dir),

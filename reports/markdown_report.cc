@@ -101,6 +101,11 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
                                        "%d worker processes\n",
                                        s.wall_clock.wall_ms / 1000.0, s.wall_clock.seeds_per_second,
                                        s.wall_clock.crash_states_per_second, s.wall_clock.jobs));
+  if (s.wall_clock.attribution_ms > 0 || s.wall_clock.minimize_ms > 0) {
+    absl::StrAppend(&md, absl::StrFormat("- attribution: %.1f s; minimization: %.1f s\n",
+                                         s.wall_clock.attribution_ms / 1000.0,
+                                         s.wall_clock.minimize_ms / 1000.0));
+  }
 
   absl::StrAppend(&md, "\n## Findings (", s.findings.size(), ")\n\n");
   if (s.findings.empty()) {
