@@ -302,6 +302,20 @@ TEST(UnexplainedSignatureTest, AssertionsAreTellApartByConditionAndFileNotLine) 
   EXPECT_EQ(a, "assertion core/x.cc:#: Assertion `a < b' failed | no crash | no injected fault");
 }
 
+// A crash step whose trigger never came crashes when idle: the trigger it waited for is the
+// scenario's choice, not the bug's.
+TEST(UnexplainedSignatureTest, IdleCrashesAreOneKindWhateverTheTrigger) {
+  const RunResult a = FailingRun("default", 1, "exception_data_intact",
+                                 "after_events (never came; crashed when idle)");
+  const RunResult b = FailingRun("many-areas", 2, "snapshot_image",
+                                 "next_area_zeroed (never came; crashed when idle)");
+  const RunResult mid_flight =
+      FailingRun("default", 3, "exception_data_intact", "after 763 events");
+  EXPECT_EQ(UnexplainedSignature(a), "data | crashed when idle | no injected fault");
+  EXPECT_EQ(UnexplainedSignature(a), UnexplainedSignature(b));
+  EXPECT_NE(UnexplainedSignature(a), UnexplainedSignature(mid_flight));
+}
+
 TEST(UnexplainedSignatureTest, NumbersAreStripped) {
   EXPECT_EQ(StripNumbers("area write to chunk 12 queued, crash state 3"),
             "area write to chunk # queued, crash state #");
