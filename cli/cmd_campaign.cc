@@ -7,6 +7,7 @@
 // findings, 2 bad input (nothing touched), 130 interrupted.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -48,9 +49,9 @@ ABSL_FLAG(uint32_t, jobs, 0, "worker processes at a time (0: the number of cores
 ABSL_FLAG(std::string, shard, "0/1", "run shard I of N (jobs whose index % N == I)");
 ABSL_FLAG(std::string, seed_timeout, "10m", "kill a job running longer and report it");
 ABSL_FLAG(uint32_t, minimize_runs, 400,
-          "candidate runs at most when minimizing each finding kind (bounds the time it takes)");
+          "runs at most when minimizing each cause's case (bounds the time it takes)");
 ABSL_FLAG(bool, no_minimize, false,
-          "skip minimizing the lowest seed of each within-contract finding after the seeds");
+          "skip minimizing one case per within-contract cause after the seeds");
 ABSL_FLAG(uint32_t, attribute_runs, snapsim::kDefaultAttributedRunsPerGroup,
           "failing runs replayed at most per (invariant, scenario) group to attribute their cause");
 ABSL_FLAG(bool, no_attribute, false,
@@ -73,9 +74,9 @@ constexpr char kUsage[] =
     "Runs every seed of the range on every scenario in forked workers, writing one result line\n"
     "per job to DIR/results.jsonl as it ends, then attributes each failing run to the finding\n"
     "catalogue by replaying it with corrections on (scenarios/findings/catalogue.toml), minimizes\n"
-    "the lowest seed of each within-contract finding into DIR/cases/ and writes\n"
-    "DIR/summary.json, summary.md, index.html and junit.xml. Rerunning the same campaign into the\n"
-    "same DIR resumes it.\n"
+    "one run of each within-contract cause (unexplained first, at most 8) into DIR/cases/ and\n"
+    "writes DIR/summary.json, summary.md, index.html and junit.xml. Rerunning the same campaign\n"
+    "into the same DIR resumes it (and reuses the cases in DIR/cases/).\n"
     "Scenarios: --scenario repeated or comma-separated; default every scenario file whose name\n"
     "does not start with \"explore-\". Seeds: default 1..20; with --budget alone, 1.. until the\n"
     "budget ends. --out defaults to snapsim-report. Ctrl-C stops at once and keeps what is done.\n"
@@ -221,7 +222,8 @@ absl::Status ParseShard(const std::string& text, CampaignConfig& config) {
   return absl::OkStatus();
 }
 
-void PrintCauses(const CampaignSummary& s, const std::optional<AttributionStats>& stats) {
+void PrintCauses(const CampaignSummary& s, const std::optional<AttributionStats>& stats,
+                 const std::string& out_dir) {
   if (!stats) return;
   const size_t known =
       std::count_if(s.causes.begin(), s.causes.end(), [](const Cause& c) { return c.known; });
@@ -237,10 +239,14 @@ void PrintCauses(const CampaignSummary& s, const std::optional<AttributionStats>
     absl::PrintF("  %s: %u runs (%u attributed) in %s; %s%s\n", c.id, c.runs, c.attributed_runs,
                  absl::StrJoin(c.scenarios, ","), c.known ? c.upstream : c.signature,
                  c.correction_was_on ? "; correction does not hold" : "");
+    if (!c.minimized_case.empty()) {
+      absl::PrintF("      minimal case (%u steps): snapsim run --replay-case %s/%s\n",
+                   c.minimized_steps, out_dir, c.minimized_case);
+    }
   }
 }
 
-void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedGroup>& minimized,
+void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedCase>& minimized,
                   const std::optional<AttributionStats>& attribution, const std::string& out_dir) {
   const CampaignSummary& s = outcome.summary;
   const WallClockStats& wall = s.wall_clock;
@@ -265,10 +271,16 @@ void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedGro
       absl::PrintF("           minimized: snapsim run --replay-case %s/%s\n", out_dir, g.minimized);
     }
   }
-  for (const MinimizedGroup& m : minimized) {
+  for (const MinimizedCase& m : minimized) {
     if (!m.problem.empty()) absl::PrintF("  not minimized: %s: %s\n", m.id, m.problem);
   }
-  PrintCauses(s, attribution);
+  if (!minimized.empty()) {
+    const size_t reused = std::count_if(minimized.begin(), minimized.end(),
+                                        [](const MinimizedCase& m) { return m.reused; });
+    absl::PrintF("minimization: %u cases (%u reused from %s/cases), %.1f s\n", minimized.size(),
+                 reused, out_dir, static_cast<double>(wall.minimize_ms) / 1000.0);
+  }
+  PrintCauses(s, attribution, out_dir);
   absl::PrintF("report: %s/%s\n", out_dir, kHtmlReportName);
 }
 
@@ -380,24 +392,28 @@ int CampaignMain(const std::vector<std::string>& args) {
     }
   }
 
-  std::vector<MinimizedGroup> minimized;
+  std::vector<MinimizedCase> minimized;
   if (!outcome->interrupted && !absl::GetFlag(FLAGS_no_minimize) &&
       !outcome->summary.findings.empty()) {
     CampaignMinimizeOptions minimize_options;
     minimize_options.out_dir = options.out_dir;
     minimize_options.log_out = &std::cout;
     minimize_options.jobs = outcome->summary.wall_clock.jobs;  // the campaign's worker count
-    minimize_options.max_runs_per_group = absl::GetFlag(FLAGS_minimize_runs);
+    minimize_options.max_runs_per_case = absl::GetFlag(FLAGS_minimize_runs);
     const ScenarioLoader load = [&](const std::string& name) -> absl::StatusOr<Scenario> {
       auto it = scenarios.find(name);
       if (it == scenarios.end()) return absl::NotFoundError("scenario " + name + " not loaded");
       return it->second;
     };
-    absl::StatusOr<std::vector<MinimizedGroup>> groups =
+    const auto start = std::chrono::steady_clock::now();  // reporting only
+    absl::StatusOr<std::vector<MinimizedCase>> cases =
         MinimizeCampaignFindings(outcome->summary, load, minimize_options);
-    if (!groups.ok()) return Fail(std::string(groups.status().message()));
-    minimized = *std::move(groups);
-    LinkCauseCases(outcome->summary);
+    if (!cases.ok()) return Fail(std::string(cases.status().message()));
+    minimized = *std::move(cases);
+    outcome->summary.wall_clock.minimize_ms =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count());
     if (absl::Status s = WriteReports(outcome->summary, options.out_dir); !s.ok()) {
       return Fail(absl::StrCat("cannot write the reports: ", s.message()));
     }

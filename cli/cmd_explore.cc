@@ -10,6 +10,8 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
@@ -21,6 +23,11 @@ ABSL_FLAG(uint64_t, max_states, 4096,
           "crash states per crash point; beyond it tears are left out, then the point skipped");
 ABSL_FLAG(bool, no_prune, false, "check every enumerated state, even equal images");
 ABSL_FLAG(bool, no_tears, false, "enumerate only whole-write keep/drop, no sector tears");
+ABSL_FLAG(uint32_t, crash_point, 0,
+          "explore this crash point alone (1-based I/O completion; the bound is ignored)");
+ABSL_FLAG(std::string, state, "",
+          "with --crash-point: check only this crash state (its index in the point's "
+          "enumeration, as a finding names it)");
 ABSL_DECLARE_FLAG(std::string, scenario);
 ABSL_DECLARE_FLAG(std::string, scenario_dir);
 ABSL_DECLARE_FLAG(std::string, seed);
@@ -30,11 +37,16 @@ ABSL_DECLARE_FLAG(bool, json);
 namespace snapsim::cli {
 namespace {
 
+constexpr uint32_t kMaxBound = 100000;
+
 constexpr char kUsage[] =
-    "usage: snapsim explore --scenario NAME [--bound K] [--seed N] [--option NAME...]\n\n"
+    "usage: snapsim explore --scenario NAME [--bound K] [--seed N] [--option NAME...]\n"
+    "                       [--crash-point P [--state I]] [--max-states M] [--no-tears]\n\n"
     "Model-checker mode: replays the scenario's workload for one seed and, at every crash point\n"
     "up to K (each I/O completion), enumerates every legal crash state (every subset of the\n"
     "non-durable writes and every sector tear), prunes equal images, recovers and checks each.\n"
+    "Each finding prints the command that checks exactly its crash state again:\n"
+    "--crash-point P alone explores one point, with --state I only its I-th state.\n"
     "Exit status: 0 all states hold, 1 findings, 2 bad input.";
 
 int Fail(const std::string& problem) {
@@ -54,15 +66,38 @@ int ExploreMain(const std::vector<std::string>& args) {
   if (!seed.ok()) return Fail(std::string(seed.status().message()));
   options.seed = *seed;
   options.bound = absl::GetFlag(FLAGS_bound);
-  if (options.bound == 0 || options.bound > 100000) return Fail("--bound must be 1..100000");
+  if (options.bound == 0 || options.bound > kMaxBound) {
+    return Fail(absl::StrCat("--bound must be 1..", kMaxBound));
+  }
   options.max_states_per_point = absl::GetFlag(FLAGS_max_states);
   if (options.max_states_per_point == 0) return Fail("--max-states must be at least 1");
   options.prune = !absl::GetFlag(FLAGS_no_prune);
   options.tears = !absl::GetFlag(FLAGS_no_tears);
-  options.replay_prefix = ReplayPrefix(scenario->name, names, absl::GetFlag(FLAGS_scenario_dir));
+  options.only_point = absl::GetFlag(FLAGS_crash_point);
+  if (options.only_point > kMaxBound)
+    return Fail(absl::StrCat("--crash-point must be 1..", kMaxBound));
+  if (!absl::GetFlag(FLAGS_state).empty()) {
+    if (options.only_point == 0) return Fail("--state needs --crash-point");
+    uint64_t state = 0;
+    if (!absl::SimpleAtoi(absl::GetFlag(FLAGS_state), &state)) {
+      return Fail(absl::StrCat("bad --state '", absl::GetFlag(FLAGS_state),
+                               "': expected a state index (0, 1, ...)"));
+    }
+    options.only_state = state;
+  }
+  options.replay_prefix =
+      ReplayPrefix(scenario->name, names, absl::GetFlag(FLAGS_scenario_dir), "explore");
   const bool json = absl::GetFlag(FLAGS_json);
   if (!json) options.log_out = &std::cout;
   ExploreResult result = Explore(*scenario, options);
+  if (result.state_out_of_range) {
+    return Fail(absl::StrCat("crash point ", options.only_point, " has ", result.states_at_point,
+                             " crash states: no state ", *options.only_state));
+  }
+  if (options.only_point > 0 && result.crash_points == 0) {
+    return Fail(absl::StrCat("the workload of seed ", options.seed, " ends before crash point ",
+                             options.only_point));
+  }
   if (json) {
     nlohmann::json j = {{"scenario", scenario->name},
                         {"seed", options.seed},
@@ -82,6 +117,11 @@ int ExploreMain(const std::vector<std::string>& args) {
       absl::PrintF("FINDING %s at %s\n  expected: %s\n  actual:   %s\n  %s\n  replay: %s\n",
                    f.invariant, f.crash_point, f.expected, f.actual, f.detail, f.replay_command);
     }
+    if (options.only_point > 0) {
+      absl::PrintF(
+          "explored crash point %u only%s\n", options.only_point,
+          options.only_state ? absl::StrCat(", crash state ", *options.only_state, " only") : "");
+    }
     absl::PrintF("%s\n", result.Summary(options.bound));
   }
   return result.findings.empty() ? kExitOk : kExitFindings;
@@ -93,7 +133,8 @@ SNAPSIM_REGISTER_COMMAND(explore, Command{"explore",
                                           "enumerate every crash state up to a bound and check it",
                                           kUsage,
                                           {"scenario", "scenario_dir", "seed", "option", "bound",
-                                           "max_states", "no_prune", "no_tears", "json"},
+                                           "max_states", "no_prune", "no_tears", "crash_point",
+                                           "state", "json"},
                                           &ExploreMain});
 
 }  // namespace snapsim::cli

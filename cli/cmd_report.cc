@@ -3,7 +3,7 @@
 // snapsim report: work on campaign reports after the fact.
 //   merge OUT DIR...    the shard directories of one campaign as one report in OUT
 //   compare PREV CUR    two summary.json files (or campaign directories): new, gone and
-//                       remaining findings, probes, rates, as Markdown on stdout
+//                       remaining causes, then findings, probes, rates, as Markdown on stdout
 // Exit 0 done (compare: whatever changed; scripts/nightly.sh relies on it), 1 merge found
 // findings, 2 bad input.
 #include <algorithm>
@@ -36,7 +36,9 @@ constexpr char kUsage[] =
     "exactly as one process running every shard would have (wall clock aside). Minimized\n"
     "cases found in the shards' summaries are linked from the merged report.\n"
     "compare: compares two summary.json files (a campaign directory stands for its\n"
-    "summary.json) and prints new, gone and remaining findings, probes and rates as Markdown.\n"
+    "summary.json) and prints, as Markdown, new, gone and remaining causes with their runs,\n"
+    "then new, gone and remaining finding kinds, probes and rates. A summary without causes\n"
+    "(schema version 1, or --no-attribute) is compared by finding kind, with a note.\n"
     "Exit status: 0 done (compare: whatever it found), 1 the merged campaign has findings,\n"
     "2 bad input.";
 
@@ -99,8 +101,10 @@ int Merge(const std::vector<std::string>& args) {
     absl::StatusOr<CampaignSummary> shard = LoadSummaryJson(SummaryPath(dir));
     if (!shard.ok()) continue;  // interrupted before its summary: nothing attributed
     for (Cause& c : shard->causes) {
-      if (!c.minimized_case.empty() && c.minimized_case[0] != '/') {
-        c.minimized_case = fs::absolute(fs::path(dir) / c.minimized_case).string();
+      for (std::string* path : {&c.minimized_case, &c.minimized_trace}) {
+        if (!path->empty() && (*path)[0] != '/') {
+          *path = fs::absolute(fs::path(dir) / *path).string();
+        }
       }
     }
     shards.push_back(*std::move(shard));

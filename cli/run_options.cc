@@ -51,8 +51,8 @@ absl::StatusOr<Scenario> LoadScenarioWithOptions(const std::string& name, const 
 }
 
 std::string ReplayPrefix(const std::string& scenario, const std::vector<std::string>& options,
-                         const std::string& dir) {
-  std::string out = absl::StrCat("snapsim run --scenario ", scenario);
+                         const std::string& dir, const std::string& command) {
+  std::string out = absl::StrCat("snapsim ", command, " --scenario ", scenario);
   if (!dir.empty()) absl::StrAppend(&out, " --scenario-dir ", dir);
   // One flag, comma-joined: Abseil keeps only the last of a repeated flag.
   if (!options.empty()) absl::StrAppend(&out, " --option ", absl::StrJoin(options, ","));

@@ -28,9 +28,10 @@ void PrintNamedOptions(FILE* out);
 absl::StatusOr<Scenario> LoadScenarioWithOptions(const std::string& name, const std::string& dir,
                                                  const std::vector<std::string>& options);
 
-// "snapsim run --scenario NAME [--option X ...]" : the prefix of a replay command.
+// "snapsim run --scenario NAME [--option X ...]" : the prefix of a replay command (of
+// `snapsim explore` with command "explore").
 std::string ReplayPrefix(const std::string& scenario, const std::vector<std::string>& options,
-                         const std::string& dir);
+                         const std::string& dir, const std::string& command = "run");
 
 // Parses a seed: decimal or 0x-hex u64. Error names the text.
 absl::StatusOr<uint64_t> ParseSeed(const std::string& text);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "reports/html_report.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -75,7 +76,19 @@ std::string FindingsTable(const CampaignSummary& s) {
   return html;
 }
 
-std::string CausesSection(const CampaignSummary& s) {
+// The timeline of a trace file (relative to the report directory, or absolute), or a note why
+// there is none.
+std::string TraceTimeline(const std::string& trace, const std::string& report_dir) {
+  std::string path = trace[0] == '/' ? trace : absl::StrCat(report_dir, "/", trace);
+  absl::StatusOr<Timeline> tl = LoadTrace(path);
+  if (!tl.ok()) {
+    return absl::StrCat("<p class=\"muted\">trace ", HtmlEscape(trace),
+                        " unavailable: ", HtmlEscape(std::string(tl.status().message())), "</p>");
+  }
+  return absl::StrCat("<div class=\"timeline-box\">", RenderTimelineSvg(*tl), "</div>");
+}
+
+std::string CausesSection(const CampaignSummary& s, const std::string& report_dir) {
   std::string html = absl::StrCat("<p id=\"causes-headline\"><strong>",
                                   HtmlEscape(CausesHeadline(s)), "</strong></p>");
   for (const Cause& c : s.causes) {
@@ -95,10 +108,20 @@ std::string CausesSection(const CampaignSummary& s) {
     row("scenarios", absl::StrJoin(c.scenarios, ", "));
     row("invariants", absl::StrJoin(c.invariants, ", "));
     row("contract", c.contract);
-    row("case", CauseCaseText(c));
     absl::StrAppend(&html, "<tr><th>replay</th><td><code class=\"replay\">",
-                    HtmlEscape(c.replay_command), "</code></td></tr></tbody></table></div>");
+                    HtmlEscape(c.replay_command), "</code></td></tr>");
+    row("minimal case", CauseCaseText(c));
+    if (!CauseCaseReplay(c).empty()) {
+      absl::StrAppend(&html, "<tr><th>replay case</th><td><code class=\"replay\">",
+                      HtmlEscape(CauseCaseReplay(c)), "</code></td></tr>");
+    }
+    html += "</tbody></table>";
+    if (!c.minimized_trace.empty()) html += TraceTimeline(c.minimized_trace, report_dir);
+    html += "</div>";
   }
+  html +=
+      "<p class=\"muted\">Minimized cases are relative to this report's directory, catalogue "
+      "cases to the source tree.</p>";
   return html;
 }
 
@@ -153,18 +176,15 @@ std::string FindingDetails(const CampaignSummary& s, const std::string& report_d
     row("crash point", f.crash_point);
     row("crash", absl::StrCat("index ", f.crash_index, ", event ", f.crash_event));
     row("first seed", absl::StrCat(f.seed, " (", g.seed_count, " seeds hit it)"));
-    row("minimized", g.minimized);
+    // A cause's case is drawn once, with the cause.
+    const bool cause_has_it = std::any_of(s.causes.begin(), s.causes.end(), [&](const Cause& c) {
+      return c.id == g.cause && !g.trace.empty() && c.minimized_trace == g.trace;
+    });
+    row("minimized", cause_has_it ? absl::StrCat(g.minimized, " (the case of cause ", g.cause, ")")
+                                  : g.minimized);
     absl::StrAppend(&html, "<tr><th>replay</th><td><code class=\"replay\">",
                     HtmlEscape(f.replay_command), "</code></td></tr></tbody></table>");
-    if (g.trace.empty()) continue;
-    std::string path = g.trace[0] == '/' ? g.trace : absl::StrCat(report_dir, "/", g.trace);
-    absl::StatusOr<Timeline> tl = LoadTrace(path);
-    if (!tl.ok()) {
-      absl::StrAppend(&html, "<p class=\"muted\">trace ", HtmlEscape(g.trace),
-                      " unavailable: ", HtmlEscape(std::string(tl.status().message())), "</p>");
-      continue;
-    }
-    absl::StrAppend(&html, "<div class=\"timeline-box\">", RenderTimelineSvg(*tl), "</div>");
+    if (!g.trace.empty() && !cause_has_it) html += TraceTimeline(g.trace, report_dir);
   }
   return html;
 }
@@ -228,10 +248,14 @@ std::string RenderHtmlReport(const CampaignSummary& s, const std::string& report
                                         s.wall_clock.jobs)),
       Fact("rate",
            absl::StrFormat("%.2f seeds/s, %.2f crash states/s", s.wall_clock.seeds_per_second,
-                           s.wall_clock.crash_states_per_second)));
+                           s.wall_clock.crash_states_per_second)),
+      Fact("attribution / minimization",
+           absl::StrFormat("%.1f s / %.1f s", s.wall_clock.attribution_ms / 1000.0,
+                           s.wall_clock.minimize_ms / 1000.0)));
   html += "</div></header>\n<main>\n";
   if (!s.findings.empty() || !s.causes.empty()) {
-    absl::StrAppend(&html, "<section><h2>Causes</h2>", CausesSection(s), "</section>\n");
+    absl::StrAppend(&html, "<section><h2>Causes</h2>", CausesSection(s, report_dir),
+                    "</section>\n");
   }
   absl::StrAppend(&html, "<section><h2>Findings</h2>", FindingsTable(s), "</section>\n");
   absl::StrAppend(&html, "<section><h2>Charts</h2>", Charts(s), "</section>\n");

@@ -61,6 +61,17 @@ absl::Status Fields(const nlohmann::json& j, const std::string& where,
   return absl::OkStatus();
 }
 
+// Checks the type of each field `j` has; missing ones are fine (added within a schema version).
+absl::Status OptionalFields(const nlohmann::json& j, const std::string& where,
+                            std::initializer_list<std::pair<const char*, Type>> fields) {
+  for (const auto& [name, type] : fields) {
+    if (j.contains(name) && !Is(j.at(name), type)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".", name, " has the wrong type"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AllValues(const nlohmann::json& j, const std::string& where, Type type) {
   for (const auto& [key, value] : j.items()) {
     if (!Is(value, type)) {
@@ -172,6 +183,14 @@ absl::Status ValidateSummaryJson(const nlohmann::json& j) {
                        {"contract", T::kString},
                        {"minimized_case", T::kStringOrNull},
                        {"replay_command", T::kString}}));
+      s.Update(OptionalFields(c, absl::StrCat("causes[", i - 1, "]"),
+                              {{"first_run", T::kObject},
+                               {"minimized_trace", T::kStringOrNull},
+                               {"minimized_steps", T::kUint}}));
+      if (s.ok() && c.contains("first_run")) {
+        s.Update(Fields(c.at("first_run"), absl::StrCat("causes[", i - 1, "].first_run"),
+                        {{"scenario", T::kString}, {"seed", T::kUint}, {"invariant", T::kString}}));
+      }
     }
   }
   s.Update(Fields(j.at("wall_clock"), "wall_clock",

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "reports/markdown_report.h"
 #include "reports/svg.h"
 
 namespace snapsim {
@@ -32,6 +33,10 @@ std::vector<TestCase> FailuresOf(const CampaignSummary& s, const std::string& sc
                                     " replayed)\ninvariants: ", absl::StrJoin(c.invariants, ", "),
                                     "\ncontract: ", c.contract, "\nreplay: ", c.replay_command);
     if (!c.upstream.empty()) absl::StrAppend(&body, "\nupstream: ", c.upstream);
+    if (!CauseCaseReplay(c).empty()) {
+      absl::StrAppend(&body, "\nminimal case: ", CauseCaseText(c),
+                      "\nreplay case: ", CauseCaseReplay(c));
+    }
     out.push_back({c.id, std::move(message), std::move(body)});
   }
   if (!s.causes.empty()) return out;

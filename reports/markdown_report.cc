@@ -41,9 +41,16 @@ std::string CausesHeadline(const CampaignSummary& s) {
 }
 
 std::string CauseCaseText(const Cause& c) {
-  if (!c.minimized_case.empty()) return c.minimized_case;
+  if (!c.minimized_case.empty()) {
+    return absl::StrCat(c.minimized_case, ", minimized to ", c.minimized_steps, " steps");
+  }
   if (!c.catalogue_case.empty()) return absl::StrCat(c.catalogue_case, " (catalogue)");
   return "";
+}
+
+std::string CauseCaseReplay(const Cause& c) {
+  const std::string& path = c.minimized_case.empty() ? c.catalogue_case : c.minimized_case;
+  return path.empty() ? "" : absl::StrCat("snapsim run --replay-case ", path);
 }
 
 std::string SeedRangeText(const CampaignSummary& s, bool completed) {
@@ -71,11 +78,16 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
                       " replayed); scenarios: ", absl::StrJoin(cause.scenarios, ", "),
                       "; invariants: ", absl::StrJoin(cause.invariants, ", "),
                       "; contract: ", cause.contract, "\n");
-      const std::string case_text = CauseCaseText(cause);
-      if (!case_text.empty()) absl::StrAppend(&md, "  case: ", OneLine(case_text), "\n");
       absl::StrAppend(&md, "  replay: `", cause.replay_command, "`\n");
+      const std::string case_text = CauseCaseText(cause);
+      if (!case_text.empty()) {
+        absl::StrAppend(&md, "  minimal case: ", OneLine(case_text), "; replay: `",
+                        OneLine(CauseCaseReplay(cause)), "`\n");
+      }
     }
-    md += "\n";
+    md +=
+        "\nMinimized cases are relative to this report's directory, catalogue cases to the "
+        "source tree.\n\n";
   }
   absl::StrAppend(&md, "- tool: ", c.tool_version, " (", c.git_commit, ")\n");
   absl::StrAppend(&md, "- scenarios: ", absl::StrJoin(c.scenarios, ", "), "\n");
@@ -89,6 +101,11 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
                                        "%d worker processes\n",
                                        s.wall_clock.wall_ms / 1000.0, s.wall_clock.seeds_per_second,
                                        s.wall_clock.crash_states_per_second, s.wall_clock.jobs));
+  if (s.wall_clock.attribution_ms > 0 || s.wall_clock.minimize_ms > 0) {
+    absl::StrAppend(&md, absl::StrFormat("- attribution: %.1f s; minimization: %.1f s\n",
+                                         s.wall_clock.attribution_ms / 1000.0,
+                                         s.wall_clock.minimize_ms / 1000.0));
+  }
 
   absl::StrAppend(&md, "\n## Findings (", s.findings.size(), ")\n\n");
   if (s.findings.empty()) {
@@ -111,7 +128,11 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
       absl::StrAppend(&md, "- **", Cell(g.id), "** (seed ", g.first.seed,
                       "): ", Cell(g.first.detail), "\n");
       absl::StrAppend(&md, "  replay: `", g.first.replay_command, "`\n");
-      if (!g.minimized.empty()) absl::StrAppend(&md, "  minimized: ", g.minimized, "\n");
+      if (!g.minimized.empty()) {
+        absl::StrAppend(&md, "  minimized: ", g.minimized,
+                        g.cause.empty() ? "" : absl::StrCat(" (the case of cause ", g.cause, ")"),
+                        "\n");
+      }
     }
   }
 

@@ -18,8 +18,13 @@ std::string RenderMarkdownReport(const CampaignSummary& summary);
 // "3 causes: 2 known, 1 unexplained".
 std::string CausesHeadline(const CampaignSummary& summary);
 
-// A cause's case for reports: its minimized case, else the catalogue's minimal case, else "".
+// A cause's case for reports: its minimized case ("cases/x.case.json, 12 steps"), else the
+// catalogue's minimal case ("... (catalogue)"), else "".
 std::string CauseCaseText(const Cause& cause);
+
+// The command that replays that case: "snapsim run --replay-case PATH" (a minimized case's path
+// is relative to the report directory, the catalogue's to the source tree), or "".
+std::string CauseCaseReplay(const Cause& cause);
 
 // "1..10", "1..(budget)" or "none".
 std::string SeedRangeText(const CampaignSummary& summary, bool completed);

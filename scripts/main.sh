@@ -12,7 +12,7 @@
 #
 # Settings (environment): SNAPSIM_MAIN_BUDGET [45s], SNAPSIM_MAIN_JOBS [nproc],
 # SNAPSIM_MAIN_OUT [snapsim-report], SNAPSIM_MAIN_BUILD [build-rel], SNAPSIM_MAIN_MINIMIZE_RUNS
-# [200: candidate runs per finding kind; the campaign's own default is 400].
+# [200: runs per cause's minimized case; the campaign's own default is 400].
 # Exit status: 0 done (findings or not: they are the report's subject), 130 interrupted,
 # anything else a failure to set up, build or run.
 set -euo pipefail

@@ -4,7 +4,9 @@
 # Nightly snapsim campaign (docs/nightly.md). Seeds start at YYYYMMDD * 1000000, so every night
 # explores new seeds and any finding replays from its seed alone. The campaign runs for a time
 # budget into <history>/<YYYYMMDD>/, then tonight's summary.json is compared with the previous
-# night's: new findings, gone findings, rate change, written to compare.md and printed.
+# night's (snapsim report compare): new causes, gone causes, runs per cause, then the finding
+# kinds as detail, probes and rate change, written to compare.md and printed. A previous night
+# written before causes existed (schema 1) is compared by finding kind, with a note.
 #
 # Rerunning on the same day resumes the campaign (the runner skips finished jobs).
 #

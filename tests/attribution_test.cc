@@ -6,6 +6,7 @@
 #include "sim/campaign/attribution.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -192,6 +193,49 @@ TEST(AttributionTest, UnexplainedRunsOfOneBugInTwoScenariosGroupIntoOneCause) {
   EXPECT_EQ(image->replay_command, "snapsim run --scenario default --seed 3");
 }
 
+// One unexplained bug, found for real: a planted store bug (no FLUSH on the area write) that no
+// catalogued correction fixes, run in two scenarios where it damages exception data after the
+// same kind of crash. Attribution replays each run with every correction (real runs, no
+// injected replay function) and groups both into one cause.
+TEST(AttributionTest, RealRunsOfOneUnexplainedBugInTwoScenariosFormOneCause) {
+  const FindingCatalogue catalogue = Catalogue();
+  std::map<std::string, Scenario> scenarios;
+  for (const std::string name : {"default", "many-areas"}) {
+    absl::StatusOr<Scenario> s =
+        LoadScenarioByName(name, std::string(testing::kSourceDir) + "/scenarios");
+    ASSERT_TRUE(s.ok()) << s.status();
+    s->store.mutation = StoreMutation::kNoAreaFlush;
+    scenarios.emplace(name, *std::move(s));
+  }
+  const CampaignConfig config = Config({"default", "many-areas"}, 6, 10);
+  JobResults results;
+  results[JobKey{0, 6}] = RunSeed(scenarios.at("default"), 6);
+  results[JobKey{1, 10}] = RunSeed(scenarios.at("many-areas"), 10);
+  for (const auto& [key, run] : results) {
+    ASSERT_FALSE(run.findings.empty()) << run.scenario << " seed " << run.seed;
+  }
+  CampaignSummary summary = Summarize(config, results);
+  uint32_t replays = 0;
+  const CorrectionReplay replay = [&](const RunResult& run, const std::vector<std::string>& on) {
+    ++replays;
+    Scenario s = scenarios.at(run.scenario);
+    for (const std::string& name : on) SetNamedOption(*FindNamedOption(name), s.store, s.target);
+    return RunSeed(s, run.seed);
+  };
+  const AttributionStats stats = AttributeCampaign(summary, results, catalogue, replay, {});
+  EXPECT_EQ(stats.runs_attributed, 2u);
+  EXPECT_EQ(replays, 2 * (catalogue.entries.size() + 1))
+      << "each single, then all of them together, for each run";
+  ASSERT_EQ(summary.causes.size(), 1u);
+  const Cause& cause = summary.causes[0];
+  EXPECT_FALSE(cause.known);
+  EXPECT_EQ(cause.id, UnexplainedCauseId(cause.signature));
+  EXPECT_EQ(cause.runs, 2u);
+  EXPECT_EQ(cause.scenarios, (std::vector<std::string>{"default", "many-areas"}));
+  EXPECT_EQ(cause.signature.rfind("data | ", 0), 0u) << cause.signature;
+  for (const FindingGroup& g : summary.findings) EXPECT_EQ(g.cause, cause.id) << g.id;
+}
+
 // At most max_runs_per_group runs of one (invariant, scenario) group are replayed; the others
 // take the cause their group's replayed runs got, and the cause says how many it rests on.
 TEST(AttributionTest, AttributionIsBoundedPerGroup) {
@@ -256,6 +300,20 @@ TEST(UnexplainedSignatureTest, AssertionsAreTellApartByConditionAndFileNotLine) 
   EXPECT_EQ(a, moved);
   EXPECT_NE(a, other);
   EXPECT_EQ(a, "assertion core/x.cc:#: Assertion `a < b' failed | no crash | no injected fault");
+}
+
+// A crash step whose trigger never came crashes when idle: the trigger it waited for is the
+// scenario's choice, not the bug's.
+TEST(UnexplainedSignatureTest, IdleCrashesAreOneKindWhateverTheTrigger) {
+  const RunResult a = FailingRun("default", 1, "exception_data_intact",
+                                 "after_events (never came; crashed when idle)");
+  const RunResult b = FailingRun("many-areas", 2, "snapshot_image",
+                                 "next_area_zeroed (never came; crashed when idle)");
+  const RunResult mid_flight =
+      FailingRun("default", 3, "exception_data_intact", "after 763 events");
+  EXPECT_EQ(UnexplainedSignature(a), "data | crashed when idle | no injected fault");
+  EXPECT_EQ(UnexplainedSignature(a), UnexplainedSignature(b));
+  EXPECT_NE(UnexplainedSignature(a), UnexplainedSignature(mid_flight));
 }
 
 TEST(UnexplainedSignatureTest, NumbersAreStripped) {

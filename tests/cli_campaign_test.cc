@@ -140,6 +140,21 @@ TEST(CliCampaignTest, FindingReplaysVerbatimAndItsMinimizedCaseReplaysFast) {
     EXPECT_TRUE(absl::StrContains(trace, "\"kind\":\"fate\"")) << "a crash tells each write's fate";
   }
   EXPECT_TRUE(absl::StrContains(ReadFileOrEmpty(out + "/index.html"), "timeline-box"));
+  // The case is its cause's: one case file per minimized cause, shared by the cause's findings.
+  size_t minimized_causes = 0, case_files = 0;
+  for (const Cause& c : s.causes) {
+    if (c.minimized_case.empty()) continue;
+    ++minimized_causes;
+    if (c.id == within->cause) {
+      EXPECT_EQ(c.minimized_case, within->minimized);
+      EXPECT_EQ(c.minimized_trace, within->trace);
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(fs::path(out) / "cases")) {
+    case_files += absl::EndsWith(entry.path().string(), ".case.json") ? 1 : 0;
+  }
+  EXPECT_GT(minimized_causes, 0u);
+  EXPECT_EQ(case_files, minimized_causes);
 
   const auto start = std::chrono::steady_clock::now();
   CliResult replayed = RunSnapsim(absl::StrCat("run --json --replay-case '", case_path, "'"));

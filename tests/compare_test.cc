@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "reports/compare.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "reports/json_report.h"
 #include "tests/support/fake_campaign.h"
 #include "util/atomic_file.h"
@@ -38,10 +43,70 @@ TEST(CompareTest, NewGoneAndRemainingFindingsAreListed) {
   EXPECT_THAT(Section(md, "New findings"), HasSubstr("first seed 17"));
   EXPECT_THAT(Section(md, "Gone findings"), HasSubstr(gone.id));
   EXPECT_THAT(
-      Section(md, "Still present"),
+      Section(md, "Findings still present"),
       HasSubstr(absl::StrCat(prev.findings.front().id, ": ", prev.findings.front().seed_count,
                              " -> ", prev.findings.front().seed_count + 2, " seeds")));
-  EXPECT_THAT(Section(md, "Still present"), Not(HasSubstr(gone.id)));
+  EXPECT_THAT(Section(md, "Findings still present"), Not(HasSubstr(gone.id)));
+}
+
+Cause MakeCause(const std::string& id, uint64_t runs, std::vector<std::string> scenarios) {
+  Cause c;
+  c.id = id;
+  c.known = id.rfind("unexplained-", 0) != 0;
+  c.title = c.known ? "a catalogued bug" : "unexplained: data | no crash | no injected fault";
+  c.runs = runs;
+  c.scenarios = std::move(scenarios);
+  c.replay_command = "snapsim run --scenario " + c.scenarios.front() + " --seed 1";
+  return c;
+}
+
+// Tonight the catalogued bug moved to another scenario (a new finding kind, not a new cause), an
+// unexplained cause appeared and another one is gone.
+TEST(CompareTest, CausesAreComparedFirstNewGoneAndRunCounts) {
+  CampaignSummary prev = testing::FakeSummary();
+  CampaignSummary cur = prev;
+  prev.causes = {MakeCause("unexplained-0badf00d", 2, {"a"}),
+                 MakeCause("next-free-lands-on-metadata-area", 5, {"a"})};
+  cur.causes = {MakeCause("unexplained-12345678", 1, {"b"}),
+                MakeCause("next-free-lands-on-metadata-area", 7, {"b"})};
+  FindingGroup moved = cur.findings.front();
+  moved.id = "table_well_formed@b/within";
+  moved.cause = "next-free-lands-on-metadata-area";
+  cur.findings.push_back(moved);
+  const std::string md = CompareSummaries(prev, cur);
+  EXPECT_THAT(Section(md, "New causes"), HasSubstr("unexplained-12345678** (unexplained)"));
+  EXPECT_THAT(Section(md, "New causes"), Not(HasSubstr("next-free-lands-on-metadata-area")));
+  EXPECT_THAT(Section(md, "Gone causes"), HasSubstr("unexplained-0badf00d"));
+  EXPECT_THAT(Section(md, "Causes still present"),
+              HasSubstr(absl::StrCat("| next-free-lands-on-metadata-area | 5 of ", prev.seeds_run,
+                                     " | 7 of ", cur.seeds_run, " | b |")));
+  // The finding kinds stay below as detail, with their cause.
+  EXPECT_THAT(Section(md, "New findings"), HasSubstr("table_well_formed@b/within (critical, "));
+  EXPECT_THAT(Section(md, "New findings"), HasSubstr("cause next-free-lands-on-metadata-area"));
+  EXPECT_LT(md.find("## New causes"), md.find("## New findings"));
+  EXPECT_THAT(md, HasSubstr("- previous: "));
+  EXPECT_THAT(md, HasSubstr("2 causes: 1 known, 1 unexplained"));
+}
+
+// A schema-1 summary (or one written with --no-attribute) has no causes: one note says so, and
+// the findings are still compared.
+TEST(CompareTest, SummaryWithoutCausesIsComparedByFindingsWithANote) {
+  const std::string dir = testing::MakeTempDir("compare_v1");
+  nlohmann::json old = nlohmann::json::parse(RenderJsonReport(testing::FakeSummary()));
+  old["schema_version"] = 1;
+  old.erase("causes");
+  for (nlohmann::json& f : old["findings"]) f.erase("cause");
+  CampaignSummary cur = testing::FakeSummary();
+  cur.causes = {MakeCause("unexplained-12345678", 1, {"a"})};
+  ASSERT_TRUE(WriteFileAtomically(dir + "/v1.json", old.dump()).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir + "/v2.json", RenderJsonReport(cur)).ok());
+  absl::StatusOr<std::string> md = CompareSummaryFiles(dir + "/v1.json", dir + "/v2.json");
+  ASSERT_TRUE(md.ok()) << md.status();
+  EXPECT_THAT(Section(*md, "Causes"),
+              HasSubstr("Not compared: the previous summary has findings but no causes"));
+  EXPECT_THAT(*md, Not(HasSubstr("## New causes")));
+  EXPECT_THAT(Section(*md, "New findings"), HasSubstr("None."));
+  EXPECT_THAT(Section(*md, "Findings still present"), HasSubstr(cur.findings.front().id));
 }
 
 TEST(CompareTest, IdenticalSummariesHaveNothingNewOrGone) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Opens index.html in headless Chromium and checks the DOM it builds: the findings rows, the
-// inline SVG charts and the timeline render, and hostile text stays text. Chromium is a test
+// inline SVG charts and a cause's timeline render, and hostile text stays text. Chromium is a test
 // dependency (scripts/install-deps.sh): without it this test fails, it does not skip.
 #include <stdio.h>
 #include <sys/wait.h>
@@ -59,6 +59,21 @@ TEST(HtmlReportBrowserTest, ChromiumRendersFindingsChartsAndTimeline) {
   std::string dir = testing::MakeTempDir("browser");
   ASSERT_TRUE(WriteFileAtomically(dir + "/case.trace.jsonl", testing::kSampleTrace).ok());
   CampaignSummary summary = testing::FakeSummary();
+  // One cause with its minimized case; the finding of that cause shares the case and its trace.
+  Cause cause;
+  cause.id = "next-free-lands-on-metadata-area";
+  cause.title = "A reload right after an area fills hands out the next area's chunk";
+  cause.known = true;
+  cause.runs = 1;
+  cause.scenarios = {"a"};
+  cause.contract = "within";
+  cause.replay_command = "snapsim run --scenario a --seed 4";
+  cause.minimized_case = "case.case.json";
+  cause.minimized_trace = "case.trace.jsonl";
+  cause.minimized_steps = 34;
+  summary.causes = {cause};
+  summary.findings.front().cause = cause.id;
+  summary.findings.front().minimized = cause.minimized_case;
   summary.findings.front().trace = "case.trace.jsonl";
   ASSERT_TRUE(WriteReports(summary, dir).ok());
 
@@ -79,7 +94,13 @@ TEST(HtmlReportBrowserTest, ChromiumRendersFindingsChartsAndTimeline) {
   EXPECT_EQ(Count(dom, "<svg class=\"chart bar-chart\""), 3u);
   EXPECT_EQ(Count(dom, "<svg class=\"chart line-chart\""), 1u);
   EXPECT_THAT(dom, HasSubstr("<polyline"));
+  // The shared trace is drawn once, with its cause, above the findings; the cause shows the
+  // command that replays its minimal case.
   EXPECT_EQ(Count(dom, "<svg class=\"timeline\""), 1u);
+  EXPECT_LT(dom.find("<svg class=\"timeline\""), dom.find("<table id=\"findings\">"));
+  EXPECT_THAT(dom, HasSubstr("snapsim run --replay-case case.case.json"));
+  EXPECT_THAT(dom,
+              HasSubstr("case.case.json (the case of cause next-free-lands-on-metadata-area)"));
   EXPECT_THAT(dom, HasSubstr("class=\"crash\""));
   // The hostile detail is text in the DOM, never an element.
   EXPECT_THAT(dom, HasSubstr("lost &lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; more"));

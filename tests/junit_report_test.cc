@@ -78,6 +78,8 @@ CampaignSummary TwoScenarioSummary() {
   known.contract = "within";
   known.replay_command = "snapsim run --scenario area-boundary-reload --seed 2";
   Cause unexplained = known;
+  known.minimized_case = "cases/next-free-lands-on-metadata-area.case.json";
+  known.minimized_steps = 34;
   unexplained.id = "unexplained-0123abcd";
   unexplained.known = false;
   unexplained.catalogue_ids.clear();
@@ -111,6 +113,10 @@ TEST(JunitReportTest, OneSuitePerScenarioOneFailurePerCause) {
             std::string::npos);
   EXPECT_NE(xml.find("unexplained cause unexplained-0123abcd (catalogue id: none)"),
             std::string::npos);
+  EXPECT_NE(xml.find("replay case: snapsim run --replay-case "
+                     "cases/next-free-lands-on-metadata-area.case.json"),
+            std::string::npos)
+      << "a cause's failure names its minimal case";
   EXPECT_NE(xml.find("&lt;hands out&gt;"), std::string::npos);
   EXPECT_NE(xml.find("io &amp; fiu"), std::string::npos);
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -128,18 +129,26 @@ struct RunCause {
   uint32_t replays = 0;
 };
 
-// Builds (or extends) the cause `id` with one run.
-void AddRun(std::map<std::string, Cause>& causes, const std::string& id, const RunResult& run,
-            const RunCause& rc, const FindingCatalogue& catalogue,
-            const std::vector<std::string>& options_on) {
+// How well a run stands for its cause (smaller is better): attributed by replay, a
+// within-contract failure of the store, the lowest seed, the first scenario.
+using RunRank = std::tuple<bool, bool, uint64_t, uint32_t>;
+
+RunRank RankOf(const JobKey& key, const RunResult& run, const RunCause& rc) {
+  const bool store_within =
+      run.findings.front().contract == Contract::kWithin && !IsRunnerFinding(run);
+  return {!rc.replayed, !store_within, key.seed, key.scenario_index};
+}
+
+// Builds (or extends) the cause `id` with one run; `best` is the rank of its first_run so far.
+void AddRun(std::map<std::string, Cause>& causes, std::map<std::string, RunRank>& best,
+            const std::string& id, const JobKey& key, const RunResult& run, const RunCause& rc,
+            const FindingCatalogue& catalogue, const std::vector<std::string>& options_on) {
   auto [it, inserted] = causes.try_emplace(id);
   Cause& c = it->second;
   const Finding& first = run.findings.front();
   if (inserted) {
     c.id = id;
     c.known = id.rfind(kUnexplainedPrefix, 0) != 0;
-    c.contract = ContractName(first.contract);
-    c.replay_command = first.replay_command.empty() ? run.replay_command : first.replay_command;
     if (c.known) {
       std::vector<std::string> titles, upstream;
       const std::vector<std::string> ids = absl::StrSplit(id, kCauseIdJoin);
@@ -158,6 +167,14 @@ void AddRun(std::map<std::string, Cause>& causes, const std::string& id, const R
       c.signature = UnexplainedSignature(run);
       c.title = absl::StrCat("unexplained: ", c.signature);
     }
+  }
+  const RunRank rank = RankOf(key, run, rc);
+  auto [rank_it, first_seen] = best.try_emplace(id, rank);
+  if (first_seen || rank < rank_it->second) {
+    rank_it->second = rank;
+    c.contract = ContractName(first.contract);
+    c.replay_command = first.replay_command.empty() ? run.replay_command : first.replay_command;
+    c.first_run = CauseRun{run.scenario, run.seed, first.invariant};
   }
   ++c.runs;
   if (rc.replayed) ++c.attributed_runs;
@@ -245,6 +262,7 @@ AttributionStats AttributeCampaign(CampaignSummary& summary, const JobResults& r
   }
   // Pass 2: the runs beyond the bound take their group's majority; build the causes.
   std::map<std::string, Cause> causes;
+  std::map<std::string, RunRank> best_runs;
   std::map<std::string, std::map<std::string, uint64_t>> finding_causes;  // finding id -> ...
   for (const auto& [key, run] : results) {
     if (run.findings.empty() || !KeyOf(config, run)) continue;
@@ -252,7 +270,7 @@ AttributionStats AttributeCampaign(CampaignSummary& summary, const JobResults& r
     RunCause rc = it != run_causes.end()
                       ? it->second
                       : RunCause{Majority(group_causes[run.findings.front().Signature()])};
-    AddRun(causes, rc.id, run, rc, catalogue, OptionsOn(options, run.scenario));
+    AddRun(causes, best_runs, rc.id, key, run, rc, catalogue, OptionsOn(options, run.scenario));
     std::set<std::string> seen;
     for (const Finding& f : run.findings) {
       if (seen.insert(f.Signature()).second) ++finding_causes[f.Signature()][rc.id];
@@ -286,7 +304,16 @@ void MergeShardCauses(const std::vector<CampaignSummary>& shards, CampaignSummar
       into.correction_was_on = into.correction_was_on || c.correction_was_on;
       AddUnique(into.scenarios, c.scenarios);
       AddUnique(into.invariants, c.invariants);
-      if (into.minimized_case.empty()) into.minimized_case = c.minimized_case;
+      if (c.first_run.seed < into.first_run.seed) {
+        into.first_run = c.first_run;
+        into.contract = c.contract;
+        into.replay_command = c.replay_command;
+      }
+      if (into.minimized_case.empty()) {
+        into.minimized_case = c.minimized_case;
+        into.minimized_trace = c.minimized_trace;
+        into.minimized_steps = c.minimized_steps;
+      }
     }
   }
   merged.causes.clear();
@@ -298,17 +325,6 @@ void MergeShardCauses(const std::vector<CampaignSummary>& shards, CampaignSummar
         if (from.id != g.id || from.cause.empty()) continue;
         if (g.cause.empty() || from.first.seed == g.first.seed) g.cause = from.cause;
       }
-    }
-  }
-}
-
-void LinkCauseCases(CampaignSummary& summary) {
-  for (Cause& c : summary.causes) {
-    uint64_t best_count = 0;
-    for (const FindingGroup& g : summary.findings) {
-      if (g.cause != c.id || g.minimized.empty() || g.seed_count <= best_count) continue;
-      c.minimized_case = g.minimized;
-      best_count = g.seed_count;
     }
   }
 }

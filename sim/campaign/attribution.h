@@ -86,10 +86,6 @@ AttributionStats AttributeCampaign(CampaignSummary& summary, const JobResults& r
                                    const CorrectionReplay& replay,
                                    const AttributionOptions& options);
 
-// After minimization: each cause gets the minimized case of the finding group with most of its
-// runs that has one.
-void LinkCauseCases(CampaignSummary& summary);
-
 // `report merge`: the causes the shards attributed, joined by id (runs and replays summed,
 // scenarios and invariants united; the rest from the first shard that has it), and each merged
 // finding group's cause from the shard holding its lowest seed. Attribution is not rerun, so

@@ -274,7 +274,8 @@ void to_json(nlohmann::json& j, const CampaignSummary& s) {
         {"seeds_per_second", s.wall_clock.seeds_per_second},
         {"crash_states_per_second", s.wall_clock.crash_states_per_second},
         {"rate", rate},
-        {"attribution_ms", s.wall_clock.attribution_ms}}}};
+        {"attribution_ms", s.wall_clock.attribution_ms},
+        {"minimize_ms", s.wall_clock.minimize_ms}}}};
 }
 
 void from_json(const nlohmann::json& j, CampaignSummary& s) {
@@ -316,6 +317,7 @@ void from_json(const nlohmann::json& j, CampaignSummary& s) {
   s.wall_clock.seeds_per_second = w.at("seeds_per_second").get<double>();
   s.wall_clock.crash_states_per_second = w.at("crash_states_per_second").get<double>();
   s.wall_clock.attribution_ms = w.value("attribution_ms", uint64_t{0});
+  s.wall_clock.minimize_ms = w.value("minimize_ms", uint64_t{0});
   for (const nlohmann::json& r : w.at("rate")) {
     s.wall_clock.rate.push_back(RateSample{r.at(0).get<uint64_t>(), r.at(1).get<uint64_t>()});
   }

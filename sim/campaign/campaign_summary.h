@@ -92,6 +92,7 @@ struct WallClockStats {
   double crash_states_per_second = 0;
   std::vector<RateSample> rate;  // sampled, at most kMaxRateSamples
   uint64_t attribution_ms = 0;   // time attribution took (sim/campaign/attribution.h)
+  uint64_t minimize_ms = 0;      // time minimizing the causes took (campaign_minimize.h)
 };
 inline constexpr size_t kMaxRateSamples = 512;
 

@@ -2,6 +2,8 @@
 #include "sim/campaign/cause.h"
 
 #include "absl/strings/str_join.h"
+#include "sim/campaign/campaign_summary.h"
+#include "sim/check/finding.h"
 
 namespace snapsim {
 namespace {
@@ -16,6 +18,11 @@ std::string EmptyIfNull(const nlohmann::json& j, const char* field) {
 }
 
 }  // namespace
+
+bool MinimizableCause(const Cause& c) {
+  return c.contract == ContractName(Contract::kWithin) && !c.first_run.scenario.empty() &&
+         c.first_run.invariant != kSimulationCrashed && c.first_run.invariant != kSimulationTimeout;
+}
 
 void to_json(nlohmann::json& j, const Cause& c) {
   j = nlohmann::json{
@@ -35,7 +42,13 @@ void to_json(nlohmann::json& j, const Cause& c) {
       {"scenarios", c.scenarios},
       {"invariants", c.invariants},
       {"contract", c.contract},
+      {"first_run",
+       {{"scenario", c.first_run.scenario},
+        {"seed", c.first_run.seed},
+        {"invariant", c.first_run.invariant}}},
       {"minimized_case", NullIfEmpty(c.minimized_case)},
+      {"minimized_trace", NullIfEmpty(c.minimized_trace)},
+      {"minimized_steps", c.minimized_steps},
       {"catalogue_case", NullIfEmpty(c.catalogue_case)},
       {"replay_command", c.replay_command},
       {"correction_was_on", c.correction_was_on},
@@ -57,7 +70,15 @@ void from_json(const nlohmann::json& j, Cause& c) {
   c.scenarios = j.at("scenarios").get<std::vector<std::string>>();
   c.invariants = j.at("invariants").get<std::vector<std::string>>();
   c.contract = j.at("contract").get<std::string>();
+  if (j.contains("first_run")) {
+    const nlohmann::json& run = j.at("first_run");
+    c.first_run.scenario = run.at("scenario").get<std::string>();
+    c.first_run.seed = run.at("seed").get<uint64_t>();
+    c.first_run.invariant = run.at("invariant").get<std::string>();
+  }
   c.minimized_case = EmptyIfNull(j, "minimized_case");
+  c.minimized_trace = EmptyIfNull(j, "minimized_trace");
+  c.minimized_steps = j.value("minimized_steps", uint64_t{0});
   c.catalogue_case = EmptyIfNull(j, "catalogue_case");
   c.replay_command = j.at("replay_command").get<std::string>();
   c.correction_was_on = j.value("correction_was_on", false);

@@ -19,6 +19,17 @@ inline constexpr const char* kUnexplainedPrefix = "unexplained-";
 // Joins the catalogue ids of a cause that needs several corrections.
 inline constexpr const char* kCauseIdJoin = "+";
 
+// The run a cause's replay command replays and its minimized case shrinks: of the runs attributed
+// to the cause by replay, the lowest seed (then the first scenario), a within-contract run of the
+// store (not a runner failure) preferred.
+struct CauseRun {
+  std::string scenario;
+  uint64_t seed = 0;
+  std::string invariant;  // its first violated invariant, the one its minimized case keeps
+
+  friend bool operator==(const CauseRun&, const CauseRun&) = default;
+};
+
 struct Cause {
   std::string id;     // catalogue ids joined by "+", or "unexplained-<hash>"
   std::string title;  // the catalogue titles joined by " + ", or the unexplained signature
@@ -32,16 +43,23 @@ struct Cause {
   uint64_t replays = 0;                    // counterfactual replays it took
   std::vector<std::string> scenarios;      // sorted
   std::vector<std::string> invariants;     // sorted, first violated invariant of each run
-  std::string contract;                    // "within" or "beyond" (of its lowest-seed run)
+  std::string contract;                    // "within" or "beyond" (of first_run)
+  CauseRun first_run;                      // what replay_command and minimized_case come from
   std::string minimized_case;              // relative to the report directory; "" when none
+  std::string minimized_trace;             // its trace (JSON lines), same base; "" when none
+  uint64_t minimized_steps = 0;            // steps of the minimized case; 0 when none
   std::string catalogue_case;              // known: the catalogue's minimal case; "" otherwise
-  std::string replay_command;              // replays its lowest-seed run (as it failed)
+  std::string replay_command;              // replays first_run (as it failed)
   // A correction of this cause was already on when its runs failed: the correction does not
   // hold (or the replay is not deterministic). Reports flag it.
   bool correction_was_on = false;
 
   friend bool operator==(const Cause&, const Cause&) = default;
 };
+
+// The cause can be minimized: first_run is a within-contract failure of the store, not of the
+// campaign runner (a worker that crashed or hung would take the minimizer down with it).
+bool MinimizableCause(const Cause& c);
 
 void to_json(nlohmann::json& j, const Cause& c);
 void from_json(const nlohmann::json& j, Cause& c);

@@ -3,7 +3,8 @@
 // The signature of a failing run that no catalogued correction explains: what stays the same
 // when one bug shows in another scenario, at another chunk, or as a neighbouring invariant.
 // It joins the family of the first violated invariant (metadata, data, liveness, assertion,
-// runner), the kind of crash point with every number replaced by '#', and the injected fault
+// runner), the kind of crash point with every number replaced by '#' (a crash step whose trigger
+// never came is "crashed when idle", whatever the trigger), and the injected fault
 // families that fired (io, beyond, fiu: the crash and scheduler probes fire in every run and
 // say nothing). Runs with one signature form one cause, "unexplained-<8 hex digits>".
 #ifndef SNAPSIM_SIM_CAMPAIGN_UNEXPLAINED_SIGNATURE_H_

@@ -47,14 +47,32 @@ std::string ExploreResult::Summary(uint32_t bound) const {
   return absl::StrFormat("%u findings within bound %u: %s", findings.size(), bound, names);
 }
 
+namespace {
+
+// The command that explores only this crash state again.
+std::string StateReplayCommand(const ExploreOptions& options, uint32_t point, uint64_t state) {
+  std::string command = absl::StrCat(options.replay_prefix, " --seed ", options.seed,
+                                     " --crash-point ", point, " --state ", state);
+  if (!options.tears) absl::StrAppend(&command, " --no-tears");
+  if (options.max_states_per_point != kDefaultMaxStatesPerPoint) {
+    absl::StrAppend(&command, " --max-states ", options.max_states_per_point);
+  }
+  return command;
+}
+
+}  // namespace
+
 ExploreResult Explore(const Scenario& scenario, const ExploreOptions& options) {
   SNAPSIM_ASSERT(options.bound >= 1);
+  SNAPSIM_ASSERT(!options.only_state || options.only_point > 0);
   ExploreResult result;
   std::vector<Step> steps;
   for (const Step& step : StepsForSeed(scenario, options.seed)) {
     if (step.kind != StepKind::kCrash) steps.push_back(step);  // the explorer picks the crashes
   }
-  for (uint32_t point = 1; point <= options.bound; ++point) {
+  const uint32_t first_point = options.only_point > 0 ? options.only_point : 1;
+  const uint32_t last_point = options.only_point > 0 ? options.only_point : options.bound;
+  for (uint32_t point = first_point; point <= last_point; ++point) {
     bool reached = false;
     RunOptions run_options;
     run_options.replay_prefix = options.replay_prefix;
@@ -81,15 +99,25 @@ ExploreResult Explore(const Scenario& scenario, const ExploreOptions& options) {
         ++result.points_over_bound;
         return;
       }
+      result.states_at_point = states;
+      uint64_t first_state = 0, end_state = states;
+      if (options.only_state) {
+        if (*options.only_state >= states) {
+          result.state_out_of_range = true;
+          return;
+        }
+        first_state = *options.only_state;
+        end_state = first_state + 1;
+      }
       CrashEnumerator origin_enum(origin_writes, tears);
       CrashEnumerator cow_enum(cow_writes, tears);
       absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;  // lookups only, never iterated
-      for (uint64_t i = 0; i < states; ++i) {
+      for (uint64_t i = first_state; i < end_state; ++i) {
         ++result.states_enumerated;
         PageStore origin_image =
             context.origin->CrashImage(origin_enum.At(i % origin_enum.count()));
         PageStore cow_image = context.cow->CrashImage(cow_enum.At(i / origin_enum.count()));
-        if (options.prune) {
+        if (options.prune && !options.only_state) {
           auto key = std::make_pair(ImageKey(origin_image, origin_writes, 0x243f6a8885a308d3ULL),
                                     ImageKey(cow_image, cow_writes, 0x13198a2e03707344ULL));
           if (!seen.insert(key).second) {
@@ -101,6 +129,7 @@ ExploreResult Explore(const Scenario& scenario, const ExploreOptions& options) {
         std::vector<Finding> found = context.check(std::move(origin_image), std::move(cow_image));
         for (Finding& f : found) {
           f.crash_point = absl::StrCat(context.crash_point, ", crash state ", i);
+          f.replay_command = StateReplayCommand(options, point, i);
           bool known = false;
           for (const Finding& g : result.findings) known |= g.invariant == f.invariant;
           if (!known) result.findings.push_back(std::move(f));

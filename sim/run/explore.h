@@ -14,11 +14,15 @@
 // one. Because recovery and
 // checks are deterministic functions of the images and the model, pruning never hides a finding
 // (tests/explore_test.cc shows it against the unpruned enumeration).
+//
+// Each finding carries the command that explores exactly its crash point and state again
+// (ExploreOptions::only_point, only_state), which reproduces it (tests/cli_run_test.cc).
 #ifndef SNAPSIM_SIM_RUN_EXPLORE_H_
 #define SNAPSIM_SIM_RUN_EXPLORE_H_
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -28,14 +32,24 @@
 
 namespace snapsim {
 
+inline constexpr uint64_t kDefaultMaxStatesPerPoint = 4096;
+
 struct ExploreOptions {
   uint64_t seed = 1;
-  uint32_t bound = 64;                   // crash points (I/O completions), >= 1
-  uint64_t max_states_per_point = 4096;  // beyond this, tears are left out; beyond again, skip
-  bool tears = true;                     // enumerate sector tears of multi-sector writes
-  bool prune = true;                     // skip states equal to one already checked
+  uint32_t bound = 64;  // crash points (I/O completions), >= 1
+  uint64_t max_states_per_point = kDefaultMaxStatesPerPoint;  // beyond: no tears; again: skip
+  bool tears = true;  // enumerate sector tears of multi-sector writes
+  bool prune = true;  // skip states equal to one already checked
+  // Replay of one finding: explore crash point `only_point` alone (the bound is ignored), and
+  // of its states only `only_state` (unpruned). 0 / nullopt: every point up to the bound, every
+  // state. The state index counts the point's enumeration, so tears and max_states_per_point
+  // must be as when the finding was found (its replay command carries them).
+  uint32_t only_point = 0;
+  std::optional<uint64_t> only_state;
   std::ostream* log_out = nullptr;
-  std::string replay_prefix;  // as in RunOptions
+  // Findings replay with "<replay_prefix> --seed N --crash-point P --state I [...]": the explore
+  // command with the scenario and its options, e.g. "snapsim explore --scenario S".
+  std::string replay_prefix;
 };
 
 struct ExploreResult {
@@ -43,6 +57,8 @@ struct ExploreResult {
   uint32_t points_without_tears = 0;    // where tears would exceed the per-point limit
   uint32_t points_over_bound = 0;       // skipped: too many states even without tears
   bool run_ended_before_bound = false;  // the workload has fewer completions than the bound
+  bool state_out_of_range = false;      // only_state is not a state of only_point
+  uint64_t states_at_point = 0;         // with only_point: the states it enumerates
   uint64_t states_enumerated = 0;
   uint64_t states_pruned = 0;
   uint64_t states_checked = 0;

@@ -14,22 +14,24 @@ namespace {
 
 class Minimizer {
  public:
-  Minimizer(Scenario scenario, uint64_t seed, std::string invariant, uint32_t max_runs,
-            std::ostream* log)
+  Minimizer(Scenario scenario, uint64_t seed, std::string invariant, const MinimizeOptions& options)
       : scenario_(std::move(scenario)),
         seed_(seed),
         invariant_(std::move(invariant)),
-        max_runs_(std::min(max_runs, kMaxMinimizeRuns)),
-        log_(log) {}
+        max_runs_(std::min(options.max_runs, kMaxMinimizeRuns)),
+        keep_(options.keep),
+        log_(options.log_out) {}
 
   bool Fails(const std::vector<Step>& steps) {
     if (runs_ >= max_runs_) return false;
     ++runs_;
     RunResult r = RunSteps(scenario_, seed_, steps);
-    for (const Finding& f : r.findings) {
-      if (f.invariant == invariant_) return true;
-    }
-    return false;
+    const bool fails = std::any_of(r.findings.begin(), r.findings.end(),
+                                   [&](const Finding& f) { return f.invariant == invariant_; });
+    if (!fails || !keep_) return fails;
+    if (runs_ >= max_runs_) return false;
+    ++runs_;
+    return keep_(scenario_, seed_, steps);
   }
 
   // ddmin: remove chunks (complements) while the failure stays.
@@ -107,6 +109,7 @@ class Minimizer {
   const uint64_t seed_;
   const std::string invariant_;
   const uint32_t max_runs_;
+  const std::function<bool(const Scenario&, uint64_t, const std::vector<Step>&)> keep_;
   std::ostream* log_;
   uint32_t runs_ = 0;
 };
@@ -132,10 +135,11 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
   MinimizeResult result;
   std::vector<Step> steps = StepsForSeed(scenario, seed);
   result.original_steps = steps.size();
-  Minimizer minimizer(fixed, seed, invariant, options.max_runs, options.log_out);
+  Minimizer minimizer(fixed, seed, invariant, options);
   if (!minimizer.Fails(steps)) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "seed %u of scenario %s does not fail invariant %s", seed, scenario.name, invariant));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("seed %u of scenario %s does not fail invariant %s%s", seed, scenario.name,
+                        invariant, options.keep ? " in the required way" : ""));
   }
   steps = minimizer.DeltaDebug(std::move(steps));
   result.fault_families_removed = minimizer.RemoveFaultFamilies(steps);
