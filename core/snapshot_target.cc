@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -287,6 +288,9 @@ void SnapshotTarget::StartCopy(PendingException* pe) {
       QueueCompletion([this, pe, write_error] { CopyCallback(pe, write_error); });
     };
     cow_->Submit(std::move(write));
+    if (options_.mutation == TargetMutation::kRecycleCopyBufferEarly) {
+      std::memset(pe->buffer.get(), 0x5a, uint64_t{pe->copy_sectors} << kSectorShift);
+    }
   };
   origin_->Submit(std::move(read));
 }

@@ -63,6 +63,7 @@ enum class TargetKind { kSnapshot, kSnapshotMerge };
 enum class TargetMutation : uint8_t {
   kNone = 0,
   kReleaseOriginBeforeCommit,  // release held origin writes when the copy ends, before commit
+  kRecycleCopyBufferEarly,     // refill the copy buffer as soon as its COW write is submitted
 };
 
 // All false is the faithful 3.7 target. Each bool has a row in kNamedOptions

@@ -66,6 +66,8 @@ const std::vector<MutationCase>& MutationCases() {
        TargetMutation::kNone},
       {"ReleaseOriginBeforeCommit", "default", StoreMutation::kNone,
        TargetMutation::kReleaseOriginBeforeCommit},
+      {"RecycleCopyBufferEarly", "default", StoreMutation::kNone,
+       TargetMutation::kRecycleCopyBufferEarly},
   };
   return kCases;
 }

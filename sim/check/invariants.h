@@ -32,9 +32,10 @@ inline constexpr std::string_view kMergeImage = "merge_image";
 inline constexpr std::string_view kLiveness = "liveness";
 inline constexpr std::string_view kAssertionsHold = "assertions_hold";
 inline constexpr std::string_view kCowSpaceAccounted = "cow_space_accounted";
+inline constexpr std::string_view kWriteBufferStable = "write_buffer_stable";
 }  // namespace invariant
 
-inline constexpr std::array<InvariantInfo, 13> kInvariants = {{
+inline constexpr std::array<InvariantInfo, 14> kInvariants = {{
     {invariant::kActivationSucceeds, FindingSeverity::kError,
      "after a crash within the contract, the snapshot activates again from disk"},
     {invariant::kTableWellFormed, FindingSeverity::kCritical,
@@ -60,6 +61,8 @@ inline constexpr std::array<InvariantInfo, 13> kInvariants = {{
      "no SNAPSIM_ASSERT of the store, the target or the simulator fires (util/assert.h)"},
     {invariant::kCowSpaceAccounted, FindingSeverity::kWarning,
      "every data chunk below next_free holds a committed exception: no COW space leaked"},
+    {invariant::kWriteBufferStable, FindingSeverity::kCritical,
+     "no write's buffer changes between its submission and its completion"},
 }};
 
 inline const InvariantInfo* FindInvariant(std::string_view name) {

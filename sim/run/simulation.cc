@@ -25,6 +25,7 @@ Simulation::Simulation(const Scenario& scenario, uint64_t seed, const RunOptions
       verdicts_([this](Finding& f) { AnnounceFinding(f); }),
       checker_(model_, verdicts_),
       area_learner_(model_),
+      buffer_stability_(verdicts_),
       world_(std::make_unique<World>(scenario_, EffectiveFaults(scenario, seed),
                                      Prng(seed).Split("devices"), Prng(seed).Split("fiu"),
                                      options.trace_out, scratch)),
@@ -64,7 +65,9 @@ void Simulation::AnnounceFinding(Finding& f) {
 void Simulation::BuildWorld(std::optional<PageStore> origin_image,
                             std::optional<PageStore> cow_image) {
   // The model learns committed areas before a crash trigger may fire on the same completion.
-  world_->BuildDevices(std::move(origin_image), std::move(cow_image), {&area_learner_, &triggers_});
+  buffer_stability_.Forget();
+  world_->BuildDevices(std::move(origin_image), std::move(cow_image),
+                       {&area_learner_, &buffer_stability_, &triggers_});
 }
 
 absl::Status Simulation::Activate(TargetKind kind) {

@@ -29,6 +29,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "sim/check/area_writes.h"
+#include "sim/check/buffer_stability.h"
 #include "sim/check/checker.h"
 #include "sim/check/finding.h"
 #include "sim/check/model.h"
@@ -137,6 +138,7 @@ class Simulation : private CheckedWorld {
   Verdicts verdicts_;
   Checker checker_;
   AreaWriteLearner area_learner_;
+  BufferStability buffer_stability_;
   std::unique_ptr<World> world_;  // its devices point at the observers: destroyed first
   CrashTriggers triggers_;
   uint32_t chunk_sectors_ = 0;

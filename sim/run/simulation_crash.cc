@@ -46,6 +46,7 @@ void Simulation::HandleCrash(const std::string& point) {
     return;
   }
   world_->PowerCut(crash_prng_);
+  buffer_stability_.Forget();  // the writes in flight are gone with the power
   ++generation_;
   user_bios_.clear();
   triggers_.Disarm();

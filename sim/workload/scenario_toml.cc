@@ -31,8 +31,8 @@ constexpr uintmax_t kMaxScenarioFileBytes = 1 << 20;
 
 constexpr std::array<const char*, 4> kStoreMutationNames = {
     "none", "no_area_flush", "no_next_area_zeroing", "overfill_area"};
-constexpr std::array<const char*, 2> kTargetMutationNames = {"none",
-                                                             "release_origin_before_commit"};
+constexpr std::array<const char*, 3> kTargetMutationNames = {
+    "none", "release_origin_before_commit", "recycle_copy_buffer_early"};
 
 // ----------------------------------------------------------------------------------------------
 // Reading TOML: Section checks each key's type; ranges and the relations between fields are

@@ -21,6 +21,7 @@ void ObservedDevice::Submit(Bio bio) {
   seen.preflush = bio.preflush;
   seen.fua = bio.fua;
   seen.data = bio.data;
+  seen.number = ++submissions_;
   bio.end_io = [this, seen, generation = generation_,
                 inner = std::move(bio.end_io)](int error) mutable {
     if (generation == generation_) {

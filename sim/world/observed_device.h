@@ -31,6 +31,7 @@ struct ObservedBio {
   bool preflush = false;
   bool fua = false;
   const uint8_t* data = nullptr;
+  uint64_t number = 0;  // this device's submissions, counted from 1: names the bio across calls
 
   bool is_write() const { return op == BioOp::kWrite; }
 };
@@ -62,6 +63,7 @@ class ObservedDevice : public BlockDevice {
   SimDevice& device_;
   const std::vector<IoObserver*> observers_;
   uint64_t generation_ = 0;
+  uint64_t submissions_ = 0;
 };
 
 }  // namespace snapsim
