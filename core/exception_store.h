@@ -33,9 +33,11 @@ struct Exception {
 // scenario that claims to test the real store.
 enum class StoreMutation : uint8_t {
   kNone = 0,
-  kNoAreaFlush,        // area write without FLUSH/FUA
-  kNoNextAreaZeroing,  // do not zero the next area when one fills
-  kOverfillArea,       // keep batching past a full area: slots beyond the area's end
+  kNoAreaFlush,               // area write without FLUSH/FUA
+  kNoNextAreaZeroing,         // do not zero the next area when one fills
+  kOverfillArea,              // keep batching past a full area: slots beyond the area's end
+  kNoAreaSkip,                // prepare_exception hands out a metadata area's chunk as a data chunk
+  kCallbacksBeforeAreaWrite,  // acknowledge a batch before its area write
 };
 
 // Named corrected behaviours. All false is the faithful Linux 3.7.1 store. Each one answers a

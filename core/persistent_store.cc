@@ -264,8 +264,12 @@ int PersistentStore::PrepareException(Exception* e) {
 
   e->new_chunk = next_free_;
   // Step over a metadata area.
-  if (IsAreaChunk(exceptions_per_area_, ++next_free_)) ++next_free_;
-  SNAPSIM_ASSERT(!IsMetadataChunk(exceptions_per_area_, next_free_));
+  if (IsAreaChunk(exceptions_per_area_, ++next_free_) &&
+      options_.mutation != StoreMutation::kNoAreaSkip) {
+    ++next_free_;
+  }
+  SNAPSIM_ASSERT(!IsMetadataChunk(exceptions_per_area_, next_free_) ||
+                 options_.mutation == StoreMutation::kNoAreaSkip);
   ++pending_count_;
   return 0;
 }
@@ -298,6 +302,10 @@ void PersistentStore::Commit(const Exception* e, CommitCallback callback) {
   committing_ = true;
 
   const bool area_full = current_committed_ == exceptions_per_area_;
+  if (options_.mutation == StoreMutation::kCallbacksBeforeAreaWrite) {
+    for (size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i](true);
+    callbacks_.clear();
+  }
   // A full area: zero the next one first, so its stale bytes can never read as exceptions.
   if (area_full && options_.mutation != StoreMutation::kNoNextAreaZeroing &&
       ZeroDiskArea(current_area_ + 1) != 0) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -28,6 +29,19 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
+// The AddressSanitizer runtime the binary links, or "" when it has none.
+std::string AsanRuntimeOf(const std::string& binary) {
+  const std::string command = "ldd " + binary + " | awk '/libasan/ {print $3}'";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "";
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
 class FiuRunTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(FiuRunTest, FailedTraceWriteLeavesTheOldFileAndSaysWhy) {
@@ -42,13 +56,16 @@ TEST_P(FiuRunTest, FailedTraceWriteLeavesTheOldFileAndSaysWhy) {
   // The first write(2) of the process fails: that is the trace file's, since nothing else is
   // written before the run ends. Under AddressSanitizer its runtime must come first in
   // LD_PRELOAD, ahead of fiu's libraries (fiu-run sets LD_PRELOAD, so a shell puts it back in
-  // front), and LeakSanitizer must not count fiu_run_preload's own allocation.
+  // front), and LeakSanitizer must not count fiu_run_preload's own allocation. The runtime's
+  // path is looked up here, before fiu-run: a child of fiu-run (ldd) would have its own first
+  // write(2) fail, and an empty path then crashed the run now and then.
+  const std::string asan_runtime = AsanRuntimeOf(testing::kSnapsimBinary);
   const std::string command = absl::StrFormat(
       "cd %s && fiu-run -x -c 'enable name=posix/io/rw/write,failnum=1,failinfo=%d,onetime' "
-      "sh -c 'LD_PRELOAD=\"$(ldd %s | awk \"/libasan/ {print \\$3}\") $LD_PRELOAD\" "
+      "sh -c 'LD_PRELOAD=\"%s $LD_PRELOAD\" "
       "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 "
       "exec %s run --scenario default --seed 1 --trace %s' > stdout.txt 2> stderr.txt",
-      dir, error, testing::kSnapsimBinary, testing::kSnapsimBinary, trace);
+      dir, error, asan_runtime, testing::kSnapsimBinary, trace);
   const int rc = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(rc));
   EXPECT_EQ(WEXITSTATUS(rc), 2);

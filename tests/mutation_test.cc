@@ -68,6 +68,9 @@ const std::vector<MutationCase>& MutationCases() {
        TargetMutation::kReleaseOriginBeforeCommit},
       {"RecycleCopyBufferEarly", "default", StoreMutation::kNone,
        TargetMutation::kRecycleCopyBufferEarly},
+      {"NoAreaSkip", "many-areas", StoreMutation::kNoAreaSkip, TargetMutation::kNone},
+      {"CallbacksBeforeAreaWrite", "default", StoreMutation::kCallbacksBeforeAreaWrite,
+       TargetMutation::kNone},
   };
   return kCases;
 }

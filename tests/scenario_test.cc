@@ -305,7 +305,8 @@ TEST(ScenarioErrors, BadEnumValueListsTheChoices) {
             "x.toml:7: geometry.cow_initial: must be one of \"zero\", \"garbage\", got \"random\"");
   EXPECT_EQ(ErrorWith("[store]\nmutation = \"no_flush\"\n"),
             "x.toml:8: store.mutation: must be one of \"none\", \"no_area_flush\", "
-            "\"no_next_area_zeroing\", \"overfill_area\", got \"no_flush\"");
+            "\"no_next_area_zeroing\", \"overfill_area\", \"no_area_skip\", "
+            "\"callbacks_before_area_write\", got \"no_flush\"");
 }
 
 TEST(ScenarioErrors, MissingRequiredKeyIsNamed) {

@@ -29,10 +29,11 @@ constexpr size_t kMaxScenarioFiles = 1000;
 // Size of a scenario file read at most (they are a few KiB).
 constexpr uintmax_t kMaxScenarioFileBytes = 1 << 20;
 
-constexpr std::array<const char*, 4> kStoreMutationNames = {
-    "none", "no_area_flush", "no_next_area_zeroing", "overfill_area"};
-constexpr std::array<const char*, 3> kTargetMutationNames = {
-    "none", "release_origin_before_commit", "recycle_copy_buffer_early"};
+constexpr std::array<const char*, 6> kStoreMutationNames = {
+    "none",          "no_area_flush", "no_next_area_zeroing",
+    "overfill_area", "no_area_skip",  "callbacks_before_area_write"};
+constexpr std::array<const char*, 3> kTargetMutationNames = {"none", "release_origin_before_commit",
+                                                             "recycle_copy_buffer_early"};
 
 // ----------------------------------------------------------------------------------------------
 // Reading TOML: Section checks each key's type; ranges and the relations between fields are
