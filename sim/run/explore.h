@@ -16,7 +16,7 @@
 // (tests/explore_test.cc shows it against the unpruned enumeration).
 //
 // Each finding carries the command that explores exactly its crash point and state again
-// (ExploreOptions::only_point, only_state), which reproduces it (tests/cli_run_test.cc).
+// (ExploreOptions::only_point, only_state), which reproduces it (tests/cli_explore_test.cc).
 #ifndef SNAPSIM_SIM_RUN_EXPLORE_H_
 #define SNAPSIM_SIM_RUN_EXPLORE_H_
 
