@@ -209,6 +209,32 @@ void PersistentStore::SkipMetadata() {
   if (IsAreaChunk(exceptions_per_area_, next_free_)) ++next_free_;
 }
 
+// A new snapshot: the header, and area 0 zeroed in memory and on disk. 3.7.1 writes the header
+// first, both plain. zero_area_before_header zeroes area 0 first and puts a FLUSH ahead of the
+// header write, so the header never reaches the medium before the zeroing.
+int PersistentStore::SetUpNewSnapshot() {
+  const bool zero_first = options_.zero_area_before_header;
+  if (!zero_first) {
+    const int r = WriteHeader(/*preflush=*/false, /*fua=*/false);
+    if (r != 0) {
+      Warn("write_header failed");
+      return r;
+    }
+  }
+  current_area_ = 0;
+  ZeroMemoryArea();
+  int r = ZeroDiskArea(0);
+  if (r != 0) {
+    Warn("zero_disk_area(0) failed");
+    return r;
+  }
+  if (zero_first) {
+    r = WriteHeader(/*preflush=*/true, /*fua=*/false);
+    if (r != 0) Warn("write_header failed");
+  }
+  return r;
+}
+
 int PersistentStore::ReadMetadata(ExceptionCallback callback) {
   bool new_snapshot = false;
   int r = ReadHeader(&new_snapshot);
@@ -220,32 +246,7 @@ int PersistentStore::ReadMetadata(ExceptionCallback callback) {
   callbacks_.reserve(std::min<size_t>(exceptions_per_area_, kMaxReservedCallbacks));
   callbacks_allocated_ = true;
 
-  if (new_snapshot && options_.zero_area_before_header) {
-    // Area 0 is zero on the medium before a header can make the COW a snapshot: the FLUSH ahead
-    // of the header write covers the zeroing.
-    current_area_ = 0;
-    ZeroMemoryArea();
-    r = ZeroDiskArea(0);
-    if (r != 0) {
-      Warn("zero_disk_area(0) failed");
-      return r;
-    }
-    r = WriteHeader(/*preflush=*/true, /*fua=*/false);
-    if (r != 0) Warn("write_header failed");
-    return r;
-  }
-  if (new_snapshot) {
-    r = WriteHeader(/*preflush=*/false, /*fua=*/false);
-    if (r != 0) {
-      Warn("write_header failed");
-      return r;
-    }
-    current_area_ = 0;
-    ZeroMemoryArea();
-    r = ZeroDiskArea(0);
-    if (r != 0) Warn("zero_disk_area(0) failed");
-    return r;
-  }
+  if (new_snapshot) return SetUpNewSnapshot();
 
   if (version_ != kSnapshotDiskVersion) {
     Warn(absl::StrFormat("unable to handle snapshot disk version %d",

@@ -82,6 +82,7 @@ class PersistentStore final : public ExceptionStore {
   int ZeroDiskArea(chunk_t area);            // zero_disk_area
   int ReadHeader(bool* new_snapshot);        // read_header
   int WriteHeader(bool preflush, bool fua);  // write_header
+  int SetUpNewSnapshot();                    // read_metadata's new-snapshot branch
   // insert_exceptions: the slots of area_ up to the terminator.
   int InsertExceptions(ExceptionCallback callback, bool* full);
   int ReadExceptions(ExceptionCallback callback);  // read_exceptions

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/check/buffer_stability.h"
 
-#include <cstring>
+#include <algorithm>
 
 #include "absl/strings/str_format.h"
 #include "sim/check/invariants.h"
@@ -10,8 +10,8 @@
 namespace snapsim {
 namespace {
 
-// Writes in flight on one device at once: far above any device's own bound.
-constexpr size_t kMaxTracked = size_t{1} << 20;
+// Writes in flight at once on the two devices the observer watches.
+constexpr size_t kMaxTracked = 2 * SimDevice::kMaxInFlight;
 
 bool Tracked(const ObservedBio& bio) {
   return bio.is_write() && bio.sector_count != 0 && bio.data != nullptr;
@@ -33,13 +33,8 @@ void BufferStability::OnComplete(const ObservedBio& bio, int error) {
   auto it = in_flight_.find(std::make_pair(bio.role, bio.number));
   if (it == in_flight_.end()) return;
   const std::vector<uint8_t>& submitted = it->second;
-  size_t first_diff = submitted.size();
-  for (size_t i = 0; i < submitted.size(); ++i) {
-    if (submitted[i] != bio.data[i]) {
-      first_diff = i;
-      break;
-    }
-  }
+  const size_t first_diff = static_cast<size_t>(
+      std::mismatch(submitted.begin(), submitted.end(), bio.data).first - submitted.begin());
   const bool held = first_diff == submitted.size();
   in_flight_.erase(it);  // `submitted` is gone from here on
   verdicts_.Tally(invariant::kWriteBufferStable, held);
