@@ -38,6 +38,12 @@ enum class StoreMutation : uint8_t {
   kOverfillArea,              // keep batching past a full area: slots beyond the area's end
   kNoAreaSkip,                // prepare_exception hands out a metadata area's chunk as a data chunk
   kCallbacksBeforeAreaWrite,  // acknowledge a batch before its area write
+  kEarlyOutOfSpace,           // prepare_exception reports the COW full one chunk early
+  kNextFreeAtLastLoaded,      // read_metadata leaves next_free on the highest loaded chunk
+  kInvalidationNotWritten,    // drop_snapshot never writes the invalid header
+  kMergeRunOneTooLong,        // prepare_merge counts one chunk past the consecutive run
+  kMergeKeepsSlots,           // commit_merge does not clear the merged slots
+  kLoadFirstAreaOnly,         // read_metadata stops after area 0
 };
 
 // Named corrected behaviours. All false is the faithful Linux 3.7.1 store. Each one answers a

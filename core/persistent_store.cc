@@ -162,7 +162,9 @@ int PersistentStore::InsertExceptions(ExceptionCallback callback, bool* full) {
   for (uint32_t i = 0; i < view.entry_count(); ++i) {
     const DiskException de = view.entry(i);
     // next_free ends up above every recorded chunk, before the callback sees it.
-    if (next_free_ <= de.new_chunk) next_free_ = de.new_chunk + 1;
+    const chunk_t above =
+        options_.mutation == StoreMutation::kNextFreeAtLastLoaded ? de.new_chunk : de.new_chunk + 1;
+    if (next_free_ < above) next_free_ = above;
     const int r = callback(de.old_chunk, de.new_chunk);
     if (r != 0) return r;
   }
@@ -186,6 +188,7 @@ int PersistentStore::ReadExceptions(ExceptionCallback callback) {
     if (r != 0) return r;
     r = InsertExceptions(callback, &full);
     if (r != 0) return r;
+    if (options_.mutation == StoreMutation::kLoadFirstAreaOnly) full = false;
   }
   --current_area_;
   if (options_.skip_metadata_after_load) SkipMetadata();
@@ -261,7 +264,8 @@ int PersistentStore::ReadMetadata(ExceptionCallback callback) {
 int PersistentStore::PrepareException(Exception* e) {
   SNAPSIM_ASSERT(exceptions_per_area_ != 0);
   const sector_t size = cow_->size_sectors();
-  if (size < (next_free_ + 1) * chunk_size_) return -ENOSPC;
+  const chunk_t spare = options_.mutation == StoreMutation::kEarlyOutOfSpace ? 1 : 0;
+  if (size < (next_free_ + 1 + spare) * chunk_size_) return -ENOSPC;
 
   e->new_chunk = next_free_;
   // Step over a metadata area.
@@ -348,13 +352,19 @@ int PersistentStore::PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chu
       break;
     }
   }
+  if (options_.mutation == StoreMutation::kMergeRunOneTooLong &&
+      nr_consecutive < current_committed_) {
+    ++nr_consecutive;
+  }
   return static_cast<int>(nr_consecutive);
 }
 
 int PersistentStore::CommitMerge(int nr_merged) {
   SNAPSIM_ASSERT(nr_merged >= 0 && static_cast<uint32_t>(nr_merged) <= current_committed_);
   const uint32_t n = static_cast<uint32_t>(nr_merged);
-  for (uint32_t i = 0; i < n; ++i) ClearException(current_committed_ - 1 - i);
+  for (uint32_t i = 0; i < n && options_.mutation != StoreMutation::kMergeKeepsSlots; ++i) {
+    ClearException(current_committed_ - 1 - i);
+  }
   const int r = AreaIo(BioOp::kWrite);
   if (r < 0) return r;
   current_committed_ -= n;
@@ -365,6 +375,7 @@ int PersistentStore::CommitMerge(int nr_merged) {
 
 int PersistentStore::DropSnapshot() {
   valid_ = 0;
+  if (options_.mutation == StoreMutation::kInvalidationNotWritten) return 0;
   const int r = WriteHeader(options_.durable_invalidation, options_.durable_invalidation);
   if (r != 0) Warn("write header failed");
   return r;

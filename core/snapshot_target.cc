@@ -275,7 +275,7 @@ void SnapshotTarget::StartCopy(PendingException* pe) {
   read.sector_count = pe->copy_sectors;
   read.data = pe->buffer.get();
   read.end_io = [this, pe](int read_error) {
-    if (read_error != 0) {
+    if (read_error != 0 && options_.mutation != TargetMutation::kIgnoreCopyReadError) {
       QueueCompletion([this, pe, read_error] { CopyCallback(pe, read_error); });
       return;
     }

@@ -64,6 +64,7 @@ enum class TargetMutation : uint8_t {
   kNone = 0,
   kReleaseOriginBeforeCommit,  // release held origin writes when the copy ends, before commit
   kRecycleCopyBufferEarly,     // refill the copy buffer as soon as its COW write is submitted
+  kIgnoreCopyReadError,        // a copy whose origin read failed writes its buffer to the COW
 };
 
 // All false is the faithful 3.7 target. Each bool has a row in kNamedOptions

@@ -71,6 +71,18 @@ const std::vector<MutationCase>& MutationCases() {
       {"NoAreaSkip", "many-areas", StoreMutation::kNoAreaSkip, TargetMutation::kNone},
       {"CallbacksBeforeAreaWrite", "default", StoreMutation::kCallbacksBeforeAreaWrite,
        TargetMutation::kNone},
+      {"EarlyOutOfSpace", "overflow-invalidation", StoreMutation::kEarlyOutOfSpace,
+       TargetMutation::kNone},
+      {"NextFreeAtLastLoaded", "default", StoreMutation::kNextFreeAtLastLoaded,
+       TargetMutation::kNone},
+      {"InvalidationNotWritten", "overflow-invalidation", StoreMutation::kInvalidationNotWritten,
+       TargetMutation::kNone},
+      {"MergeRunOneTooLong", "merge-crash", StoreMutation::kMergeRunOneTooLong,
+       TargetMutation::kNone},
+      {"MergeKeepsSlots", "merge-crash", StoreMutation::kMergeKeepsSlots, TargetMutation::kNone},
+      {"LoadFirstAreaOnly", "many-areas", StoreMutation::kLoadFirstAreaOnly, TargetMutation::kNone},
+      {"IgnoreCopyReadError", "io-errors", StoreMutation::kNone,
+       TargetMutation::kIgnoreCopyReadError},
   };
   return kCases;
 }
@@ -118,7 +130,9 @@ TEST_P(UnmutatedTest, CorrectedStoreIsCleanOverTheSameSeeds) {
                                    << " at seed " << caught->seed << ": " << caught->finding.detail;
 }
 
-INSTANTIATE_TEST_SUITE_P(Scenarios, UnmutatedTest, ::testing::Values("default", "garbage-cow"),
+INSTANTIATE_TEST_SUITE_P(Scenarios, UnmutatedTest,
+                         ::testing::Values("default", "garbage-cow", "many-areas",
+                                           "overflow-invalidation", "merge-crash", "io-errors"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return testing::TestNameOf(info.param);
                          });

@@ -33,9 +33,10 @@ inline constexpr std::string_view kLiveness = "liveness";
 inline constexpr std::string_view kAssertionsHold = "assertions_hold";
 inline constexpr std::string_view kCowSpaceAccounted = "cow_space_accounted";
 inline constexpr std::string_view kWriteBufferStable = "write_buffer_stable";
+inline constexpr std::string_view kInvalidationHasCause = "invalidation_has_cause";
 }  // namespace invariant
 
-inline constexpr std::array<InvariantInfo, 14> kInvariants = {{
+inline constexpr std::array<InvariantInfo, 15> kInvariants = {{
     {invariant::kActivationSucceeds, FindingSeverity::kError,
      "after a crash within the contract, the snapshot activates again from disk"},
     {invariant::kTableWellFormed, FindingSeverity::kCritical,
@@ -63,6 +64,9 @@ inline constexpr std::array<InvariantInfo, 14> kInvariants = {{
      "every data chunk below next_free holds a committed exception: no COW space leaked"},
     {invariant::kWriteBufferStable, FindingSeverity::kCritical,
      "no write's buffer changes between its submission and its completion"},
+    {invariant::kInvalidationHasCause, FindingSeverity::kError,
+     "an invalidation is earned: out of space only when the writes used the COW up, an I/O "
+     "error only after an injected fault"},
 }};
 
 inline const InvariantInfo* FindInvariant(std::string_view name) {

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/format.h"
 #include "sim/check/invariants.h"
 #include "sim/workload/stamp.h"
 #include "util/assert.h"
@@ -71,6 +73,7 @@ void Simulation::BuildWorld(std::optional<PageStore> origin_image,
 }
 
 absl::Status Simulation::Activate(TargetKind kind) {
+  CheckNewInvalidations();  // the last activation's, judged against its own baseline
   absl::Status status = world_->Activate(kind);
   if (!status.ok()) return status;
   chunk_sectors_ = target().chunk_size();
@@ -78,6 +81,7 @@ absl::Status Simulation::Activate(TargetKind kind) {
   triggers_.set_chunk_sectors(chunk_sectors_);
   triggers_.set_target_kind(kind);
   invalid_seq_.reset();  // this activation's validity is observed afresh
+  error_faults_at_activation_ = ErrorFaultsFired(world_->probes());
   // While checking, the merge resumes only after the table was read (CheckImages), so the
   // table the checks compare is the one the crash left.
   if (kind == TargetKind::kSnapshotMerge) {
@@ -122,11 +126,32 @@ absl::Status Simulation::ActivateRetryingFaults(TargetKind kind) {
 }
 
 void Simulation::ObserveValidity() {
+  CheckNewInvalidations();
   const SnapshotTarget* target = world_->target();
   if (target != nullptr && !target->valid() && !invalid_seq_) {
     invalid_seq_ = model_.NextSeq();
     model_.SawInvalid();
     Say(absl::StrCat("  snapshot invalidated (status ", target->Status(), ")"));
+  }
+}
+
+void Simulation::CheckNewInvalidations() {
+  const std::vector<CollectingLog::Entry>& lines = world_->kernel_log().entries();
+  for (; kernel_log_seen_ < lines.size(); ++kernel_log_seen_) {
+    const std::optional<InvalidationReason> reason =
+        InvalidationReasonOf(lines[kernel_log_seen_].message);
+    if (!reason) continue;
+    const uint32_t chunk_sectors = chunk_sectors_;
+    absl::btree_set<chunk_t> chunks;
+    for (sector_t sector : model_.touched()) chunks.insert(sector / chunk_sectors);
+    const chunk_t cow_chunks = world_->cow_device().size_sectors() / chunk_sectors;
+    InvalidationEvidence evidence;
+    evidence.distinct_chunks_written = chunks.size();
+    evidence.cow_data_chunks = DataChunksBetween(ExceptionsPerArea(chunk_sectors), 0, cow_chunks);
+    evidence.space_rule_applies = !model_.merged();
+    evidence.error_faults_since_activation =
+        ErrorFaultsFired(world_->probes()) - error_faults_at_activation_;
+    CheckInvalidationCause(*reason, evidence, verdicts_);
   }
 }
 

@@ -32,6 +32,7 @@
 #include "sim/check/buffer_stability.h"
 #include "sim/check/checker.h"
 #include "sim/check/finding.h"
+#include "sim/check/invalidation_cause.h"
 #include "sim/check/model.h"
 #include "sim/check/verdicts.h"
 #include "sim/run/crash_triggers.h"
@@ -89,6 +90,8 @@ class Simulation : private CheckedWorld {
   // Activation failed: a finding, unless the COW medium itself fails (then the run just ends).
   void ActivationFailed(const absl::Status& status, std::string expected, std::string detail);
   void ObserveValidity();
+  // The kernel log lines since the last call: an invalidation among them must have a cause.
+  void CheckNewInvalidations();
 
   // Steps and user bios (simulation.cc).
   void ExecuteStep(const Step& step);
@@ -147,6 +150,8 @@ class Simulation : private CheckedWorld {
   uint64_t next_user_bio_ = 1;
   uint64_t generation_ = 0;  // bumped at every crash: completions of older bios are ignored
   std::optional<uint64_t> invalid_seq_;  // model seq when the target was first seen invalid
+  size_t kernel_log_seen_ = 0;           // kernel log lines CheckNewInvalidations has read
+  uint64_t error_faults_at_activation_ = 0;
 
   std::string last_crash_point_;
   bool exported_ = false;

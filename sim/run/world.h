@@ -77,6 +77,7 @@ class World {
   Scheduler& scheduler() { return scheduler_; }
   const Scheduler& scheduler() const { return scheduler_; }
   Probes& probes() { return probes_; }
+  const CollectingLog& kernel_log() const { return kernel_log_; }
   const Trace& trace() const { return trace_; }
   SimDevice& origin_device() { return *origin_dev_; }
   SimDevice& cow_device() { return *cow_dev_; }
