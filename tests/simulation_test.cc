@@ -99,6 +99,59 @@ TEST(SimulationTest, AWriteLostAtACrashIsNotMadeDurableByALaterFlushWhenCheckRea
   }
 }
 
+// Leftover COW data is a swarm family (issue 10): about a quarter of the seeds start on it, with
+// chunks small enough that the table reaches areas past area 0; the other seeds and every
+// non-swarm scenario run the scenario as written.
+TEST(SimulationTest, SwarmSeedsStartOnLeftoverCowDataAQuarterOfTheTime) {
+  const Scenario swarm = Load("swarm");
+  const Scenario plain = Load("default");
+  int leftover = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const Scenario drawn = ScenarioForSeed(swarm, seed);
+    EXPECT_EQ(drawn.geometry.chunk_sectors, ScenarioForSeed(swarm, seed).geometry.chunk_sectors);
+    if (drawn.geometry.cow_initial == CowInitial::kGarbage) {
+      ++leftover;
+      EXPECT_LE(drawn.geometry.chunk_sectors, 2u);
+    } else {
+      EXPECT_EQ(drawn.geometry.chunk_sectors, swarm.geometry.chunk_sectors);
+    }
+    EXPECT_EQ(ScenarioForSeed(plain, seed).geometry.cow_initial, CowInitial::kZero);
+  }
+  EXPECT_GT(leftover, 30);
+  EXPECT_LT(leftover, 70);
+}
+
+// ... and it finds what garbage-cow finds: a store that does not zero the next area.
+TEST(SimulationTest, SwarmCatchesAStoreThatDoesNotZeroTheNextArea) {
+  Scenario swarm = Load("swarm");
+  ApplyCorrectedOptions(swarm);
+  swarm.store.mutation = StoreMutation::kNoNextAreaZeroing;
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    if (ScenarioForSeed(swarm, seed).geometry.cow_initial != CowInitial::kGarbage) continue;
+    for (const Finding& f : RunSeed(swarm, seed).findings) {
+      if (f.contract == Contract::kWithin) {
+        ++caught;
+        break;
+      }
+    }
+  }
+  EXPECT_GT(caught, 0);
+}
+
+// Regression: a crash while a merge's area write was in flight kept it; the model still required
+// the exception the merge had cleared (no_lost_committed_exception).
+TEST(SimulationTest, AMergeCommitInFlightAtACrashMayLandWithoutAFinding) {
+  Scenario scenario = Load("swarm");
+  ApplyCorrectedOptions(scenario);
+  RunResult r = RunSeed(scenario, 145);
+  EXPECT_EQ(ScenarioForSeed(scenario, 145).geometry.cow_initial, CowInitial::kGarbage);
+  EXPECT_GT(r.verdicts["merge_image"].checked, 0u) << "the seed no longer merges";
+  for (const Finding& f : r.findings) {
+    EXPECT_NE(f.contract, Contract::kWithin) << f.invariant << ": " << f.detail;
+  }
+}
+
 TEST(SimulationTest, FaithfulStoreHandsOutAnAreaChunkAfterAReloadAtAnAreaBoundary) {
   // 32 one-sector chunks fill area 0; a reload then puts next_free on area 1's chunk.
   Scenario scenario = Load("area-boundary-reload");

@@ -9,6 +9,12 @@ std::optional<chunk_t> AreaOfCowWrite(const ObservedBio& bio, uint32_t chunk_sec
   return AreaOfIo(chunk_sectors, bio.sector);
 }
 
+void AreaWriteLearner::OnSubmit(const ObservedBio& bio) {
+  if (!bio.fua) return;
+  const std::optional<chunk_t> area = AreaOfCowWrite(bio, chunk_sectors_);
+  if (area) model_.AreaWriteSubmitted(*area, bio.data, ExceptionsPerArea(chunk_sectors_));
+}
+
 void AreaWriteLearner::OnComplete(const ObservedBio& bio, int error) {
   if (error != 0 || !bio.fua) return;
   const std::optional<chunk_t> area = AreaOfCowWrite(bio, chunk_sectors_);

@@ -21,13 +21,16 @@ namespace snapsim {
 // is no area); nullopt otherwise.
 std::optional<chunk_t> AreaOfCowWrite(const ObservedBio& bio, uint32_t chunk_sectors);
 
-// Teaches the model every committed area: a COW write at an area that completed with FUA.
+// Teaches the model every committed area: a COW write at an area that completed with FUA. A FUA
+// area write in flight may land or not at a crash: the model requires only what the committed
+// and the submitted image agree on (a merge's commit drops entries).
 class AreaWriteLearner : public IoObserver {
  public:
   explicit AreaWriteLearner(Model& model) : model_(model) {}
 
   // The chunk size of the store now active (it may differ from the scenario's default).
   void set_chunk_sectors(uint32_t chunk_sectors) { chunk_sectors_ = chunk_sectors; }
+  void OnSubmit(const ObservedBio& bio) override;
   void OnComplete(const ObservedBio& bio, int error) override;
 
  private:

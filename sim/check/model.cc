@@ -228,4 +228,20 @@ void Model::AreaWritten(chunk_t area, const uint8_t* bytes, uint32_t exceptions_
   areas_[area] = std::move(image);
 }
 
+void Model::AreaWriteSubmitted(chunk_t area, const uint8_t* bytes, uint32_t exceptions_per_area) {
+  auto committed = areas_.find(area);
+  if (committed == areas_.end()) return;
+  const AreaView view(bytes, exceptions_per_area);
+  std::vector<std::pair<chunk_t, chunk_t>> submitted;
+  submitted.reserve(view.entry_count());
+  for (uint32_t slot = 0; slot < view.entry_count(); ++slot) {
+    const DiskException e = view.entry(slot);
+    submitted.emplace_back(chunk_t{e.old_chunk}, chunk_t{e.new_chunk});
+  }
+  std::sort(submitted.begin(), submitted.end());
+  std::erase_if(committed->second.entries, [&submitted](const std::pair<chunk_t, chunk_t>& e) {
+    return !std::binary_search(submitted.begin(), submitted.end(), e);
+  });
+}
+
 }  // namespace snapsim

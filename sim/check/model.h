@@ -157,6 +157,10 @@ class Model {
 
   // A completed, successful area write of `area` holding `bytes` (one chunk).
   void AreaWritten(chunk_t area, const uint8_t* bytes, uint32_t exceptions_per_area);
+  // An area write of `area` holding `bytes` was submitted. Until it completes either image may be
+  // on the medium after a crash, so an acknowledged exception the write drops (a merge clears
+  // slots) is no longer required: only what both images hold is.
+  void AreaWriteSubmitted(chunk_t area, const uint8_t* bytes, uint32_t exceptions_per_area);
   const absl::btree_map<chunk_t, AreaImage>& committed_areas() const { return areas_; }
   void ResetAreas(absl::btree_map<chunk_t, AreaImage> areas) { areas_ = std::move(areas); }
   // Highest new_chunk any acknowledged area write recorded since the last merge started.

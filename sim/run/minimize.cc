@@ -129,7 +129,7 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
     invariant = original.findings.front().invariant;
   }
   // Fix the swarm draw into the case so it replays without it.
-  Scenario fixed = scenario;
+  Scenario fixed = ScenarioForSeed(scenario, seed);
   fixed.faults = EffectiveFaults(scenario, seed);
   fixed.swarm = false;
   MinimizeResult result;

@@ -9,7 +9,7 @@ namespace snapsim {
 
 std::vector<Step> StepsForSeed(const Scenario& scenario, uint64_t seed) {
   Prng workload = Prng(seed).Split("workload");
-  return GenerateWorkload(scenario, workload);
+  return GenerateWorkload(ScenarioForSeed(scenario, seed), workload);
 }
 
 FaultProfile EffectiveFaults(const Scenario& scenario, uint64_t seed) {
@@ -20,6 +20,20 @@ FaultProfile EffectiveFaults(const Scenario& scenario, uint64_t seed) {
   swarm.origin_sectors = scenario.geometry.origin_sectors;
   swarm.cow_sectors = scenario.geometry.cow_sectors;
   return SwarmProfile(fault_prng, swarm);
+}
+
+Scenario ScenarioForSeed(const Scenario& scenario, uint64_t seed) {
+  if (!scenario.swarm || scenario.geometry.cow_initial != CowInitial::kZero) return scenario;
+  Prng prng = Prng(seed).Split("cow-initial");
+  if (!prng.Chance(Ratio{1, 4})) return scenario;
+  Scenario s = scenario;
+  s.geometry.cow_initial = CowInitial::kGarbage;
+  s.geometry.chunk_sectors = prng.Chance(Ratio{1, 2}) ? 1 : 2;
+  // Most crashes of these seeds land just after an area was zeroed or written, where a store
+  // that skipped a zeroing would show the leftover bytes as a table.
+  s.crash.trigger_weights[static_cast<size_t>(CrashTrigger::kNextAreaZeroed)] += 4;
+  s.crash.trigger_weights[static_cast<size_t>(CrashTrigger::kAreaWriteCompleted)] += 2;
+  return s;
 }
 
 RunResult RunSteps(const Scenario& scenario, uint64_t seed, const std::vector<Step>& steps,

@@ -49,6 +49,12 @@ RunResult RunSteps(const Scenario& scenario, uint64_t seed, const std::vector<St
                    const RunOptions& options = {});
 // The fault profile a run of this seed uses: the scenario's, or its swarm draw.
 FaultProfile EffectiveFaults(const Scenario& scenario, uint64_t seed);
+// The scenario a run of this seed sees. A swarm scenario on a zeroed COW starts a quarter of its
+// seeds on leftover COW data (a reused LV: only the header chunk is zero) with chunks of one or
+// two sectors, so the table reaches areas the store must zero first, and crash triggers weighted
+// towards area zeroings and area writes. Drawn from a stream of its own: the fault draw and the
+// other seeds stay as they were. Other scenarios: unchanged.
+Scenario ScenarioForSeed(const Scenario& scenario, uint64_t seed);
 // The steps RunSeed would execute.
 std::vector<Step> StepsForSeed(const Scenario& scenario, uint64_t seed);
 

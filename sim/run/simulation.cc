@@ -19,7 +19,7 @@ Simulation::Simulation(const Scenario& scenario, uint64_t seed, const RunOptions
 
 Simulation::Simulation(const Scenario& scenario, uint64_t seed, const RunOptions& options,
                        bool scratch)
-    : scenario_(scenario),
+    : scenario_(ScenarioForSeed(scenario, seed)),
       seed_(seed),
       options_(options),
       scratch_(scratch),
