@@ -44,6 +44,7 @@ enum class StoreMutation : uint8_t {
   kMergeRunOneTooLong,        // prepare_merge counts one chunk past the consecutive run
   kMergeKeepsSlots,           // commit_merge does not clear the merged slots
   kLoadFirstAreaOnly,         // read_metadata stops after area 0
+  kAreaWriteErrorIgnored,     // a failed area write still reports the batch committed
 };
 
 // Named corrected behaviours. All false is the faithful Linux 3.7.1 store. Each one answers a

@@ -316,7 +316,10 @@ void PersistentStore::Commit(const Exception* e, CommitCallback callback) {
       ZeroDiskArea(current_area_ + 1) != 0) {
     valid_ = 0;
   }
-  if (valid_ != 0 && AreaIo(BioOp::kWrite) != 0) valid_ = 0;
+  if (valid_ != 0 && AreaIo(BioOp::kWrite) != 0 &&
+      options_.mutation != StoreMutation::kAreaWriteErrorIgnored) {
+    valid_ = 0;
+  }
   if (area_full) {
     current_committed_ = 0;
     ++current_area_;

@@ -285,6 +285,7 @@ void SnapshotTarget::StartCopy(PendingException* pe) {
     write.sector_count = pe->copy_sectors;
     write.data = pe->buffer.get();
     write.end_io = [this, pe](int write_error) {
+      if (options_.mutation == TargetMutation::kIgnoreCopyWriteError) write_error = 0;
       QueueCompletion([this, pe, write_error] { CopyCallback(pe, write_error); });
     };
     cow_->Submit(std::move(write));

@@ -65,6 +65,7 @@ enum class TargetMutation : uint8_t {
   kReleaseOriginBeforeCommit,  // release held origin writes when the copy ends, before commit
   kRecycleCopyBufferEarly,     // refill the copy buffer as soon as its COW write is submitted
   kIgnoreCopyReadError,        // a copy whose origin read failed writes its buffer to the COW
+  kIgnoreCopyWriteError,       // a copy whose COW write failed is committed as if it landed
 };
 
 // All false is the faithful 3.7 target. Each bool has a row in kNamedOptions

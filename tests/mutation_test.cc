@@ -83,6 +83,10 @@ const std::vector<MutationCase>& MutationCases() {
       {"LoadFirstAreaOnly", "many-areas", StoreMutation::kLoadFirstAreaOnly, TargetMutation::kNone},
       {"IgnoreCopyReadError", "io-errors", StoreMutation::kNone,
        TargetMutation::kIgnoreCopyReadError},
+      {"AreaWriteErrorIgnored", "cow-write-errors", StoreMutation::kAreaWriteErrorIgnored,
+       TargetMutation::kNone},
+      {"IgnoreCopyWriteError", "cow-write-errors", StoreMutation::kNone,
+       TargetMutation::kIgnoreCopyWriteError},
   };
   return kCases;
 }
@@ -132,7 +136,8 @@ TEST_P(UnmutatedTest, CorrectedStoreIsCleanOverTheSameSeeds) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, UnmutatedTest,
                          ::testing::Values("default", "garbage-cow", "many-areas",
-                                           "overflow-invalidation", "merge-crash", "io-errors"),
+                                           "overflow-invalidation", "merge-crash", "io-errors",
+                                           "cow-write-errors"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return testing::TestNameOf(info.param);
                          });

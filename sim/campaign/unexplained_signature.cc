@@ -28,11 +28,12 @@ std::string InvariantFamily(std::string_view name) {
   if (name == inv::kActivationSucceeds || name == inv::kTableWellFormed ||
       name == inv::kNoLostCommittedException || name == inv::kNextFreeAboveCommitted ||
       name == inv::kNextFreeMonotonic || name == inv::kValidFlagSticky ||
-      name == inv::kCowSpaceAccounted) {
+      name == inv::kCowSpaceAccounted || name == inv::kInvalidationHasCause) {
     return "metadata";
   }
   if (name == inv::kSnapshotImage || name == inv::kExceptionDataIntact ||
-      name == inv::kOriginImage || name == inv::kMergeImage) {
+      name == inv::kOriginImage || name == inv::kMergeImage ||
+      name == inv::kOriginWriteAfterCommit) {
     return "data";
   }
   if (name == inv::kLiveness) return "liveness";

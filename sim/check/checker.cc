@@ -296,4 +296,27 @@ void Checker::UserReadEnded(View view, sector_t first_sector, uint32_t count, co
   }
 }
 
+void Checker::OriginWriteAcknowledged(sector_t sector, uint32_t count,
+                                      const CheckSettings& settings) {
+  if (count == 0) return;
+  const chunk_t first = sector / settings.chunk_sectors;
+  const chunk_t last = (sector + count - 1) / settings.chunk_sectors;
+  for (chunk_t chunk = first; chunk <= last; ++chunk) {
+    const bool committed = model_.HasCommittedException(chunk);
+    verdicts_.Tally(invariant::kOriginWriteAfterCommit, committed);
+    if (committed) continue;
+    verdicts_.AddFinding(
+        invariant::kOriginWriteAfterCommit,
+        absl::StrFormat("origin chunk %u has a committed exception before its write is "
+                        "acknowledged",
+                        chunk),
+        absl::StrFormat("origin write of sectors [%u, +%u) acknowledged; no completed FUA area "
+                        "write holds an exception for chunk %u",
+                        sector, count, chunk),
+        "The origin moved on before the snapshot's copy of the chunk was durable: a crash now "
+        "loses the point-in-time data.");
+    return;
+  }
+}
+
 }  // namespace snapsim

@@ -64,6 +64,9 @@ class Checker {
   // A user bio ended during the run. `invalid_seq`: when the target was first seen invalid.
   void UserWriteEnded(View view, uint64_t submit_seq, int error,
                       std::optional<uint64_t> invalid_seq);
+  // An origin write of [sector, +count) was acknowledged while the target said valid and no
+  // merge had started: every chunk it touched must have a committed exception by now.
+  void OriginWriteAcknowledged(sector_t sector, uint32_t count, const CheckSettings& settings);
   void UserReadEnded(View view, sector_t sector, uint32_t count, const uint8_t* data,
                      uint64_t submit_seq, uint64_t complete_seq, int error,
                      std::optional<uint64_t> invalid_seq, const CheckSettings& settings);

@@ -34,9 +34,10 @@ inline constexpr std::string_view kAssertionsHold = "assertions_hold";
 inline constexpr std::string_view kCowSpaceAccounted = "cow_space_accounted";
 inline constexpr std::string_view kWriteBufferStable = "write_buffer_stable";
 inline constexpr std::string_view kInvalidationHasCause = "invalidation_has_cause";
+inline constexpr std::string_view kOriginWriteAfterCommit = "origin_write_after_commit";
 }  // namespace invariant
 
-inline constexpr std::array<InvariantInfo, 15> kInvariants = {{
+inline constexpr std::array<InvariantInfo, 16> kInvariants = {{
     {invariant::kActivationSucceeds, FindingSeverity::kError,
      "after a crash within the contract, the snapshot activates again from disk"},
     {invariant::kTableWellFormed, FindingSeverity::kCritical,
@@ -67,6 +68,8 @@ inline constexpr std::array<InvariantInfo, 15> kInvariants = {{
     {invariant::kInvalidationHasCause, FindingSeverity::kError,
      "an invalidation is earned: out of space only when the writes used the COW up, an I/O "
      "error only after an injected fault"},
+    {invariant::kOriginWriteAfterCommit, FindingSeverity::kCritical,
+     "an origin write to a chunk is acknowledged only once a committed area holds its exception"},
 }};
 
 inline const InvariantInfo* FindInvariant(std::string_view name) {

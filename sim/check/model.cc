@@ -225,7 +225,27 @@ void Model::AreaWritten(chunk_t area, const uint8_t* bytes, uint32_t exceptions_
     image.entries.emplace_back(chunk_t{e.old_chunk}, chunk_t{e.new_chunk});
     if (!merged_ && e.new_chunk > max_new_chunk_) max_new_chunk_ = e.new_chunk;
   }
+  CountEntries(image, /*add=*/true);
+  if (auto old = areas_.find(area); old != areas_.end()) CountEntries(old->second, false);
   areas_[area] = std::move(image);
+}
+
+void Model::ResetAreas(absl::btree_map<chunk_t, AreaImage> areas) {
+  areas_ = std::move(areas);
+  committed_old_chunks_.clear();
+  for (const auto& [area, image] : areas_) CountEntries(image, /*add=*/true);
+}
+
+void Model::CountEntries(const AreaImage& image, bool add) {
+  for (const auto& [old_chunk, new_chunk] : image.entries) {
+    if (add) {
+      ++committed_old_chunks_[old_chunk];
+      continue;
+    }
+    auto it = committed_old_chunks_.find(old_chunk);
+    SNAPSIM_ASSERT(it != committed_old_chunks_.end() && it->second > 0);
+    if (--it->second == 0) committed_old_chunks_.erase(it);
+  }
 }
 
 void Model::AreaWriteSubmitted(chunk_t area, const uint8_t* bytes, uint32_t exceptions_per_area) {
@@ -239,9 +259,13 @@ void Model::AreaWriteSubmitted(chunk_t area, const uint8_t* bytes, uint32_t exce
     submitted.emplace_back(chunk_t{e.old_chunk}, chunk_t{e.new_chunk});
   }
   std::sort(submitted.begin(), submitted.end());
-  std::erase_if(committed->second.entries, [&submitted](const std::pair<chunk_t, chunk_t>& e) {
-    return !std::binary_search(submitted.begin(), submitted.end(), e);
-  });
+  AreaImage kept;
+  for (const std::pair<chunk_t, chunk_t>& e : committed->second.entries) {
+    if (std::binary_search(submitted.begin(), submitted.end(), e)) kept.entries.push_back(e);
+  }
+  CountEntries(committed->second, /*add=*/false);
+  CountEntries(kept, /*add=*/true);
+  committed->second = std::move(kept);
 }
 
 }  // namespace snapsim

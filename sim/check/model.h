@@ -162,7 +162,11 @@ class Model {
   // slots) is no longer required: only what both images hold is.
   void AreaWriteSubmitted(chunk_t area, const uint8_t* bytes, uint32_t exceptions_per_area);
   const absl::btree_map<chunk_t, AreaImage>& committed_areas() const { return areas_; }
-  void ResetAreas(absl::btree_map<chunk_t, AreaImage> areas) { areas_ = std::move(areas); }
+  void ResetAreas(absl::btree_map<chunk_t, AreaImage> areas);
+  // True when a committed area holds an exception of origin chunk `old_chunk`.
+  bool HasCommittedException(chunk_t old_chunk) const {
+    return committed_old_chunks_.contains(old_chunk);
+  }
   // Highest new_chunk any acknowledged area write recorded since the last merge started.
   chunk_t max_committed_new_chunk() const { return max_new_chunk_; }
 
@@ -183,6 +187,9 @@ class Model {
   ViewModel snapshot_;
   bool merged_ = false;
   absl::btree_map<chunk_t, AreaImage> areas_;
+  // old_chunk -> how many entries of areas_ name it (kept with areas_).
+  absl::btree_map<chunk_t, uint32_t> committed_old_chunks_;
+  void CountEntries(const AreaImage& image, bool add);
   absl::btree_set<sector_t> touched_;
   chunk_t max_new_chunk_ = 0;
   bool saw_invalid_ = false;

@@ -331,6 +331,9 @@ void Simulation::EndUserBio(uint64_t id, int error) {
   }
   if (user->op == BioOp::kWrite) {
     if (error == 0) view.WriteAcked(user->sector, user->count, user->write_id, seq);
+    if (error == 0 && user->view == View::kOrigin && !model_.merged() && TargetValid()) {
+      checker_.OriginWriteAcknowledged(user->sector, user->count, Settings());
+    }
     checker_.UserWriteEnded(user->view, user->submit_seq, error, invalid_seq_);
     return;
   }
