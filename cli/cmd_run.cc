@@ -118,12 +118,18 @@ int RunMain(const std::vector<std::string>& args) {
   std::ostringstream trace;
   std::ostringstream log;
   const std::string trace_path = absl::GetFlag(FLAGS_trace);
-  if (!trace_path.empty()) options.trace_out = &trace;
+  if (!trace_path.empty()) {
+    // Refused before the run, so no work is thrown away and nothing at the path is replaced.
+    if (absl::Status s = CheckNewFilePath(trace_path); !s.ok()) {
+      return Fail(absl::StrFormat("--trace %s", s.message()));
+    }
+    options.trace_out = &trace;
+  }
   if (!absl::GetFlag(FLAGS_json)) options.log_out = &log;
   options.export_dir = absl::GetFlag(FLAGS_export_dir);
   RunResult result = RunSteps(scenario, seed, steps, options);
   if (!trace_path.empty()) {
-    if (absl::Status s = WriteFileAtomically(trace_path, trace.str()); !s.ok()) {
+    if (absl::Status s = WriteNewFileAtomically(trace_path, trace.str()); !s.ok()) {
       return Fail(absl::StrFormat("cannot write trace %s: %s", trace_path, s.message()));
     }
   }

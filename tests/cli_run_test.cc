@@ -2,6 +2,9 @@
 //
 // snapsim run, explore and minimize from the command line: verdicts, replay commands, and one
 // clear line for every kind of bad input.
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -63,6 +66,29 @@ TEST(CliRunTest, BadInputGetsOneLineAndExitTwo) {
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_TRUE(IsOneLine(r.err)) << args << ": " << r.err;
   }
+}
+
+// --trace never replaces what is at its path: an earlier trace, or a device node (a character
+// device once became a 1.8 MB regular file).
+TEST(CliRunTest, TraceRefusesAnExistingPathAndLeavesItAlone) {
+  const std::string dir = ::testing::TempDir() + "/cli_run_trace";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string trace = dir + "/t.jsonl";
+  ASSERT_EQ(RunSnapsim("run --scenario default --seed 2 --trace " + trace).exit_code, 0);
+  const auto size = std::filesystem::file_size(trace);
+  testing::CliResult again = RunSnapsim("run --scenario default --seed 3 --trace " + trace);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_EQ(again.err, "snapsim run: --trace " + trace + ": exists; not overwritten\n");
+  EXPECT_EQ(std::filesystem::file_size(trace), size);
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  testing::CliResult device = RunSnapsim("run --scenario default --seed 3 --trace " + fifo);
+  EXPECT_EQ(device.exit_code, 2);
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+  testing::CliResult directory = RunSnapsim("run --replay-case " + dir);
+  EXPECT_EQ(directory.exit_code, 2);
+  EXPECT_EQ(directory.err, "snapsim run: " + dir + ": is a directory, not a file\n");
 }
 
 TEST(CliRunTest, ExploreStatesItsBound) {

@@ -2,12 +2,11 @@
 #include "util/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -29,9 +28,25 @@ absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
   return absl::OkStatus();
 }
 
-}  // namespace
+// OK when `path` is missing, or is a regular file and `replace` allows it.
+absl::Status CheckReplaceable(const std::string& path, bool replace) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoStatus("stat", path, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": exists and is not a regular file; not replaced"));
+  }
+  if (!replace) {
+    return absl::AlreadyExistsError(absl::StrCat(path, ": exists; not overwritten"));
+  }
+  return absl::OkStatus();
+}
 
-absl::Status WriteFileAtomically(const std::string& path, std::string_view content) {
+absl::Status WriteAtomically(const std::string& path, std::string_view content, bool replace) {
+  if (absl::Status s = CheckReplaceable(path, replace); !s.ok()) return s;
   // Same directory as the target, so rename() stays within one filesystem.
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -39,11 +54,26 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
   absl::Status status = WriteAll(fd, content, tmp);
   if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync", tmp, errno);
   if (::close(fd) != 0 && status.ok()) status = ErrnoStatus("close", tmp, errno);
+  if (status.ok()) status = CheckReplaceable(path, replace);  // still so, just before rename
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoStatus("rename to", path, errno);
   }
   if (!status.ok()) ::unlink(tmp.c_str());
   return status;
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view content) {
+  return WriteAtomically(path, content, /*replace=*/true);
+}
+
+absl::Status WriteNewFileAtomically(const std::string& path, std::string_view content) {
+  return WriteAtomically(path, content, /*replace=*/false);
+}
+
+absl::Status CheckNewFilePath(const std::string& path) {
+  return CheckReplaceable(path, /*replace=*/false);
 }
 
 absl::Status AppendLine(const std::string& path, std::string_view line) {
@@ -57,11 +87,38 @@ absl::Status AppendLine(const std::string& path, std::string_view line) {
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoStatus("open", path, errno);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  // O_NONBLOCK: a FIFO with no writer must not hang the open; regular files ignore it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoStatus("stat", path, err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(path, ": is a directory, not a file"));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(path, ": not a regular file"));
+  }
+  std::string content;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoStatus("read", path, err);
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return content;
 }
 
 }  // namespace snapsim

@@ -4,8 +4,12 @@
 // the writer up to the last complete line.
 //
 // Contract: WriteFileAtomically writes `content` to a temporary file in the same directory, syncs
-// it and renames it over `path`, so `path` holds either the old or the new content. A reader of a
-// file written by AppendLine sees whole lines plus at most one unterminated last line.
+// it and renames it over `path`, so `path` holds either the old or the new content; it replaces
+// only a regular file (a device node, a directory or a FIFO at `path` is refused and left alone).
+// WriteNewFileAtomically also refuses an existing regular file: for paths the user named, where
+// replacing what is there would lose it. A reader of a file written by AppendLine sees whole lines
+// plus at most one unterminated last line. ReadWholeFile reports a read error as an error, never
+// as a short file.
 #ifndef SNAPSIM_UTIL_ATOMIC_FILE_H_
 #define SNAPSIM_UTIL_ATOMIC_FILE_H_
 
@@ -18,11 +22,15 @@
 namespace snapsim {
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view content);
+absl::Status WriteNewFileAtomically(const std::string& path, std::string_view content);
+// What WriteNewFileAtomically would refuse, checked up front: OK when nothing is at `path`.
+absl::Status CheckNewFilePath(const std::string& path);
 
 // Appends `line` and a newline to `path` (created if missing) and flushes it to the kernel.
 absl::Status AppendLine(const std::string& path, std::string_view line);
 
-// The whole content of `path`; NotFound when it does not exist.
+// The whole content of `path`; NotFound when it does not exist, FailedPrecondition when it is a
+// directory, Internal on a read error.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace snapsim
