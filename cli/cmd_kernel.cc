@@ -95,11 +95,22 @@ int Check(const std::vector<std::string>& args) {
   std::string out = absl::GetFlag(FLAGS_out);
   const bool temporary = out.empty();
   if (temporary) {
+    if (!fs::is_directory(options.export_dir))
+      return Fail(options.export_dir + " is not a directory");
     std::string pattern = (fs::temp_directory_path() / "snapsim-kernel-check-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) return Fail("cannot make a temporary directory");
     out = pattern;
   }
   options.work_dir = out;
+  for (const char* image : {"/origin.img", "/cow.img"}) {
+    std::error_code ec;
+    if (!fs::is_regular_file(options.export_dir + image, ec)) {
+      return Fail(absl::StrCat(options.export_dir, image,
+                               " not found (check takes a directory from snapsim export)"));
+    }
+  }
+  if (absl::Status s = kernel::RefuseUsedDirectory(out); !s.ok())
+    return Fail(std::string(s.message()));
   absl::StatusOr<kernel::KernelInstall> k = Installed();
   if (!k.ok()) return Fail(std::string(k.status().message()));
   absl::StatusOr<kernel::CheckResult> r = kernel::CheckExport(*k, options);
@@ -146,6 +157,12 @@ int Replay(const std::vector<std::string>& args) {
   }
   std::error_code ec;
   if (!fs::is_regular_file(options.case_path, ec)) return Fail(options.case_path + " not found");
+  if (absl::StatusOr<ReplayCase> c = kernel::LoadKernelCase(options.case_path); !c.ok()) {
+    return Fail(std::string(c.status().message()));
+  }
+  if (absl::Status s = kernel::RefuseUsedDirectory(options.out_dir); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
   absl::StatusOr<kernel::KernelInstall> k = Installed();
   if (!k.ok()) return Fail(std::string(k.status().message()));
   absl::StatusOr<kernel::ReplayResult> r = kernel::ReplayOnKernel(*k, options);

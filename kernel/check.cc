@@ -37,15 +37,19 @@ std::vector<uint8_t> ReadRange(std::ifstream& in, uint64_t offset, size_t size) 
 
 }  // namespace
 
-absl::Status PrepareWorkDir(const std::string& dir) {
+absl::Status RefuseUsedDirectory(const std::string& dir) {
   std::error_code ec;
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec)) return absl::InvalidArgumentError(dir + " is not a directory");
-    if (!fs::is_empty(dir, ec)) {
-      return absl::InvalidArgumentError(dir + " is not empty; not writing into it");
-    }
-    return absl::OkStatus();
+  if (!fs::exists(dir, ec)) return absl::OkStatus();
+  if (!fs::is_directory(dir, ec)) return absl::InvalidArgumentError(dir + " is not a directory");
+  if (!fs::is_empty(dir, ec)) {
+    return absl::InvalidArgumentError(dir + " is not empty; not writing into it");
   }
+  return absl::OkStatus();
+}
+
+absl::Status PrepareWorkDir(const std::string& dir) {
+  if (absl::Status s = RefuseUsedDirectory(dir); !s.ok()) return s;
+  std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InvalidArgumentError("cannot create " + dir + ": " + ec.message());
   return absl::OkStatus();

@@ -47,7 +47,9 @@ struct CheckResult {
 // InvalidArgument for a bad DIR, FailedPrecondition for a boot that failed.
 absl::StatusOr<CheckResult> CheckExport(const KernelInstall& kernel, const CheckOptions& options);
 
-// Creates `dir` if needed; InvalidArgument when it exists and is not an empty directory.
+// InvalidArgument when `dir` exists and is not an empty directory: nothing the user had is
+// overwritten. PrepareWorkDir then creates it.
+absl::Status RefuseUsedDirectory(const std::string& dir);
 absl::Status PrepareWorkDir(const std::string& dir);
 
 }  // namespace snapsim::kernel

@@ -47,8 +47,8 @@ std::optional<SectorStamp> ReadStamp(const uint8_t* sector_bytes);
 
 // What a device read back (a dump of `sectors` sectors) may hold, sector by sector: the data a
 // write through the same device (`own`: "o" origin, "s" snapshot; tags "<own><step>") put at that
-// very sector, or, when the initial content is known (`initial_known`), the "initial" stamp of
-// that sector. Anything else is wrong: another device's write, a write's data at another sector,
+// very sector, or the "initial" stamp of that sector (the origin when the snapshot was made).
+// Anything else is wrong: another device's write, a write's data at another sector,
 // a torn mixture, metadata or zeros; with `initial_known` false, content without a stamp is not
 // judged (it is data the simulator wrote). Returns one line per chunk with wrong data (at most
 // `max_lines`, then a count).

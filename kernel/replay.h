@@ -37,6 +37,7 @@
 
 #include "absl/status/statusor.h"
 #include "kernel/setup.h"
+#include "sim/run/replay_case.h"
 
 namespace snapsim::kernel {
 
@@ -67,6 +68,11 @@ struct ReplayResult {
   double boot_seconds = 0;
   std::string out_dir;
 };
+
+// The case at `path`, if the kernel replay can run it: InvalidArgument (one line) for a case that
+// does not load, merges (not replayed yet), or injected I/O or allocation errors (the kernel
+// replay has write caches and a power cut only).
+absl::StatusOr<ReplayCase> LoadKernelCase(const std::string& path);
 
 // InvalidArgument for a bad case or options (unsupported steps among them), FailedPrecondition
 // for a boot that failed.

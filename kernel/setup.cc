@@ -2,6 +2,7 @@
 #include "kernel/setup.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -133,7 +134,14 @@ absl::Status CopyFile(const std::string& from, const std::string& to) {
   return absl::OkStatus();
 }
 
-// Builds DIR/initrd.cpio from the modules, busybox, dmsetup and the guest tool.
+// The initramfs for a guest tool: one per tool version, so that builds with different tools
+// (a sanitized and a plain build, two worktrees) share the cache without rebuilding each other's.
+std::string InitrdPath(const std::string& dir, const std::string& guest_sha256) {
+  return absl::StrCat(dir, "/initrd-", guest_sha256.substr(0, 12), ".cpio");
+}
+
+// Builds InitrdPath() from the modules, busybox, dmsetup and the guest tool. Safe to run in two
+// processes at once: each stages in its own folder and renames its result into place.
 absl::Status BuildInitramfs(KernelInstall& install, std::ostream* log) {
   const std::string busybox = FindProgram("busybox");
   if (busybox.empty()) {
@@ -151,7 +159,10 @@ absl::Status BuildInitramfs(KernelInstall& install, std::ostream* log) {
   absl::StatusOr<std::vector<std::string>> modules = ModuleLoadOrder(install.modules_dir);
   if (!modules.ok()) return modules.status();
 
-  const std::string staging = install.dir + "/initramfs";
+  absl::StatusOr<std::string> sha = FileSha256(guest);
+  if (!sha.ok()) return sha.status();
+  const std::string own = absl::StrCat(".", getpid());
+  const std::string staging = install.dir + "/initramfs" + own;
   std::error_code ec;
   fs::remove_all(staging, ec);
   for (const char* d : {"bin", "sbin", "proc", "sys", "dev"}) {
@@ -190,22 +201,18 @@ absl::Status BuildInitramfs(KernelInstall& install, std::ostream* log) {
   // The file list, then cpio (newc) from busybox.
   const ProcessResult list = RunProcess({busybox, "find", "."}, InDirectory(staging));
   if (!list.started || list.exit_code != 0) return Fail("busybox find", list);
-  if (absl::Status s = WriteFileAtomically(install.dir + "/initramfs.list", list.output); !s.ok()) {
-    return s;
-  }
-  const std::string tmp = install.dir + "/initrd.cpio.tmp";
-  const ProcessResult cpio =
-      RunProcess({"/bin/sh", "-c", "exec \"$0\" cpio -o -H newc < \"$1\" > \"$2\"", busybox,
-                  install.dir + "/initramfs.list", tmp},
-                 InDirectory(staging));
+  const std::string list_path = install.dir + "/initramfs.list" + own;
+  if (absl::Status s = WriteFileAtomically(list_path, list.output); !s.ok()) return s;
+  const std::string tmp = install.dir + "/initrd.cpio.tmp" + own;
+  const ProcessResult cpio = RunProcess(
+      {"/bin/sh", "-c", "exec \"$0\" cpio -o -H newc < \"$1\" > \"$2\"", busybox, list_path, tmp},
+      InDirectory(staging));
   if (!cpio.started || cpio.exit_code != 0) return Fail("busybox cpio", cpio);
-  fs::rename(tmp, install.dir + "/initrd.cpio", ec);
+  install.initrd = InitrdPath(install.dir, *sha);
+  fs::rename(tmp, install.initrd, ec);
   if (ec) return absl::FailedPreconditionError("cannot write the initramfs: " + ec.message());
   fs::remove_all(staging, ec);
-  fs::remove(install.dir + "/initramfs.list", ec);
-  install.initrd = install.dir + "/initrd.cpio";
-  absl::StatusOr<std::string> sha = FileSha256(guest);
-  if (!sha.ok()) return sha.status();
+  fs::remove(list_path, ec);
   install.guest_sha256 = *sha;
   Log(log, absl::StrCat("initramfs: ", install.initrd, " (", fs::file_size(install.initrd) >> 10,
                         " KiB, ", modules->size(), " modules)"));
@@ -213,10 +220,10 @@ absl::Status BuildInitramfs(KernelInstall& install, std::ostream* log) {
 }
 
 absl::Status SaveInstall(const KernelInstall& k) {
-  nlohmann::json j = {{"vmlinuz", k.vmlinuz},          {"initrd", k.initrd},
-                      {"modules_dir", k.modules_dir},  {"release", k.release},
-                      {"package", k.package},          {"package_version", k.package_version},
-                      {"guest_sha256", k.guest_sha256}};
+  nlohmann::json j = {
+      {"vmlinuz", k.vmlinuz}, {"modules_dir", k.modules_dir},         {"release", k.release},
+      {"package", k.package}, {"package_version", k.package_version},
+  };
   return WriteFileAtomically(k.dir + "/kernel.json", j.dump(2) + "\n");
 }
 
@@ -337,6 +344,11 @@ absl::StatusOr<KernelInstall> SetupKernel(const SetupOptions& options) {
         RunProcess({FindProgram("busybox"), "depmod", "-b", root, install.release});
     if (!depmod.started || depmod.exit_code != 0) return Fail("busybox depmod", depmod);
   }
+  // The initramfs files of an earlier kernel hold its modules: gone with it.
+  for (const auto& entry : fs::directory_iterator(install.dir)) {
+    const std::string name = entry.path().filename().string();
+    if (absl::StartsWith(name, "initrd")) fs::remove(entry.path(), ec);
+  }
   if (absl::Status s = BuildInitramfs(install, options.log); !s.ok()) return s;
   if (absl::Status s = SaveInstall(install); !s.ok()) return s;
   return install;
@@ -354,27 +366,30 @@ absl::StatusOr<KernelInstall> LoadKernel(const std::string& dir_arg, std::ostrea
   try {
     const nlohmann::json j = nlohmann::json::parse(*text);
     k.vmlinuz = j.at("vmlinuz");
-    k.initrd = j.at("initrd");
     k.modules_dir = j.at("modules_dir");
     k.release = j.at("release");
     k.package = j.at("package");
     k.package_version = j.at("package_version");
-    k.guest_sha256 = j.at("guest_sha256");
   } catch (const nlohmann::json::exception& e) {
     return absl::FailedPreconditionError(
         absl::StrCat(dir, "/kernel.json is damaged (", e.what(), "): run `snapsim kernel setup`"));
   }
   std::error_code ec;
-  if (!fs::exists(k.vmlinuz, ec) || !fs::exists(k.initrd, ec)) {
+  if (!fs::exists(k.vmlinuz, ec) || !fs::exists(k.modules_dir, ec)) {
     return absl::FailedPreconditionError(
         absl::StrCat("the kernel cache in ", dir, " is incomplete: run `snapsim kernel setup`"));
   }
-  // The guest tool changed since the initramfs was built: rebuild it (offline).
+  // The initramfs of this guest tool, built (offline) the first time it is used.
   absl::StatusOr<std::string> sha = FileSha256(GuestBinaryPath());
-  if (sha.ok() && *sha != k.guest_sha256) {
-    Log(log, "the guest tool changed: rebuilding the initramfs");
+  if (!sha.ok()) {
+    return absl::FailedPreconditionError("the guest tool snapsim-guest is missing (" +
+                                         GuestBinaryPath() + "): build snapsim");
+  }
+  k.guest_sha256 = *sha;
+  k.initrd = InitrdPath(dir, *sha);
+  if (!fs::exists(k.initrd, ec)) {
+    Log(log, "building the initramfs for this snapsim-guest");
     if (absl::Status s = BuildInitramfs(k, log); !s.ok()) return s;
-    if (absl::Status s = SaveInstall(k); !s.ok()) return s;
   }
   return k;
 }

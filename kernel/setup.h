@@ -3,11 +3,12 @@
 // The kernel cache of `snapsim kernel`: a Linux kernel and an initramfs that boot under qemu and
 // run one job script. `SetupKernel` fills it once (apt-get download + dpkg -x of a Debian kernel
 // package, never installed into the host; or a developer's own vmlinuz and modules); everything
-// after that is offline. `LoadKernel` finds it again and rebuilds the initramfs alone when the
-// guest tool changed since.
+// after that is offline. `LoadKernel` finds it again and builds the initramfs of the current
+// guest tool the first time that tool boots (offline, a second or two).
 //
 // The cache ($SNAPSIM_KERNEL_DIR, default ~/.cache/snapsim/kernel) holds kernel.json (what is
-// there), vmlinuz, initrd.cpio, and for a package its unpacked tree (root/) and the .deb.
+// there), for a package its unpacked tree (root/) and the .deb, for one's own kernel a copy of
+// vmlinuz, and one initrd-<sha256 of the guest tool>.cpio per guest tool that booted it.
 //
 // The initramfs: busybox (static, from busybox-static), dmsetup with the libraries it links,
 // snapsim-guest (kernel/guest/), the modules virtio_pci, virtio_blk, dm-snapshot and

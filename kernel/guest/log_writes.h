@@ -11,8 +11,8 @@
 //  - entries from block 1 on, in completion order. Each starts a block with four u64: sector and
 //    nr_sectors of the bio in units of the log's sectorsize (not 512 bytes: a 4 KiB device logs
 //    4 KiB units), flags, data_len. A mark (flag 8) keeps its name
-//    (data_len bytes) in the rest of its block; a write's data (nr_sectors * sectorsize bytes) fills
-//    the next blocks. The next entry starts at the next free block.
+//    (data_len bytes) in the rest of its block; a write's data (nr_sectors * sectorsize bytes)
+//    fills the next blocks. The next entry starts at the next free block.
 //  - flags: 1 FLUSH, 2 FUA, 4 DISCARD, 8 MARK, 16 METADATA. A FLUSH|FUA write appears as an
 //    empty FLUSH entry followed by the FUA data write.
 //
