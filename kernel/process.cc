@@ -55,6 +55,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   if (capture) close(pipe_fds[1]);
   if (capture) fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
   int status = 0;
+  double finished_at = -1;
+  bool killed_late = false;
   for (;;) {
     if (capture) {
       char buffer[4096];
@@ -70,6 +72,11 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
     if (options.timeout_seconds > 0 && elapsed > options.timeout_seconds && !result.timed_out) {
       kill(pid, SIGKILL);  // only the child we started, by its pid
       result.timed_out = true;
+    }
+    if (finished_at < 0 && options.finished && options.finished()) finished_at = elapsed;
+    if (finished_at >= 0 && elapsed > finished_at + options.grace_seconds && !killed_late) {
+      kill(pid, SIGKILL);
+      killed_late = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -6,6 +6,7 @@
 #ifndef SNAPSIM_KERNEL_PROCESS_H_
 #define SNAPSIM_KERNEL_PROCESS_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ struct ProcessOptions {
   std::string stdout_path;  // "" = capture into ProcessResult::output
   bool stderr_to_stdout = true;
   int timeout_seconds = 0;  // 0 = none
+  // Polled while the child runs: once it returns true the child has grace_seconds to exit before
+  // it is ended (a VM whose job is done but which does not power off).
+  std::function<bool()> finished;
+  int grace_seconds = 10;
 };
 
 struct ProcessResult {

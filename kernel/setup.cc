@@ -165,7 +165,7 @@ absl::Status BuildInitramfs(KernelInstall& install, std::ostream* log) {
   const std::string staging = install.dir + "/initramfs" + own;
   std::error_code ec;
   fs::remove_all(staging, ec);
-  for (const char* d : {"bin", "sbin", "proc", "sys", "dev"}) {
+  for (const char* d : {"bin", "sbin", "proc", "sys", "dev", "tmp"}) {
     fs::create_directories(staging + "/" + d, ec);
   }
   // busybox-static is statically linked; a dynamic busybox would need its libraries too.

@@ -100,8 +100,13 @@ absl::StatusOr<BootResult> Boot(const KernelInstall& kernel, const BootOptions& 
                                 ",logical_block_size=", drives[i].block_bytes,
                                 ",physical_block_size=", drives[i].block_bytes));
   }
-  const ProcessResult run =
-      RunProcess(argv, ToFile(options.work_dir + "/qemu.log", options.timeout_seconds));
+  ProcessOptions process = ToFile(options.work_dir + "/qemu.log", options.timeout_seconds);
+  // The guest printed its end and powers off; should qemu linger, it is ended after a grace.
+  const std::string transcript_path = result.transcript_path;
+  process.finished = [transcript_path] {
+    return absl::StrContains(ReadWholeFile(transcript_path).value_or(""), "SNAPSIM end ");
+  };
+  const ProcessResult run = RunProcess(argv, process);
   result.seconds = run.seconds;
   result.transcript = ReadWholeFile(result.transcript_path).value_or("");
   result.finished = !GuestLines(result.transcript, "end").empty();
