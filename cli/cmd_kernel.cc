@@ -14,12 +14,19 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "cli/command.h"
 #include "kernel/check.h"
+#include "kernel/job.h"
 #include "kernel/replay.h"
 #include "kernel/setup.h"
+#include "kernel/vm.h"
+#include "util/atomic_file.h"
 
 ABSL_FLAG(std::string, package, "",
           "setup: the Debian kernel package (default: the one linux-image-amd64 depends on)");
@@ -34,6 +41,8 @@ ABSL_FLAG(std::string, origin_fate, "keep",
           "replay: what the origin's cache keeps at the crash: keep (every completed write) or "
           "drop (only what a flush made durable)");
 ABSL_FLAG(std::string, cow_fate, "drop", "replay: what the COW's cache keeps at the crash");
+ABSL_FLAG(std::vector<std::string>, drives, {},
+          "script: the sizes of the scratch drives the script gets as $1, $2, ... (4M,64K,...)");
 ABSL_FLAG(bool, kvm, false, "boot with KVM instead of TCG (only where KVM works)");
 ABSL_FLAG(uint32_t, origin_block_bytes, 512, "check: the origin's logical block size");
 ABSL_FLAG(uint32_t, cow_block_bytes, 512, "check: the COW's logical block size");
@@ -49,7 +58,8 @@ constexpr char kUsage[] =
     "       snapsim kernel check DIR [--out WORKDIR] [--origin-block-bytes N] "
     "[--cow-block-bytes N]\n"
     "       snapsim kernel replay CASE [--out DIR] [--crash-state auto|log|snapsim]\n"
-    "                             [--origin-fate keep|drop] [--cow-fate keep|drop]\n\n"
+    "                             [--origin-fate keep|drop] [--cow-fate keep|drop]\n"
+    "       snapsim kernel script FILE --drives SIZE,... [--out DIR]\n\n"
     "The real Linux kernel under qemu (docs/kernel.md). The cache is $SNAPSIM_KERNEL_DIR\n"
     "(default ~/.cache/snapsim/kernel); setup fills it with apt-get download and dpkg -x\n"
     "(nothing is installed into the host) and is offline afterwards.\n"
@@ -60,6 +70,9 @@ constexpr char kUsage[] =
     "dm-log-writes under origin and COW, builds the crash state, runs the remaining steps and\n"
     "checks the result with snapsim's invariants: exit 1 \"reproduced on Linux <version>\", 0\n"
     "\"the kernel holds\". The log, the images and the transcript stay in --out.\n"
+    "script runs a shell script (busybox sh, dmsetup, dd) in the guest with zeroed scratch\n"
+    "drives of the given sizes as its arguments, prints what it printed, and exits 0 when it\n"
+    "exits 0, else 1: how docs/upstream/*-repro.sh are run on the cached kernel.\n"
     "Exit 2: bad input, or a setup or boot failure. Boots use TCG unless --kvm.";
 
 int Fail(const std::string& problem) {
@@ -194,12 +207,81 @@ int Replay(const std::vector<std::string>& args) {
   return r->violations.empty() ? kExitOk : kExitFindings;
 }
 
+// "4M", "64K", "1G" or bytes; 0 when it is none of those.
+uint64_t ParseDriveSize(const std::string& text) {
+  uint64_t scale = 1;
+  std::string digits = text;
+  if (!digits.empty() && (digits.back() == 'K' || digits.back() == 'M' || digits.back() == 'G')) {
+    scale = digits.back() == 'K' ? 1 << 10 : digits.back() == 'M' ? 1 << 20 : 1 << 30;
+    digits.pop_back();
+  }
+  uint64_t value = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &value) || value == 0 || value > (64u << 10)) {
+    return 0;
+  }
+  return value * scale;
+}
+
+int Script(const std::vector<std::string>& args) {
+  if (args.size() != 2) return Fail("script takes one script file");
+  absl::StatusOr<std::string> text = ReadWholeFile(args[1]);
+  if (!text.ok()) return Fail(args[1] + " cannot be read");
+  const std::vector<std::string> sizes = absl::GetFlag(FLAGS_drives);
+  if (sizes.empty() || sizes.size() > 8) return Fail("--drives needs 1 to 8 sizes (4M,64K,...)");
+  std::string out = absl::GetFlag(FLAGS_out);
+  const bool temporary = out.empty();
+  if (temporary) {
+    std::string pattern = (fs::temp_directory_path() / "snapsim-kernel-script-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) return Fail("cannot make a temporary directory");
+    out = pattern;
+  } else if (absl::Status s = kernel::PrepareWorkDir(out); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  kernel::BootOptions boot;
+  std::string devices;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const uint64_t bytes = ParseDriveSize(sizes[i]);
+    if (bytes == 0 || bytes % 4096 != 0) {
+      return Fail("drive size '" + sizes[i] + "' is not a multiple of 4K up to 64G");
+    }
+    const std::string path = absl::StrCat(out, "/drive", i, ".img");
+    if (absl::Status s = kernel::CreateZeroImage(path, bytes); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+    boot.drives.push_back({path, 512});
+    absl::StrAppend(&devices, " /dev/vd", std::string(1, static_cast<char>('b' + i)));
+  }
+  absl::StatusOr<kernel::KernelInstall> k = Installed();
+  if (!k.ok()) return Fail(std::string(k.status().message()));
+  // The script's own exit status, then the end line the init prints.
+  boot.job_script =
+      absl::StrCat("(set --", devices, "\n", *text, "\n)\necho \"SNAPSIM script $?\"\n");
+  boot.work_dir = out;
+  boot.kvm = absl::GetFlag(FLAGS_kvm);
+  absl::StatusOr<kernel::BootResult> r = kernel::Boot(*k, boot);
+  if (!r.ok()) return Fail(std::string(r.status().message()));
+  for (absl::string_view line : absl::StrSplit(r->transcript, '\n')) {
+    if (line.empty() || absl::StartsWith(line, "[") || absl::StartsWith(line, "SNAPSIM ")) {
+      continue;
+    }
+    absl::PrintF("%s\n", absl::StripTrailingAsciiWhitespace(line));
+  }
+  const std::vector<std::string> status = kernel::GuestLines(r->transcript, "script");
+  const bool ok = !status.empty() && status.back() == "0";
+  absl::PrintF("Linux %s, boot %.1f s: the script exited %s\n", r->linux_version, r->seconds,
+               status.empty() ? "?" : status.back());
+  std::error_code ec;
+  if (temporary) fs::remove_all(out, ec);
+  return ok ? kExitOk : kExitFindings;
+}
+
 int KernelMain(const std::vector<std::string>& args) {
-  if (args.empty()) return Fail("say setup, check or replay (see snapsim kernel --help)");
+  if (args.empty()) return Fail("say setup, check, replay or script (see snapsim kernel --help)");
   if (args[0] == "setup") return Setup(args);
   if (args[0] == "check") return Check(args);
   if (args[0] == "replay") return Replay(args);
-  return Fail("unknown subcommand '" + args[0] + "' (setup, check or replay)");
+  if (args[0] == "script") return Script(args);
+  return Fail("unknown subcommand '" + args[0] + "' (setup, check, replay or script)");
 }
 
 }  // namespace
@@ -211,7 +293,7 @@ SNAPSIM_REGISTER_COMMAND(kernel,
                              "replay a case",
                              kUsage,
                              {"package", "vmlinuz", "modules", "out", "crash_state", "origin_fate",
-                              "cow_fate", "kvm", "origin_block_bytes", "cow_block_bytes"},
+                              "cow_fate", "kvm", "origin_block_bytes", "cow_block_bytes", "drives"},
                              &KernelMain});
 
 }  // namespace snapsim::cli

@@ -136,8 +136,10 @@ absl::Status CopyFile(const std::string& from, const std::string& to) {
 
 // The initramfs for a guest tool: one per tool version, so that builds with different tools
 // (a sanitized and a plain build, two worktrees) share the cache without rebuilding each other's.
+// kInitramfsLayout names the layout (the /init script, folders, modules): bump it when they change.
+constexpr int kInitramfsLayout = 2;
 std::string InitrdPath(const std::string& dir, const std::string& guest_sha256) {
-  return absl::StrCat(dir, "/initrd-", guest_sha256.substr(0, 12), ".cpio");
+  return absl::StrCat(dir, "/initrd-v", kInitramfsLayout, "-", guest_sha256.substr(0, 12), ".cpio");
 }
 
 // Builds InitrdPath() from the modules, busybox, dmsetup and the guest tool. Safe to run in two

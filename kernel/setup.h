@@ -8,7 +8,7 @@
 //
 // The cache ($SNAPSIM_KERNEL_DIR, default ~/.cache/snapsim/kernel) holds kernel.json (what is
 // there), for a package its unpacked tree (root/) and the .deb, for one's own kernel a copy of
-// vmlinuz, and one initrd-<sha256 of the guest tool>.cpio per guest tool that booted it.
+// vmlinuz, and one initrd-v<layout>-<sha256 of the guest tool>.cpio per guest tool that booted it.
 //
 // The initramfs: busybox (static, from busybox-static), dmsetup with the libraries it links,
 // snapsim-guest (kernel/guest/), the modules virtio_pci, virtio_blk, dm-snapshot and

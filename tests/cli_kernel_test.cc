@@ -44,7 +44,7 @@ void ExpectUsageError(const CliResult& r, const std::string& text) {
 }
 
 TEST_F(CliKernelTest, BadSubcommandsAndFlags) {
-  ExpectUsageError(RunSnapsim("kernel"), "setup, check or replay");
+  ExpectUsageError(RunSnapsim("kernel"), "setup, check, replay or script");
   ExpectUsageError(RunSnapsim("kernel frobnicate"), "unknown subcommand 'frobnicate'");
   ExpectUsageError(RunSnapsim("kernel setup --vmlinuz /nonexistent"),
                    "--vmlinuz and --modules go together");

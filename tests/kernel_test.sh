@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # ctest kernel_linux (label kernel): `snapsim kernel` on the real Linux kernel under qemu (TCG),
-# four boots in sequence (docs/kernel.md):
+# six boots in sequence (docs/kernel.md):
 #   - an exported crash state activates on the kernel exactly as snapsim predicts ("same");
 #   - finding 2's case is reproduced (valid_flag_sticky, and the snapshot returns the origin's
 #     new data), crash state from the kernel's own dm-log-writes logs;
 #   - finding 5's case is reproduced (table_well_formed: a COW chunk used twice), crash state
 #     from snapsim;
-#   - finding 1's case holds on the kernel (fixed upstream in 2014).
+#   - finding 1's case holds on the kernel (fixed upstream in 2014);
+#   - the stock-kernel reproducers of docs/upstream/ say REPRODUCED (`snapsim kernel script`).
 # Exits 77 (skipped) without qemu-system-x86_64 or a kernel in the cache ($SNAPSIM_KERNEL_DIR,
 # default ~/.cache/snapsim/kernel: `snapsim kernel setup`, which scripts/test-all.sh runs).
 #
@@ -76,6 +77,12 @@ expect_line finding5 'crash state: snapsim'
 run finding1 0 "$snapsim" kernel replay "$src/scenarios/findings/next-free-lands-on-metadata-area.case.json" \
   --out "$work/finding1"
 expect_line finding1 '^the kernel holds: Linux 6\.'
+
+# 5. The upstream reports' reproducers, on the same kernel.
+run repro2 0 "$snapsim" kernel script "$src/docs/upstream/finding-2-repro.sh" --drives 4M,64K,64K
+expect_line repro2 '^REPRODUCED: the snapshot is valid and its chunk 14 reads the origin'
+run repro5 0 "$snapsim" kernel script "$src/docs/upstream/finding-5-repro.sh" --drives 4M,1M,1M
+expect_line repro5 "^REPRODUCED: snapshot chunk 102 reads origin chunk 202's data"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed (work directory: $work)"

@@ -27,11 +27,14 @@ O=$1 C=$2 S=$3
 CHUNK=8       # sectors: 4 KiB chunks; an area is one chunk = 256 entries of 16 bytes, 32 a sector
 OSZ=8192      # the snapshot covers 4 MiB of ORIGIN
 AREA=8        # the sector where area 0 (COW chunk 1) starts
-TMP=$(mktemp "${TMPDIR:-/tmp}/finding-5.XXXXXX")
-trap 'rm -f "$TMP"' EXIT
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/finding-5.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
 
 # 4 KiB of one letter: lower case for a chunk's data when the snapshot is taken, upper case after.
-fill() { awk -v c="$1" 'BEGIN { for (i = 0; i < 4096; i++) printf "%s", c }'; }
+fill() {
+  [ -f "$TMP/$1" ] || awk -v c="$1" 'BEGIN { for (i = 0; i < 4096; i++) printf "%s", c }' >"$TMP/$1"
+  cat "$TMP/$1"
+}
 letter() { awk -v n="$1" -v up="$2" 'BEGIN { printf "%c", (up ? 65 : 97) + n % 26 }'; }
 put() {
   fill "$(letter "$1" "$2")" | dd of="$3" bs=4096 seek="$1" count=1 iflag=fullblock oflag=direct 2>/dev/null
@@ -49,7 +52,7 @@ for i in $(seq 0 29) 100 101 102 103 200 201 202; do put "$i" 0 "$O"; done
 activate
 # 30 exceptions, one commit each: slots 0..29 of area 0 name COW chunks 2..31.
 for i in $(seq 0 29); do put "$i" 1 /dev/mapper/r5-origin; done
-dd if="$C" of="$TMP" bs=512 skip="$AREA" count=1 2>/dev/null          # the area's first sector
+dd if="$C" of="$TMP/area" bs=512 skip="$AREA" count=1 2>/dev/null     # the area's first sector
 # One 16 KiB write over origin chunks 100..103: four exceptions (COW chunks 32..35), committed
 # together by one area write that fills slots 30..33, across the area's first two sectors.
 for i in 1 2 3 4; do fill X; done |
@@ -58,7 +61,7 @@ echo "before the first power cut: $(dmsetup status r5-snap)"
 deactivate
 
 # Power cut 1 during that area write: its first sector is old, its second new.
-dd if="$TMP" of="$C" bs=512 seek="$AREA" count=1 conv=notrunc,fsync 2>/dev/null
+dd if="$TMP/area" of="$C" bs=512 seek="$AREA" count=1 conv=notrunc,fsync 2>/dev/null
 activate
 echo "after the first power cut: $(dmsetup status r5-snap) (slots 0..29 loaded; 32, 33 stale)"
 # Two exceptions: slots 30 and 31, COW chunks 32 and 33. The area write now carries the stale
