@@ -330,13 +330,6 @@ absl::StatusOr<ReplayResult> ReplayOnKernel(const KernelInstall& kernel,
     Violate(result, kActivationSucceeds,
             "the snapshot does not activate again after its final reload");
   }
-  if (has_crash && from_log && precrash.status == "Invalid" && after.activation == "ok" &&
-      after.status != "Invalid") {
-    Violate(result, kValidFlagSticky,
-            absl::StrCat("the kernel reported the snapshot Invalid before the crash; after it, it "
-                         "activates valid (status ",
-                         after.status, ")"));
-  }
   absl::StatusOr<std::unique_ptr<FileDevice>> cow_file =
       FileDevice::Open(final_cow, FileAccess::kReadOnly);
   if (!cow_file.ok()) return cow_file.status();
@@ -355,13 +348,28 @@ absl::StatusOr<ReplayResult> ReplayOnKernel(const KernelInstall& kernel,
     if (absl::StartsWith(line, "snapshot ok")) snapshot_read_ok = true;
     if (absl::StartsWith(line, "origin ok")) origin_read_ok = true;
   }
+  // valid_flag_sticky as snapsim's checker has it: an invalidated snapshot that comes back valid
+  // and then reads wrong data. Valid again with right data is noted, not a violation.
+  const bool back_valid = has_crash && from_log && precrash.status == "Invalid" &&
+                          after.activation == "ok" && after.status != "Invalid";
   if (final_phase.activation == "ok" && final_phase.status != "Invalid") {
     if (!snapshot_read_ok) {
-      Violate(result, kSnapshotImage, "a valid snapshot failed to read (see the transcript)");
+      Violate(result, back_valid ? kValidFlagSticky : kSnapshotImage,
+              "a valid snapshot failed to read (see the transcript)");
     } else {
       const DumpVerdict v = CheckDump(w + "/snapshot.dump", g.origin_sectors, chunk, "s", from_log);
-      for (const std::string& line : v.lines)
+      if (back_valid && !v.lines.empty()) {
+        Violate(result, kValidFlagSticky,
+                absl::StrCat("the kernel reported the snapshot Invalid before the crash; after "
+                             "it, it activates valid (status ",
+                             after.status, ") and reads wrong data in ", v.wrong_chunks,
+                             v.wrong_chunks == 1 ? " chunk" : " chunks"));
+      } else if (back_valid) {
+        result.notes.push_back("invalid before the crash, valid after it, with right data");
+      }
+      for (const std::string& line : v.lines) {
         Violate(result, kSnapshotImage, "the snapshot's " + line);
+      }
     }
   }
   if (!origin_read_ok) {

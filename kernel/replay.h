@@ -22,8 +22,8 @@
 //     final reload reads everything back.
 // The host then checks what the kernel returned with snapsim's invariants:
 //  - activation_succeeds: the snapshot activates after the crash;
-//  - valid_flag_sticky: a snapshot the kernel reported Invalid before the crash is not valid
-//    after it;
+//  - valid_flag_sticky: a snapshot the kernel reported Invalid before the crash does not come
+//    back valid with wrong data (valid with right data is only noted);
 //  - table_well_formed: `snapsim inspect` (core/inspect.h) finds no error in the final COW;
 //  - snapshot_image / origin_image: every sector read back is data that belongs there
 //    (job.h CheckDump).
