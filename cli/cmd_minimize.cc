@@ -20,7 +20,8 @@
 ABSL_FLAG(std::string, out, "",
           "where the command writes its output (minimize: the case file, default "
           "snapsim-case-SCENARIO-SEED.json; campaign: the report directory; export: the image "
-          "directory); existing files are never overwritten");
+          "directory; kernel: the work directory, new or empty); existing files are never "
+          "overwritten");
 ABSL_FLAG(std::string, invariant, "", "invariant to keep failing (default: the first finding)");
 ABSL_DECLARE_FLAG(std::string, scenario);
 ABSL_DECLARE_FLAG(std::string, scenario_dir);

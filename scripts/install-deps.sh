@@ -2,10 +2,14 @@
 # Installs the Debian 12 packages snapsim builds and tests with. Skips apt when all are present.
 # Slurm and munge are for the slurm_cluster test (tests/slurm_test.sh), which starts daemons of
 # its own: installing them must not start the system's (no systemd needed, none left running).
+# qemu-system-x86, busybox-static and dmsetup are for `snapsim kernel` (docs/kernel.md) and the
+# kernel_linux test; the kernel itself is fetched into a cache by `snapsim kernel setup`, never
+# installed (scripts/test-all.sh runs it).
 set -euo pipefail
 packages=(cmake g++ ninja-build libgtest-dev libgmock-dev librapidcheck-dev libfiu-dev fiu-utils
   libabsl-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev zstd chromium
-  python3-junitparser jq slurmctld slurmd slurm-client munge)
+  python3-junitparser jq slurmctld slurmd slurm-client munge
+  qemu-system-x86 busybox-static dmsetup)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

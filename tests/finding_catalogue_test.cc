@@ -76,6 +76,31 @@ TEST(FindingCatalogueTest, AgreesWithFindingsDoc) {
     EXPECT_TRUE(found) << "docs/findings.md section " << number << " is not in the catalogue";
   }
   EXPECT_EQ(numbers.size(), c.entries.size());
+  // The summary table's row of each finding ends with its result on the real kernel.
+  for (const CatalogueEntry& e : c.entries) {
+    const std::string row = "\n| " + std::to_string(e.number) + " | ";
+    const size_t at = doc.find(row);
+    ASSERT_NE(at, std::string::npos) << "no table row for finding " << e.number;
+    const std::string line = doc.substr(at + 1, doc.find('\n', at + 1) - at - 1);
+    EXPECT_TRUE(line.size() > e.kernel.size() + 3 &&
+                line.compare(line.size() - e.kernel.size() - 3, std::string::npos,
+                             " " + e.kernel + " |") == 0)
+        << "finding " << e.number << ": the row '" << line << "' should end with '" << e.kernel
+        << "'";
+  }
+}
+
+TEST(FindingCatalogueTest, KernelResultsNameTheirKernel) {
+  FindingCatalogue c = LoadProjectCatalogue();
+  EXPECT_EQ(c.FindById("invalidation-lost-in-cow-cache")->KernelText(),
+            "reproduced on Linux 6.1.0-57-amd64 (Debian 6.1.192-3)");
+  EXPECT_EQ(c.FindById("copy-error-hangs-bios")->KernelText(), "not replayed");
+  for (const CatalogueEntry& e : c.entries) {
+    if (e.kernel != "not replayed") {
+      EXPECT_NE(e.kernel_note.find("snapsim kernel replay " + e.case_path), std::string::npos)
+          << e.id << ": the note should give the replay command";
+    }
+  }
 }
 
 constexpr char kGood[] = R"(
@@ -119,6 +144,10 @@ TEST(FindingCatalogueTest, BadFilesAreRefusedInOneLine) {
   EXPECT_EQ(
       Error(Replace(kGood, "\"still present\"", "\"gone\"")),
       "cat.toml: finding 1: upstream_status: must be \"fixed upstream\" or \"still present\"");
+  EXPECT_EQ(Error(std::string(kGood) + "kernel = \"maybe\"\n"),
+            "cat.toml: finding 1: kernel: must be \"reproduced\", \"holds\" or \"not replayed\"");
+  EXPECT_EQ(Error(std::string(kGood) + "kernel = \"holds\"\n"),
+            "cat.toml: finding 1: kernel_version: must name the kernel it was replayed on");
   EXPECT_EQ(Error(std::string(kGood) + kGood), "cat.toml: finding 2: id: used twice");
   EXPECT_EQ(Error(""), "cat.toml: no [[finding]] entry");
   const std::string syntax = Error("[[finding]\n");

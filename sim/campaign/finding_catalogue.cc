@@ -52,6 +52,19 @@ absl::StatusOr<CatalogueEntry> ParseEntry(const toml::table& t, std::string_view
   for (const auto& [field, out] : strings) {
     if (absl::Status s = TakeString(t, source, index, field, *out); !s.ok()) return s;
   }
+  // The kernel fields are optional: a finding nobody replayed on a kernel is "not replayed".
+  for (const auto& [field, out] :
+       {std::pair{"kernel", &e.kernel}, std::pair{"kernel_version", &e.kernel_version},
+        std::pair{"kernel_note", &e.kernel_note}}) {
+    if (t.get(field) == nullptr) continue;
+    if (absl::Status s = TakeString(t, source, index, field, *out); !s.ok()) return s;
+  }
+  if (e.kernel != "reproduced" && e.kernel != "holds" && e.kernel != "not replayed") {
+    return Bad(source, index, "kernel", "must be \"reproduced\", \"holds\" or \"not replayed\"");
+  }
+  if (e.kernel != "not replayed" && e.kernel_version == "unknown") {
+    return Bad(source, index, "kernel_version", "must name the kernel it was replayed on");
+  }
   if (!IsScenarioName(e.id)) return Bad(source, index, "id", "must be [a-z0-9-]+");
   std::optional<int64_t> number = t["number"].value<int64_t>();
   if (!number || *number < 1) return Bad(source, index, "number", "must be an integer >= 1");
@@ -89,6 +102,11 @@ std::string CatalogueEntry::UpstreamText() const {
   if (upstream_commit != "unknown") absl::StrAppend(&text, ": \"", upstream_commit, "\"");
   if (upstream_year != "unknown") absl::StrAppend(&text, " (", upstream_year, ")");
   return text;
+}
+
+std::string CatalogueEntry::KernelText() const {
+  if (kernel == "not replayed") return kernel;
+  return absl::StrCat(kernel, " on Linux ", kernel_version);
 }
 
 const CatalogueEntry* FindingCatalogue::FindById(std::string_view id) const {

@@ -34,10 +34,18 @@ struct CatalogueEntry {
   std::string upstream_kernel;  // or "unknown"
   std::string confirmed_in;     // or "unknown"
   std::string case_path;        // relative to the source tree
+  // On the real kernel (`snapsim kernel replay`, docs/kernel.md): "reproduced", "holds" or
+  // "not replayed"; the kernel it was replayed on (or "unknown"), and one line on how.
+  std::string kernel = "not replayed";
+  std::string kernel_version = "unknown";
+  std::string kernel_note;
 
   // One line for reports: "fixed upstream: \"dm snapshot: ...\" (2014)" or
   // "still present (confirmed in 6.1)".
   std::string UpstreamText() const;
+  // "reproduced on Linux 6.1.0-57-amd64 (Debian 6.1.192-3)", "holds on Linux ...",
+  // "not replayed".
+  std::string KernelText() const;
 };
 
 struct FindingCatalogue {
