@@ -261,7 +261,8 @@ void PrintCauses(const CampaignSummary& s, const std::optional<AttributionStats>
 }
 
 void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedCase>& minimized,
-                  const std::optional<AttributionStats>& attribution, const std::string& out_dir) {
+                  const std::optional<AttributionStats>& attribution, const RecheckRatio& recheck,
+                  const std::string& out_dir) {
   const CampaignSummary& s = outcome.summary;
   const WallClockStats& wall = s.wall_clock;
   absl::PrintF("\ncampaign %s\n", s.config.Describe());
@@ -295,7 +296,8 @@ void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedCas
                  reused, out_dir, static_cast<double>(wall.minimize_ms) / 1000.0);
   }
   PrintCauses(s, attribution, out_dir);
-  absl::PrintF("re-check: %s (%u by this invocation)\n", RechecksHeadline(s), outcome.rechecks_run);
+  absl::PrintF("re-check: %s (%u by this invocation, --recheck %s)\n", RechecksHeadline(s),
+               outcome.rechecks_run, RecheckRatioText(recheck));
   for (const Recheck& r : s.rechecks.mismatched) {
     absl::PrintF(
         "  nondeterminism: %s seed %u: trace hash %s then %s; %s\n", r.scenario, r.seed,
@@ -460,7 +462,7 @@ int CampaignMain(const std::vector<std::string>& args) {
       return Fail(absl::StrCat("cannot write the reports: ", s.message()));
     }
   }
-  PrintOutcome(*outcome, minimized, attribution, options.out_dir);
+  PrintOutcome(*outcome, minimized, attribution, options.recheck, options.out_dir);
   if (outcome->interrupted) {
     absl::PrintF("interrupted: rerun the same command to resume\n");
     return kExitInterrupted;

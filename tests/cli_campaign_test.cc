@@ -360,8 +360,9 @@ TEST(CliCampaignTest, PlantedNondeterminismIsCaughtByTheReCheck) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const CampaignSummary s = LoadSummary(out);
   EXPECT_EQ(s.rechecks.runs, 4u);
-  // Each execution drops a step the process picks: two executions almost never pick the same.
-  EXPECT_GE(s.rechecks.mismatches, 3u);
+  // Each execution drops a step the process picks: two executions rarely pick the same step, or
+  // two that change nothing (about 1 run in 40).
+  EXPECT_GE(s.rechecks.mismatches, 2u);
   EXPECT_TRUE(absl::StrContains(r.out, "nondeterminism")) << r.out;
   for (const Recheck& m : s.rechecks.mismatched) {
     EXPECT_NE(m.trace_hash, m.recheck_trace_hash);
