@@ -102,6 +102,9 @@ TEST(CliCampaignTest, TwoShardsMergedEqualTheWholeCampaign) {
       RunSnapsim(absl::StrCat("report merge '", merged, "' '", shard0, "' '", shard1, "'"));
   ASSERT_NE(r.exit_code, 2) << r.err;
   EXPECT_TRUE(SameIgnoringWallClock(LoadSummary(whole), LoadSummary(merged)));
+  EXPECT_TRUE(absl::StrContains(
+      r.out, absl::StrCat("re-check: ", LoadSummary(whole).rechecks.runs, " runs re-checked")))
+      << r.out;
   EXPECT_TRUE(fs::exists(fs::path(merged) / "index.html"));
 }
 
