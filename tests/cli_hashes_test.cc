@@ -57,8 +57,8 @@ TEST(CliHashesTest, WrittenFileChecksAndEveryEditIsNamed) {
   const std::string file = dir + "/pinned.txt";
   CliResult w = Hashes(absl::StrCat("--write '", file, "'"));
   ASSERT_EQ(w.exit_code, 0) << w.err;
+  // What --write writes is what --check accepts (PinnedTraceHashesHold checks the pinned file).
   EXPECT_EQ(ReadFileOrEmpty(file), ReadFileOrEmpty(Pinned())) << "the pinned file is up to date";
-  EXPECT_EQ(Hashes(absl::StrCat("--check '", file, "'")).exit_code, 0);
 
   std::string text = ReadFileOrEmpty(file);
   const size_t line = text.find("scenario default 1 ");
