@@ -14,6 +14,8 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,7 @@
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "core/named_options.h"
+#include "reports/markdown_report.h"
 #include "reports/report_files.h"
 #include "sim/campaign/attribution.h"
 #include "sim/campaign/campaign.h"
@@ -39,6 +42,9 @@
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/scenario_toml.h"
+#include "sim/world/prng.h"
+#include "sim/world/trace.h"
+#include "util/atomic_file.h"
 
 ABSL_FLAG(std::string, seeds, "",
           "seed range A..B (inclusive), A.. (open: needs --budget) or one seed; default 1..20, "
@@ -56,6 +62,10 @@ ABSL_FLAG(uint32_t, attribute_runs, snapsim::kDefaultAttributedRunsPerGroup,
           "failing runs replayed at most per (invariant, scenario) group to attribute their cause");
 ABSL_FLAG(bool, no_attribute, false,
           "skip attributing failing runs to the finding catalogue (no causes in the report)");
+ABSL_FLAG(std::string, recheck, "1/64",
+          "re-run this ratio of the runs (A/B, 0, 1 or off), plus every run with a finding, in "
+          "another worker process and compare trace hashes and results");
+ABSL_DECLARE_FLAG(bool, plant_nondeterminism);
 ABSL_DECLARE_FLAG(std::string, scenario);
 ABSL_DECLARE_FLAG(std::string, scenario_dir);
 ABSL_DECLARE_FLAG(std::vector<std::string>, option);
@@ -70,13 +80,17 @@ constexpr char kUsage[] =
     "usage: snapsim campaign [--scenario NAME ...] [--seeds A..B] [--budget DURATION]\n"
     "                        [--jobs N] [--out DIR] [--shard I/N] [--seed-timeout DURATION]\n"
     "                        [--option NAME ...] [--scenario-dir DIR] [--minimize-runs N]\n"
-    "                        [--no-minimize] [--attribute-runs N] [--no-attribute]\n\n"
+    "                        [--no-minimize] [--attribute-runs N] [--no-attribute]\n"
+    "                        [--recheck RATIO]\n\n"
     "Runs every seed of the range on every scenario in forked workers, writing one result line\n"
     "per job to DIR/results.jsonl as it ends, then attributes each failing run to the finding\n"
     "catalogue by replaying it with corrections on (scenarios/findings/catalogue.toml), minimizes\n"
     "one run of each within-contract cause (unexplained first, at most 8) into DIR/cases/ and\n"
     "writes DIR/summary.json, summary.md, index.html and junit.xml. Rerunning the same campaign\n"
     "into the same DIR resumes it (and reuses the cases in DIR/cases/).\n"
+    "Re-checks: --recheck 1/64 (the default) runs 1 in 64 runs, and every run with a finding,\n"
+    "again in another worker process and compares trace hash and result; a mismatch is a\n"
+    "finding `nondeterminism` with two traces in DIR/nondeterminism/. --recheck off: none.\n"
     "Scenarios: --scenario repeated or comma-separated; default every scenario file whose name\n"
     "does not start with \"explore-\". Seeds: default 1..20; with --budget alone, 1.. until the\n"
     "budget ends. --out defaults to snapsim-report. Ctrl-C stops at once and keeps what is done.\n"
@@ -247,7 +261,8 @@ void PrintCauses(const CampaignSummary& s, const std::optional<AttributionStats>
 }
 
 void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedCase>& minimized,
-                  const std::optional<AttributionStats>& attribution, const std::string& out_dir) {
+                  const std::optional<AttributionStats>& attribution, const RecheckRatio& recheck,
+                  const std::string& out_dir) {
   const CampaignSummary& s = outcome.summary;
   const WallClockStats& wall = s.wall_clock;
   absl::PrintF("\ncampaign %s\n", s.config.Describe());
@@ -281,6 +296,14 @@ void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedCas
                  reused, out_dir, static_cast<double>(wall.minimize_ms) / 1000.0);
   }
   PrintCauses(s, attribution, out_dir);
+  absl::PrintF("re-check: %s (%u by this invocation, --recheck %s)\n", RechecksHeadline(s),
+               outcome.rechecks_run, RecheckRatioText(recheck));
+  for (const Recheck& r : s.rechecks.mismatched) {
+    absl::PrintF(
+        "  nondeterminism: %s seed %u: trace hash %s then %s; %s\n", r.scenario, r.seed,
+        FormatTraceHash(r.trace_hash), FormatTraceHash(r.recheck_trace_hash),
+        r.first_difference.empty() ? absl::StrJoin(r.differences, ", ") : r.first_difference);
+  }
   absl::PrintF("report: %s/%s\n", out_dir, kHtmlReportName);
 }
 
@@ -320,6 +343,9 @@ int CampaignMain(const std::vector<std::string>& args) {
   options.config.seed_last = seeds->last;
   options.config.tool_version = SNAPSIM_VERSION;
   options.config.git_commit = SNAPSIM_GIT_COMMIT;
+  for (const auto& [name, scenario] : scenarios) {
+    options.config.scenario_digests[name] = FormatTraceHash(Fnv1a64(ScenarioToToml(scenario)));
+  }
   if (absl::Status s = ParseShard(absl::GetFlag(FLAGS_shard), options.config); !s.ok()) {
     return Fail(std::string(s.message()));
   }
@@ -333,6 +359,9 @@ int CampaignMain(const std::vector<std::string>& args) {
     return Fail(absl::StrCat("--attribute-runs must be 1..", kMaxAttributedRunsPerGroup,
                              " (--no-attribute skips attribution)"));
   }
+  absl::StatusOr<RecheckRatio> recheck = ParseRecheckRatio(absl::GetFlag(FLAGS_recheck));
+  if (!recheck.ok()) return Fail(std::string(recheck.status().message()));
+  options.recheck = *recheck;
   options.jobs = absl::GetFlag(FLAGS_jobs);
   if (options.jobs > kMaxJobs) return Fail(absl::StrCat("--jobs is at most ", kMaxJobs));
   options.out_dir = absl::GetFlag(FLAGS_out).empty() ? kDefaultOut : absl::GetFlag(FLAGS_out);
@@ -354,10 +383,25 @@ int CampaignMain(const std::vector<std::string>& args) {
   }
   options.write_reports = WriteReports;
 
+  const bool plant = absl::GetFlag(FLAGS_plant_nondeterminism);
   const SeedFunction run_seed = [&](const std::string& scenario, uint64_t seed) {
     RunOptions run_options;
     run_options.replay_prefix = ReplayPrefix(scenario, replay_options, scenario_dir);
+    run_options.plant_nondeterminism = plant;
     return RunSeed(scenarios.at(scenario), seed, run_options);
+  };
+  options.run_traced = [&](const std::string& scenario, uint64_t seed,
+                           const std::string& trace_path) {
+    std::ostringstream trace;
+    RunOptions run_options;
+    run_options.replay_prefix = ReplayPrefix(scenario, replay_options, scenario_dir);
+    run_options.plant_nondeterminism = plant;
+    run_options.trace_out = &trace;
+    RunResult r = RunSeed(scenarios.at(scenario), seed, run_options);
+    if (absl::Status s = WriteFileAtomically(trace_path, trace.str()); !s.ok()) {
+      throw std::runtime_error(std::string(s.message()));
+    }
+    return r;
   };
   absl::StatusOr<CampaignOutcome> outcome = RunCampaign(options, run_seed);
   if (!outcome.ok()) return Fail(std::string(outcome.status().message()));
@@ -418,7 +462,7 @@ int CampaignMain(const std::vector<std::string>& args) {
       return Fail(absl::StrCat("cannot write the reports: ", s.message()));
     }
   }
-  PrintOutcome(*outcome, minimized, attribution, options.out_dir);
+  PrintOutcome(*outcome, minimized, attribution, options.recheck, options.out_dir);
   if (outcome->interrupted) {
     absl::PrintF("interrupted: rerun the same command to resume\n");
     return kExitInterrupted;
@@ -428,13 +472,14 @@ int CampaignMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-SNAPSIM_REGISTER_COMMAND(
-    campaign,
-    Command{"campaign",
-            "run many seeds of some scenarios in parallel and report (nightly)",
-            kUsage,
-            {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs", "out", "shard",
-             "seed_timeout", "minimize_runs", "no_minimize", "attribute_runs", "no_attribute"},
-            &CampaignMain});
+SNAPSIM_REGISTER_COMMAND(campaign,
+                         Command{
+                             "campaign",
+                             "run many seeds of some scenarios in parallel and report (nightly)",
+                             kUsage,
+                             {"scenario", "scenario_dir", "option", "seeds", "budget", "jobs",
+                              "out", "shard", "seed_timeout", "minimize_runs", "no_minimize",
+                              "attribute_runs", "no_attribute", "recheck", "plant_nondeterminism"},
+                             &CampaignMain});
 
 }  // namespace snapsim::cli

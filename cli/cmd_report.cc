@@ -18,6 +18,7 @@
 #include "cli/command.h"
 #include "reports/compare.h"
 #include "reports/json_report.h"
+#include "reports/markdown_report.h"
 #include "reports/report_files.h"
 #include "sim/campaign/attribution.h"
 #include "sim/campaign/campaign.h"
@@ -122,6 +123,7 @@ int Merge(const std::vector<std::string>& args) {
                                      [](const Cause& c) { return c.known; });
   absl::PrintF("%u causes: %u known, %u unexplained\n", merged->causes.size(), known,
                merged->causes.size() - known);
+  absl::PrintF("re-check: %s\n", RechecksHeadline(*merged));
   absl::PrintF("report: %s\n", (fs::path(out) / kHtmlReportName).string());
   return merged->findings.empty() ? kExitOk : kExitFindings;
 }

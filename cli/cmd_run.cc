@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ ABSL_FLAG(std::string, trace, "", "write every event as JSON lines to this file"
 ABSL_FLAG(std::vector<std::string>, option, {}, snapsim::cli::OptionFlagHelp());
 ABSL_FLAG(std::string, replay_case, "", "replay a minimized case file instead of a seed");
 ABSL_FLAG(std::string, export_dir, "", "write the first crash state's origin.img and cow.img here");
+ABSL_FLAG(bool, plant_nondeterminism, false,
+          "TESTING ONLY: let the process id decide one step, to prove that re-checks and pinned "
+          "trace hashes catch nondeterminism (docs/determinism.md)");
 ABSL_DECLARE_FLAG(bool, json);
 
 namespace snapsim::cli {
@@ -40,6 +44,8 @@ constexpr char kUsage[] =
     "       snapsim run --replay-case CASE.json [--trace FILE] [--json]\n\n"
     "Runs one seed: a crash-and-recover workload on simulated devices, checking every\n"
     "invariant after each recovery. Prints the verdicts, the trace hash and the replay command.\n"
+    "A replay case that records its trace hash (minimized cases do) must replay with it; if not,\n"
+    "one line on stderr says so and the exit status is 1 (not checked with --option).\n"
     "Exit status: 0 every invariant held, 1 findings, 2 bad input.";
 
 int Fail(const std::string& problem) {
@@ -87,9 +93,11 @@ int RunMain(const std::vector<std::string>& args) {
   uint64_t seed = 0;
   std::vector<Step> steps;
   RunOptions options;
+  std::optional<ReplayCase> replay_case;  // checked against its recorded trace hash
   if (!case_path.empty()) {
     absl::StatusOr<ReplayCase> replay = LoadReplayCase(case_path);
     if (!replay.ok()) return Fail(std::string(replay.status().message()));
+    if (absl::GetFlag(FLAGS_option).empty()) replay_case = *replay;
     scenario = replay->scenario;
     seed = replay->seed;
     steps = replay->steps;
@@ -127,6 +135,7 @@ int RunMain(const std::vector<std::string>& args) {
   }
   if (!absl::GetFlag(FLAGS_json)) options.log_out = &log;
   options.export_dir = absl::GetFlag(FLAGS_export_dir);
+  options.plant_nondeterminism = absl::GetFlag(FLAGS_plant_nondeterminism);
   RunResult result = RunSteps(scenario, seed, steps, options);
   if (!trace_path.empty()) {
     if (absl::Status s = WriteNewFileAtomically(trace_path, trace.str()); !s.ok()) {
@@ -139,6 +148,12 @@ int RunMain(const std::vector<std::string>& args) {
     PrintHuman(result, log.str());
   }
   if (result.outcome.rfind("error", 0) == 0) return Fail(result.outcome);
+  if (replay_case) {
+    if (absl::Status s = CheckReplayHash(*replay_case, result.trace_hash, case_path); !s.ok()) {
+      absl::FPrintF(stderr, "snapsim run: %s\n", s.message());
+      return kExitFindings;
+    }
+  }
   return result.findings.empty() ? kExitOk : kExitFindings;
 }
 
@@ -148,7 +163,7 @@ SNAPSIM_REGISTER_COMMAND(run, Command{"run",
                                       "run one seed of a scenario and check every invariant",
                                       kUsage,
                                       {"scenario", "scenario_dir", "seed", "trace", "option",
-                                       "replay_case", "export_dir", "json"},
+                                       "replay_case", "export_dir", "json", "plant_nondeterminism"},
                                       &RunMain});
 
 }  // namespace snapsim::cli

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "reports/json_report.h"
 #include "reports/markdown_report.h"
+#include "sim/world/trace.h"
 
 namespace snapsim {
 namespace {
@@ -78,6 +79,88 @@ void FindingLine(std::string& md, const FindingGroup& g) {
                   g.first.replay_command, "`\n");
 }
 
+constexpr size_t kMaxListedHashChanges = 50;
+
+bool KnownCommit(const std::string& commit) { return !commit.empty() && commit != "unknown"; }
+
+// Why a scenario's runs may change their trace hash between the two campaigns, or "" when
+// nothing may: the same tool commit and the same scenario definition.
+std::string ExpectedChange(const CampaignSummary& prev, const CampaignSummary& cur,
+                           const std::string& scenario) {
+  if (!KnownCommit(prev.config.git_commit) || !KnownCommit(cur.config.git_commit)) {
+    return "the tool commit of one campaign is unknown";
+  }
+  if (prev.config.git_commit != cur.config.git_commit) {
+    return absl::StrCat("the tool changed (", prev.config.git_commit, " -> ", cur.config.git_commit,
+                        ")");
+  }
+  auto digest = [&](const CampaignSummary& s) {
+    auto it = s.config.scenario_digests.find(scenario);
+    return it == s.config.scenario_digests.end() ? std::string() : it->second;
+  };
+  if (digest(prev).empty() || digest(cur).empty()) return "the scenario's definition is unknown";
+  if (digest(prev) != digest(cur)) {
+    return "the scenario's definition changed (its file or --option)";
+  }
+  return "";
+}
+
+// Runs in both campaigns whose trace hash changed: at the same tool commit and scenario
+// definition a mismatch (nondeterminism), else counted as expected, with the reason.
+std::string CompareTraceHashes(const CampaignSummary& prev, const CampaignSummary& cur) {
+  std::string md = "\n## Trace hashes\n\n";
+  if ((prev.trace_hashes.empty() && prev.seeds_run > 0) ||
+      (cur.trace_hashes.empty() && cur.seeds_run > 0)) {
+    return absl::StrCat(md, "Not compared: the ",
+                        prev.trace_hashes.empty() ? "previous" : "current",
+                        " summary carries no trace hashes (written before they were recorded).\n");
+  }
+  uint64_t common = 0;
+  std::vector<std::string> mismatches;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> expected;  // reason -> (changed, common)
+  for (const auto& [scenario, runs] : cur.trace_hashes) {
+    auto it = prev.trace_hashes.find(scenario);
+    if (it == prev.trace_hashes.end()) continue;
+    std::map<uint64_t, uint64_t> before(it->second.begin(), it->second.end());
+    const std::string reason = ExpectedChange(prev, cur, scenario);
+    for (const auto& [seed, hash] : runs) {
+      auto was = before.find(seed);
+      if (was == before.end()) continue;
+      ++common;
+      if (!reason.empty()) ++expected[reason].second;
+      if (was->second == hash) continue;
+      if (reason.empty()) {
+        mismatches.push_back(absl::StrCat("- ", scenario, " seed ", seed, ": ",
+                                          FormatTraceHash(was->second), " -> ",
+                                          FormatTraceHash(hash)));
+      } else {
+        ++expected[reason].first;
+      }
+    }
+  }
+  absl::StrAppend(&md, common, " runs in both campaigns.\n");
+  if (!mismatches.empty()) {
+    absl::StrAppend(&md, "\n**", mismatches.size(),
+                    " runs changed their trace hash at the same tool commit and scenario "
+                    "definition: nondeterminism** (each seed's replay command no longer replays "
+                    "it):\n\n");
+    for (size_t i = 0; i < mismatches.size() && i < kMaxListedHashChanges; ++i) {
+      absl::StrAppend(&md, mismatches[i], "\n");
+    }
+    if (mismatches.size() > kMaxListedHashChanges) {
+      absl::StrAppend(&md, "- and ", mismatches.size() - kMaxListedHashChanges, " more\n");
+    }
+  }
+  for (const auto& [reason, counts] : expected) {
+    absl::StrAppend(&md, "\n", counts.first, " of ", counts.second,
+                    " runs changed their trace hash, expected: ", reason, ".\n");
+  }
+  if (mismatches.empty() && expected.empty()) {
+    absl::StrAppend(&md, "\nEvery one kept its trace hash (same tool commit and scenarios).\n");
+  }
+  return md;
+}
+
 }  // namespace
 
 std::string CompareSummaries(const CampaignSummary& prev, const CampaignSummary& cur) {
@@ -128,6 +211,7 @@ std::string CompareSummaries(const CampaignSummary& prev, const CampaignSummary&
   absl::StrAppend(&md, "\n## Findings still present\n\n", kept.empty() ? "None.\n" : kept);
   absl::StrAppend(&md, "\n## Probes\n\n- started firing: ", started.empty() ? "none" : started,
                   "\n- stopped firing: ", stopped.empty() ? "none" : stopped, "\n");
+  md += CompareTraceHashes(prev, cur);
   return md;
 }
 

@@ -241,7 +241,8 @@ std::string RenderHtmlReport(const CampaignSummary& s, const std::string& report
       Fact("shard", absl::StrCat(c.shard_index, "/", c.shard_count)),
       Fact("runs", absl::StrCat(s.seeds_run, " (", s.runs_with_findings, " with findings)")),
       Fact("findings", absl::StrCat(s.findings.size())),
-      Fact("crash states checked", absl::StrCat(s.crash_states_checked)));
+      Fact("crash states checked", absl::StrCat(s.crash_states_checked)),
+      Fact("determinism", RechecksHeadline(s)));
   absl::StrAppend(
       &html, Fact("events / I/Os", absl::StrCat(s.events, " / ", s.ios)),
       Fact("wall time", absl::StrFormat("%.1f s on %d workers", s.wall_clock.wall_ms / 1000.0,
@@ -253,6 +254,13 @@ std::string RenderHtmlReport(const CampaignSummary& s, const std::string& report
            absl::StrFormat("%.1f s / %.1f s", s.wall_clock.attribution_ms / 1000.0,
                            s.wall_clock.minimize_ms / 1000.0)));
   html += "</div></header>\n<main>\n";
+  if (!s.rechecks.mismatched.empty()) {
+    html += "<section id=\"nondeterminism\"><h2>Nondeterminism</h2><ul>";
+    for (const std::string& line : MismatchLines(s)) {
+      absl::StrAppend(&html, "<li class=\"sev-error\">", HtmlEscape(line), "</li>");
+    }
+    html += "</ul></section>\n";
+  }
   if (!s.findings.empty() || !s.causes.empty()) {
     absl::StrAppend(&html, "<section><h2>Causes</h2>", CausesSection(s, report_dir),
                     "</section>\n");

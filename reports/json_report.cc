@@ -193,6 +193,30 @@ absl::Status ValidateSummaryJson(const nlohmann::json& j) {
       }
     }
   }
+  // Within version 2, added with re-checks: absent in files written before.
+  s.Update(OptionalFields(
+      j, "summary",
+      {{"rechecks", T::kObject}, {"trace_hashes", T::kObject}, {"scenario_digests", T::kObject}}));
+  if (s.ok() && j.contains("rechecks")) {
+    s.Update(Fields(j.at("rechecks"), "rechecks",
+                    {{"runs", T::kUint},
+                     {"mismatches", T::kUint},
+                     {"inconclusive", T::kUint},
+                     {"mismatched", T::kArray}}));
+  }
+  if (s.ok() && j.contains("trace_hashes")) {
+    for (const auto& [name, runs] : j.at("trace_hashes").items()) {
+      if (!runs.is_array())
+        return absl::InvalidArgumentError("trace_hashes." + name + ": not an array");
+      for (const nlohmann::json& run : runs) {
+        if (!run.is_array() || run.size() != 2 || !run[0].is_number_unsigned() ||
+            !run[1].is_string()) {
+          return absl::InvalidArgumentError("trace_hashes." + name +
+                                            ": each run is [seed, \"16 hex digits\"]");
+        }
+      }
+    }
+  }
   s.Update(Fields(j.at("wall_clock"), "wall_clock",
                   {{"wall_ms", T::kUint},
                    {"budget_ms", T::kUint},

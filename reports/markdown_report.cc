@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "sim/world/trace.h"
 
 namespace snapsim {
 namespace {
@@ -38,6 +39,25 @@ std::string CausesHeadline(const CampaignSummary& s) {
   for (const Cause& c : s.causes) known += c.known ? 1 : 0;
   return absl::StrCat(s.causes.size(), " causes: ", known, " known, ", s.causes.size() - known,
                       " unexplained");
+}
+
+std::string RechecksHeadline(const CampaignSummary& s) {
+  const RecheckStats& r = s.rechecks;
+  return absl::StrCat(
+      r.runs, " runs re-checked, ", r.mismatches, r.mismatches == 1 ? " mismatch" : " mismatches",
+      r.inconclusive == 0 ? "" : absl::StrCat(", ", r.inconclusive, " inconclusive"));
+}
+
+std::vector<std::string> MismatchLines(const CampaignSummary& s) {
+  std::vector<std::string> lines;
+  for (const Recheck& r : s.rechecks.mismatched) {
+    lines.push_back(absl::StrCat(
+        r.scenario, " seed ", r.seed, ": trace hash ", FormatTraceHash(r.trace_hash), " then ",
+        FormatTraceHash(r.recheck_trace_hash), "; differs in ", absl::StrJoin(r.differences, ", "),
+        r.first_difference.empty() ? "" : absl::StrCat("; ", r.first_difference),
+        r.traces.empty() ? "" : absl::StrCat("; traces: ", absl::StrJoin(r.traces, ", "))));
+  }
+  return lines;
 }
 
 std::string CauseCaseText(const Cause& c) {
@@ -97,6 +117,10 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
                   s.runs_with_findings, " with findings)\n");
   absl::StrAppend(&md, "- crash states checked: ", s.crash_states_checked, "; events: ", s.events,
                   "; I/Os: ", s.ios, "\n");
+  absl::StrAppend(&md, "- determinism: ", RechecksHeadline(s), "\n");
+  for (const std::string& line : MismatchLines(s)) {
+    absl::StrAppend(&md, "  - nondeterminism: ", OneLine(line), "\n");
+  }
   absl::StrAppend(&md, absl::StrFormat("- wall time: %.1f s, %.2f seeds/s, %.2f crash states/s, "
                                        "%d worker processes\n",
                                        s.wall_clock.wall_ms / 1000.0, s.wall_clock.seeds_per_second,

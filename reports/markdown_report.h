@@ -8,6 +8,7 @@
 #define SNAPSIM_REPORTS_MARKDOWN_REPORT_H_
 
 #include <string>
+#include <vector>
 
 #include "sim/campaign/campaign_summary.h"
 
@@ -17,6 +18,12 @@ std::string RenderMarkdownReport(const CampaignSummary& summary);
 
 // "3 causes: 2 known, 1 unexplained".
 std::string CausesHeadline(const CampaignSummary& summary);
+
+// "64 runs re-checked, 0 mismatches" (", 1 inconclusive" when a re-check's worker failed).
+std::string RechecksHeadline(const CampaignSummary& summary);
+
+// One line per mismatched re-check: scenario, seed, both trace hashes, what differs.
+std::vector<std::string> MismatchLines(const CampaignSummary& summary);
 
 // A cause's case for reports: its minimized case ("cases/x.case.json, 12 steps"), else the
 // catalogue's minimal case ("... (catalogue)"), else "".

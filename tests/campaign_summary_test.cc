@@ -163,6 +163,44 @@ TEST(CampaignSummaryTest, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(again["findings"][0]["minimized"], "cases/lost.json");
 }
 
+TEST(CampaignSummaryTest, ReChecksAddTheirFindingAndRoundTrip) {
+  CampaignConfig c;
+  c.scenarios = {"a"};
+  c.seed_first = 1;
+  c.seed_last = 4;
+  c.scenario_digests = {{"a", "00000000000000aa"}};
+  JobResults results;
+  for (uint64_t seed = 1; seed <= 4; ++seed) results[JobKey{0, seed}] = testing::FakeRun("a", seed);
+  JobRechecks rechecks;
+  rechecks[JobKey{0, 1}] = Recheck{"a", 1, 5, 5, {}, "", "", {}};
+  rechecks[JobKey{0, 2}] = Recheck{
+      "a", 2, 5, 6, {"trace_hash"}, "", "event 3: x / y", {"nondeterminism/a-2.1.trace.jsonl"}};
+  rechecks[JobKey{0, 3}] = Recheck{"a", 3, 5, 0, {}, "killed by signal 9", "", {}};
+  CampaignSummary s = Summarize(c, results, rechecks);
+  EXPECT_EQ(s.rechecks.runs, 2u);
+  EXPECT_EQ(s.rechecks.mismatches, 1u);
+  EXPECT_EQ(s.rechecks.inconclusive, 1u);
+  EXPECT_EQ(s.verdicts.at(kNondeterminism).checked, 2u);
+  EXPECT_EQ(s.verdicts.at(kNondeterminism).failed, 1u);
+  EXPECT_EQ(s.runs_with_findings, 2u);  // seed 4's own finding, and seed 2's nondeterminism
+  ASSERT_EQ(s.findings.size(), 2u);
+  const FindingGroup& nd =
+      s.findings[0].first.invariant == kNondeterminism ? s.findings[0] : s.findings[1];
+  EXPECT_EQ(nd.first.seed, 2u);
+  EXPECT_EQ(nd.first.expected, "trace hash 0000000000000005 and the same result, as the first run");
+  EXPECT_EQ(s.trace_hashes.at("a").size(), 4u);
+  nlohmann::json j = s;
+  EXPECT_EQ(j["rechecks"]["mismatched"][0]["recheck_trace_hash"], "0000000000000006");
+  EXPECT_EQ(j["trace_hashes"]["a"][1][0], 2);
+  CampaignSummary back = j.get<CampaignSummary>();
+  EXPECT_TRUE(SameIgnoringWallClock(s, back));
+  EXPECT_EQ(back.config.scenario_digests, c.scenario_digests);
+  // Applying twice adds the finding once.
+  ApplyRechecks(rechecks, results);
+  ApplyRechecks(rechecks, results);
+  EXPECT_EQ(results.at(JobKey{0, 2}).findings.size(), 1u);
+}
+
 TEST(CampaignSummaryTest, WallClockFieldsAreOutsideTheComparison) {
   CampaignSummary a = testing::FakeSummary();
   CampaignSummary b = a;

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "sim/campaign/campaign_summary.h"
+#include "sim/world/trace.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/fake_campaign.h"
 #include "tests/support/test_paths.h"
@@ -101,6 +102,9 @@ TEST(CliCampaignTest, TwoShardsMergedEqualTheWholeCampaign) {
       RunSnapsim(absl::StrCat("report merge '", merged, "' '", shard0, "' '", shard1, "'"));
   ASSERT_NE(r.exit_code, 2) << r.err;
   EXPECT_TRUE(SameIgnoringWallClock(LoadSummary(whole), LoadSummary(merged)));
+  EXPECT_TRUE(absl::StrContains(
+      r.out, absl::StrCat("re-check: ", LoadSummary(whole).rechecks.runs, " runs re-checked")))
+      << r.out;
   EXPECT_TRUE(fs::exists(fs::path(merged) / "index.html"));
 }
 
@@ -277,6 +281,10 @@ TEST(CliCampaignTest, BadInputExitsTwoWithOneLineAndTouchesNothing) {
       "--scenario no-such-scenario",
       "--option no_such_option",
       "--jobs 100000",
+      "--recheck abc",
+      "--recheck 2",
+      "--recheck -1",
+      "--recheck 1/0",
       "extra-argument",
   };
   for (const std::string& args : bad) {
@@ -326,6 +334,46 @@ TEST(CliCampaignTest, BudgetAloneRunsWholeSeedsFromOne) {
   EXPECT_FALSE(s.config.seed_last.has_value());
   EXPECT_GE(s.seeds_completed, 1u);
   EXPECT_EQ(s.seeds_run, s.seeds_completed) << "a budget ends after whole seeds";
+}
+
+TEST(CliCampaignTest, ReCheckedRunsOfTheSimulatorAllMatch) {
+  const std::string out = MakeTempDir("cli_campaign_recheck");
+  CliResult r = Campaign(absl::StrCat(kSmall, " --jobs 2 --no-minimize --recheck 1/4"), out);
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
+  const CampaignSummary s = LoadSummary(out);
+  EXPECT_GT(s.rechecks.runs, 0u);
+  EXPECT_EQ(s.rechecks.runs, CountLines(out + "/rechecks.jsonl"));
+  const std::string headline = absl::StrCat(s.rechecks.runs, " runs re-checked, 0 mismatches");
+  EXPECT_TRUE(absl::StrContains(r.out, headline)) << r.out;
+  EXPECT_TRUE(absl::StrContains(ReadFileOrEmpty(out + "/summary.md"), headline));
+  // Each run's trace hash is in summary.json, as `snapsim run` prints it.
+  ASSERT_EQ(s.trace_hashes.at("many-areas").size(), 6u);
+  const auto [seed, hash] = s.trace_hashes.at("many-areas").at(1);
+  CliResult run = RunSnapsim(absl::StrCat("run --scenario many-areas --seed ", seed));
+  EXPECT_TRUE(absl::StrContains(run.out, absl::StrCat("trace hash ", FormatTraceHash(hash))))
+      << run.out;
+}
+
+TEST(CliCampaignTest, PlantedNondeterminismIsCaughtByTheReCheck) {
+  const std::string out = MakeTempDir("cli_campaign_planted");
+  CliResult r = Campaign(
+      "--scenario default --seeds 1..4 --jobs 2 --no-minimize --no-attribute --recheck 1 "
+      "--plant-nondeterminism",
+      out);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const CampaignSummary s = LoadSummary(out);
+  EXPECT_EQ(s.rechecks.runs, 4u);
+  // Each execution drops a step the process picks: two executions rarely pick the same step, or
+  // two that change nothing (about 1 run in 40).
+  EXPECT_GE(s.rechecks.mismatches, 2u);
+  EXPECT_TRUE(absl::StrContains(r.out, "nondeterminism")) << r.out;
+  for (const Recheck& m : s.rechecks.mismatched) {
+    EXPECT_NE(m.trace_hash, m.recheck_trace_hash);
+    ASSERT_EQ(m.traces.size(), 2u) << m.first_difference;
+    EXPECT_TRUE(absl::StrContains(m.first_difference, "first differ at event"))
+        << m.first_difference;
+    for (const std::string& t : m.traces) EXPECT_TRUE(fs::exists(fs::path(out) / t)) << t;
+  }
 }
 
 }  // namespace

@@ -7,9 +7,14 @@
 #include <filesystem>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "sim/world/trace.h"
 #include "tests/support/cli_runner.h"
+#include "tests/support/fake_campaign.h"
 #include "tests/support/test_paths.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 namespace {
@@ -55,6 +60,36 @@ TEST(CliRunTest, OptionAppliesOverAReplayCaseAndJoinsItsReplayCommand) {
                                " --option skip_metadata_after_load"),
             std::string::npos)
       << corrected.out;
+}
+
+// A case that records its trace hash replays with it; a case that does not is told so on stderr.
+TEST(CliRunTest, ReplayCaseIsCheckedAgainstItsRecordedTraceHash) {
+  const std::string c = std::string(testing::kSourceDir) +
+                        "/scenarios/findings/next-free-lands-on-metadata-area.case.json";
+  testing::CliResult plain = RunSnapsim("run --json --replay-case " + c);
+  ASSERT_EQ(plain.exit_code, 1) << plain.err;
+  const uint64_t hash = nlohmann::json::parse(plain.out).at("trace_hash").get<uint64_t>();
+  const std::string dir = testing::MakeTempDir("cli_run_hash");
+  for (const uint64_t recorded : {hash, hash ^ 1}) {
+    nlohmann::json j = nlohmann::json::parse(testing::ReadFileOrEmpty(c));
+    j["trace_hash"] = FormatTraceHash(recorded);
+    const std::string path = dir + "/case.json";
+    ASSERT_TRUE(WriteFileAtomically(path, j.dump(2)).ok());
+    testing::CliResult r = RunSnapsim("run --replay-case " + path);
+    EXPECT_EQ(r.exit_code, 1);  // the finding, and for the wrong hash the mismatch too
+    if (recorded == hash) {
+      EXPECT_EQ(r.err, "") << "the recorded hash is the replayed one";
+      // The planted nondeterminism drops a step: the case no longer replays as recorded.
+      testing::CliResult planted = RunSnapsim("run --plant-nondeterminism --replay-case " + path);
+      EXPECT_NE(planted.err.find("replays with trace hash"), std::string::npos) << planted.err;
+    } else {
+      EXPECT_TRUE(IsOneLine(r.err)) << r.err;
+      EXPECT_NE(
+          r.err.find(absl::StrCat("not the ", FormatTraceHash(recorded), " it was written with")),
+          std::string::npos)
+          << r.err;
+    }
+  }
 }
 
 TEST(CliRunTest, BadInputGetsOneLineAndExitTwo) {

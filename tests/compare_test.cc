@@ -148,5 +148,51 @@ TEST(CompareTest, SummaryFilesAreReadAndValidated) {
   EXPECT_THAT(bad.status().message(), HasSubstr("bad.json"));
 }
 
+// FakeSummary with both scenarios' definitions known.
+CampaignSummary WithDigests(CampaignSummary s) {
+  s.config.scenario_digests = {{"a", "00000000000000aa"}, {"b", "00000000000000bb"}};
+  return s;
+}
+
+TEST(CompareTest, TraceHashChangedAtTheSameCommitAndDefinitionIsNondeterminism) {
+  const CampaignSummary prev = WithDigests(testing::FakeSummary());
+  CampaignSummary cur = prev;
+  cur.trace_hashes.at("a").at(2).second ^= 1;  // seed 3
+  const std::string section = Section(CompareSummaries(prev, cur), "Trace hashes");
+  EXPECT_THAT(section, HasSubstr("40 runs in both campaigns"));
+  EXPECT_THAT(section, HasSubstr("1 runs changed their trace hash at the same tool commit"));
+  EXPECT_THAT(section, HasSubstr("nondeterminism"));
+  EXPECT_THAT(section, HasSubstr("- a seed 3: "));
+  EXPECT_THAT(Section(CompareSummaries(prev, prev), "Trace hashes"),
+              HasSubstr("Every one kept its trace hash"));
+}
+
+TEST(CompareTest, TraceHashesChangedByAnotherCommitOrDefinitionAreExpected) {
+  const CampaignSummary prev = WithDigests(testing::FakeSummary());
+  CampaignSummary cur = prev;
+  cur.config.git_commit = "def456";
+  cur.trace_hashes.at("a").at(0).second ^= 1;
+  cur.trace_hashes.at("b").at(5).second ^= 1;
+  std::string section = Section(CompareSummaries(prev, cur), "Trace hashes");
+  EXPECT_THAT(section, HasSubstr("2 of 40 runs changed their trace hash, expected: the tool "
+                                 "changed (abc123 -> def456)"));
+  EXPECT_THAT(section, Not(HasSubstr("nondeterminism")));
+
+  cur.config.git_commit = prev.config.git_commit;
+  cur.config.scenario_digests["a"] = "00000000000000ab";  // --option or an edited file
+  section = Section(CompareSummaries(prev, cur), "Trace hashes");
+  EXPECT_THAT(section, HasSubstr("1 of 20 runs changed their trace hash, expected: the "
+                                 "scenario's definition changed"));
+  EXPECT_THAT(section, HasSubstr("1 runs changed their trace hash at the same tool commit"));
+  EXPECT_THAT(section, HasSubstr("- b seed 6: "));
+}
+
+TEST(CompareTest, SummaryWithoutTraceHashesIsNotCompared) {
+  CampaignSummary prev = testing::FakeSummary();
+  prev.trace_hashes.clear();  // written before they were recorded
+  EXPECT_THAT(Section(CompareSummaries(prev, testing::FakeSummary()), "Trace hashes"),
+              HasSubstr("Not compared: the previous summary carries no trace hashes"));
+}
+
 }  // namespace
 }  // namespace snapsim

@@ -86,8 +86,12 @@ TEST(MinimizeTest, MinimizedCaseRoundTripsThroughACaseFileAndStillFails) {
   absl::StatusOr<ReplayCase> loaded = LoadReplayCase(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(*loaded, c);
-  EXPECT_TRUE(FailsInvariant(RunSteps(loaded->scenario, loaded->seed, loaded->steps),
-                             c.expected_invariant));
+  const RunResult r = RunSteps(loaded->scenario, loaded->seed, loaded->steps);
+  EXPECT_TRUE(FailsInvariant(r, c.expected_invariant));
+  // The case records the trace hash it was minimized with, and the loaded case replays it.
+  ASSERT_TRUE(loaded->trace_hash.has_value());
+  EXPECT_EQ(*loaded->trace_hash, r.trace_hash);
+  EXPECT_TRUE(CheckReplayHash(*loaded, r.trace_hash, path).ok());
 }
 
 TEST(MinimizeTest, CleanSeedIsRefusedWithFailedPrecondition) {

@@ -15,6 +15,7 @@ namespace snapsim {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 ReplayCase MinimizedDefault() {
@@ -179,6 +180,39 @@ TEST(ReplayCaseErrors, MissingFileIsNotFound) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(c.status().message()), HasSubstr("absent.json"));
+}
+
+TEST(ReplayCase, TraceHashIsOptionalAndRoundTrips) {
+  ReplayCase c = MinimizedDefault();
+  const std::string without = ReplayCaseToJson(c);
+  EXPECT_THAT(without, Not(HasSubstr("trace_hash"))) << "files written before keep their bytes";
+  c.trace_hash = 0x0123456789abcdefULL;
+  const std::string with = ReplayCaseToJson(c);
+  EXPECT_THAT(with, HasSubstr("\"trace_hash\": \"0123456789abcdef\""));
+  absl::StatusOr<ReplayCase> again = ParseReplayCase(with, "case.json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, c);
+  absl::StatusOr<ReplayCase> old = ParseReplayCase(without, "case.json");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_FALSE(old->trace_hash.has_value());
+}
+
+TEST(ReplayCaseErrors, TraceHashMustBeSixteenHexDigits) {
+  for (const char* bad : {"42", "\"12\"", "\"0123456789abcdeg\""}) {
+    EXPECT_EQ(ErrorOf(HandWritten("[]", std::string(",\n  \"trace_hash\": ") + bad)),
+              std::string("case.json: trace_hash: must be 16 hex digits in a string, got ") + bad);
+  }
+}
+
+TEST(ReplayCase, ReplayHashIsCheckedAgainstTheRecordedOne) {
+  ReplayCase c = MinimizedDefault();
+  EXPECT_TRUE(CheckReplayHash(c, 7, "case.json").ok()) << "nothing recorded: nothing to check";
+  c.trace_hash = 7;
+  EXPECT_TRUE(CheckReplayHash(c, 7, "case.json").ok());
+  absl::Status s = CheckReplayHash(c, 8, "case.json");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("case.json: replays with trace hash 0000000000000008, not "
+                                     "the 0000000000000007 it was written with"));
 }
 
 }  // namespace

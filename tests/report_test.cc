@@ -30,7 +30,10 @@ void Keys(const nlohmann::json& j, std::set<std::string>& out) {
   if (!j.is_object()) return;
   for (const auto& [key, value] : j.items()) {
     out.insert(key);
-    if (key == "probes" || key == "verdicts" || key == "per_scenario") continue;
+    if (key == "probes" || key == "verdicts" || key == "per_scenario" || key == "trace_hashes" ||
+        key == "scenario_digests") {
+      continue;  // keyed by probe, invariant or scenario name
+    }
     Keys(value, out);
   }
 }

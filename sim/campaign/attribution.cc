@@ -24,9 +24,8 @@ bool HasWithin(const RunResult& r) {
 }
 
 bool IsRunnerFinding(const RunResult& r) {
-  return std::any_of(r.findings.begin(), r.findings.end(), [](const Finding& f) {
-    return f.invariant == kSimulationCrashed || f.invariant == kSimulationTimeout;
-  });
+  return std::any_of(r.findings.begin(), r.findings.end(),
+                     [](const Finding& f) { return IsRunnerInvariant(f.invariant); });
 }
 
 // The catalogue entries whose correction is not on yet, those answering `invariant` first.

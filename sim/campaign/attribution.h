@@ -18,8 +18,8 @@
 // Bounded (AttributeCampaign): runs are taken in job order and at most max_runs_per_group runs of
 // each (first invariant, scenario, contract) group are replayed; the others get the cause most of
 // their group's replayed runs got. Every Cause says how many runs it rests on. Runs the campaign
-// runner itself failed (simulation_crashed, simulation_timeout) are not replayed here (they may
-// crash or hang this process): they are unexplained.
+// runner itself failed (simulation_crashed, simulation_timeout, nondeterminism) are not replayed
+// here (they may crash or hang this process, or not reproduce): they are unexplained.
 #ifndef SNAPSIM_SIM_CAMPAIGN_ATTRIBUTION_H_
 #define SNAPSIM_SIM_CAMPAIGN_ATTRIBUTION_H_
 

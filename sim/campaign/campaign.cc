@@ -13,12 +13,18 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "sim/check/invariants.h"
+#include "sim/world/prng.h"
+#include "sim/world/trace.h"
 #include "util/assert.h"
 #include "util/atomic_file.h"
 
@@ -31,6 +37,9 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kConfigFile = "campaign.json";
 constexpr const char* kResultsFile = "results.jsonl";
 constexpr const char* kSummaryFile = "summary.json";
+constexpr const char* kRechecksFile = "rechecks.jsonl";
+constexpr const char* kNondeterminismDir = "nondeterminism";
+constexpr size_t kMaxQuotedEvent = 300;        // of a trace line, in a first difference
 constexpr size_t kMaxWorkerOutput = 64 << 20;  // a RunResult larger than this is garbage
 constexpr int kWorkerExceptionExit = 70;       // the SeedFunction threw
 constexpr uint64_t kPollMs = 100;
@@ -125,14 +134,14 @@ RunResult AssertionResult(const std::string& scenario, uint64_t seed,
 }
 
 // The child's side: run the job, write the result, never return.
-[[noreturn]] void RunWorker(int fd, const SeedFunction& run_seed, const std::string& scenario,
-                            uint64_t seed) {
+[[noreturn]] void RunWorker(int fd, const std::function<RunResult()>& run_seed,
+                            const std::string& scenario, uint64_t seed) {
   signal(SIGINT, SIG_IGN);  // a terminal's Ctrl-C reaches the parent, which stops the workers
   signal(SIGTERM, SIG_DFL);
   int code = 0;
   std::string text;
   try {
-    nlohmann::json j = run_seed(scenario, seed);
+    nlohmann::json j = run_seed();
     text = j.dump();
   } catch (const AssertionFailure& failure) {
     // Outside a simulated run (which reports its own): still the finding assertions_hold.
@@ -152,12 +161,20 @@ RunResult AssertionResult(const std::string& scenario, uint64_t seed,
   _exit(code);
 }
 
+enum class JobKind {
+  kRun,      // a job of the campaign
+  kRecheck,  // a finished job, again
+  kTraced,   // a mismatched job, again, writing its trace
+};
+
 struct Worker {
   JobKey key;
+  JobKind kind = JobKind::kRun;
   pid_t pid = -1;
   int fd = -1;  // read end of the result pipe; -1 after EOF
   std::string output;
   Clock::time_point deadline;
+  std::string trace_path;  // kTraced
 };
 
 // The jobs of a campaign in execution order, skipping those of other shards and those done.
@@ -261,12 +278,16 @@ class Progress {
   uint64_t next_ms_ = 0;
 };
 
-absl::StatusOr<JobResults> ReadResults(const std::string& path, const CampaignConfig& config,
-                                       uint64_t* complete_bytes) {
-  JobResults results;
+// Reads a JSON-lines file of records of T (RunResult, Recheck) keyed by job; a later line of a
+// job replaces an earlier one. An unterminated last line is a record that was not finished.
+template <typename T>
+absl::StatusOr<std::map<JobKey, T>> ReadJobLines(const std::string& path,
+                                                 const CampaignConfig& config,
+                                                 uint64_t* complete_bytes) {
+  std::map<JobKey, T> records;
   *complete_bytes = 0;
   absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (absl::IsNotFound(text.status())) return results;
+  if (absl::IsNotFound(text.status())) return records;
   if (!text.ok()) return text.status();
   size_t pos = 0;
   for (uint64_t line_no = 1; pos < text->size(); ++line_no) {
@@ -275,21 +296,46 @@ absl::StatusOr<JobResults> ReadResults(const std::string& path, const CampaignCo
     std::string_view line(text->data() + pos, end - pos);
     pos = end + 1;
     if (line.empty()) continue;
-    RunResult r;
+    T r;
     try {
-      r = nlohmann::json::parse(line).get<RunResult>();
+      r = nlohmann::json::parse(line).get<T>();
     } catch (const nlohmann::json::exception& e) {
       return absl::DataLossError(absl::StrCat(path, " line ", line_no, " is corrupt: ", e.what()));
     }
-    std::optional<JobKey> key = KeyOf(config, r);
+    RunResult identity;
+    identity.scenario = r.scenario;
+    identity.seed = r.seed;
+    std::optional<JobKey> key = KeyOf(config, identity);
     if (!key) {
       return absl::DataLossError(absl::StrCat(path, " line ", line_no, ": scenario ", r.scenario,
                                               " seed ", r.seed, " is not in ", config.Describe()));
     }
-    results.insert_or_assign(*key, std::move(r));
+    records.insert_or_assign(*key, std::move(r));
     *complete_bytes = pos;
   }
-  return results;
+  return records;
+}
+
+absl::StatusOr<JobResults> ReadResults(const std::string& path, const CampaignConfig& config,
+                                       uint64_t* complete_bytes) {
+  return ReadJobLines<RunResult>(path, config, complete_bytes);
+}
+
+absl::StatusOr<JobRechecks> ReadRechecks(const std::string& path, const CampaignConfig& config,
+                                         uint64_t* complete_bytes) {
+  return ReadJobLines<Recheck>(path, config, complete_bytes);
+}
+
+// Drops a half-written last line so the next append starts on a line of its own.
+void DropUnfinishedLine(const std::string& path, uint64_t complete_bytes) {
+  if (fs::exists(path) && fs::file_size(path) > complete_bytes) {
+    fs::resize_file(path, complete_bytes);
+  }
+}
+
+bool HasRunnerFinding(const RunResult& r) {
+  return std::any_of(r.findings.begin(), r.findings.end(),
+                     [](const Finding& f) { return IsRunnerInvariant(f.invariant); });
 }
 
 absl::StatusOr<CampaignConfig> ReadConfig(const std::string& path) {
@@ -330,15 +376,24 @@ class Runner {
       : options_(options),
         config_(options.config),
         run_seed_(run_seed),
-        results_path_(absl::StrCat(options.out_dir, "/", kResultsFile)) {}
+        results_path_(absl::StrCat(options.out_dir, "/", kResultsFile)),
+        rechecks_path_(absl::StrCat(options.out_dir, "/", kRechecksFile)) {}
 
   absl::StatusOr<CampaignOutcome> Run();
 
  private:
-  absl::Status Start(const JobKey& key);
+  absl::Status Start(const JobKey& key, JobKind kind, const std::string& trace_path = "");
   // Reads whatever the workers wrote; finishes those that exited or overran.
   absl::Status Collect();
   absl::Status Finish(Worker& w, int status, bool timed_out);
+  // The RunResult a worker reported, or the runner's finding about the worker.
+  RunResult WorkerOutcome(const Worker& w, int status, bool timed_out) const;
+  absl::Status FinishRecheck(const JobKey& key, const RunResult& again, bool worker_failed);
+  // Starts the re-check due first: one whose job ended before another job started, or any when
+  // `any`. False when none was started.
+  bool StartDueRecheck(bool any, absl::Status& status);
+  // Traced executions of a mismatched job until two traces differ; fills its re-check.
+  absl::Status TraceMismatch(const JobKey& key);
   void KillAll();
   void SampleRate(bool force);
 
@@ -346,17 +401,25 @@ class Runner {
   const CampaignConfig& config_;
   const SeedFunction& run_seed_;
   const std::string results_path_;
+  const std::string rechecks_path_;
   JobResults results_;
+  JobRechecks rechecks_;
   std::vector<Worker> running_;
   Clock::time_point start_ = Clock::now();
   uint64_t jobs_run_ = 0;
+  uint64_t jobs_started_ = 0;  // of kind kRun, by this invocation
+  uint64_t rechecks_run_ = 0;
   uint64_t findings_ = 0;
+  // Jobs to re-check, each with jobs_started_ when it ended: due once another job has started.
+  std::deque<std::pair<JobKey, uint64_t>> recheck_queue_;
+  std::vector<JobKey> mismatched_;          // by this invocation, to trace
+  std::optional<RunResult> traced_result_;  // of the kTraced worker that finished last
   std::vector<RateSample> rate_;
   uint64_t rate_interval_ms_ = 1000;
   uint64_t next_sample_ms_ = 0;
 };
 
-absl::Status Runner::Start(const JobKey& key) {
+absl::Status Runner::Start(const JobKey& key, JobKind kind, const std::string& trace_path) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::strerror(errno));
   std::fflush(nullptr);  // buffered output must not be written twice
@@ -370,16 +433,24 @@ absl::Status Runner::Start(const JobKey& key) {
   const std::string& scenario = config_.scenarios[key.scenario_index];
   if (pid == 0) {
     ::close(fds[0]);
-    RunWorker(fds[1], run_seed_, scenario, key.seed);
+    if (kind == JobKind::kTraced) {
+      RunWorker(
+          fds[1], [&] { return options_.run_traced(scenario, key.seed, trace_path); }, scenario,
+          key.seed);
+    }
+    RunWorker(
+        fds[1], [&] { return run_seed_(scenario, key.seed); }, scenario, key.seed);
   }
   ::close(fds[1]);
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  running_.push_back(Worker{key, pid, fds[0], "",
-                            Clock::now() + std::chrono::milliseconds(options_.seed_timeout_ms)});
+  running_.push_back(Worker{key, kind, pid, fds[0], "",
+                            Clock::now() + std::chrono::milliseconds(options_.seed_timeout_ms),
+                            trace_path});
+  if (kind == JobKind::kRun) ++jobs_started_;
   return absl::OkStatus();
 }
 
-absl::Status Runner::Finish(Worker& w, int status, bool timed_out) {
+RunResult Runner::WorkerOutcome(const Worker& w, int status, bool timed_out) const {
   const std::string& scenario = config_.scenarios[w.key.scenario_index];
   RunResult r;
   if (timed_out) {
@@ -410,12 +481,112 @@ absl::Status Runner::Finish(Worker& w, int status, bool timed_out) {
                         absl::StrCat("wrote no RunResult but ", Quote(w.output)));
     }
   }
+  return r;
+}
+
+absl::Status Runner::Finish(Worker& w, int status, bool timed_out) {
+  RunResult r = WorkerOutcome(w, status, timed_out);
+  if (w.kind == JobKind::kTraced) {
+    traced_result_ = std::move(r);
+    return absl::OkStatus();
+  }
+  if (w.kind == JobKind::kRecheck) {
+    return FinishRecheck(w.key, r, timed_out || HasRunnerFinding(r));
+  }
   nlohmann::json j = r;
   absl::Status appended = AppendLine(results_path_, j.dump());
   findings_ += r.findings.size();
+  const bool recheck =
+      !options_.recheck.Off() && !HasRunnerFinding(r) &&
+      (!r.findings.empty() || InRecheckSample(options_.recheck, r.scenario, r.seed));
+  if (recheck) recheck_queue_.emplace_back(w.key, jobs_started_);
   results_.insert_or_assign(w.key, std::move(r));
   ++jobs_run_;
   return appended;
+}
+
+absl::Status Runner::FinishRecheck(const JobKey& key, const RunResult& again, bool worker_failed) {
+  auto first = results_.find(key);
+  if (first == results_.end()) return absl::OkStatus();  // cannot happen: queued after it ended
+  Recheck c;
+  c.scenario = first->second.scenario;
+  c.seed = first->second.seed;
+  c.trace_hash = first->second.trace_hash;
+  c.recheck_trace_hash = again.trace_hash;
+  if (worker_failed) {
+    // A worker killed or out of time may be the machine's doing: no claim either way.
+    c.inconclusive =
+        again.findings.empty() ? "the re-check's worker failed" : again.findings.front().actual;
+  } else {
+    c.differences = ResultDifferences(first->second, again);
+  }
+  ++rechecks_run_;
+  if (c.Mismatch()) {
+    mismatched_.push_back(key);
+    ++findings_;
+  }
+  nlohmann::json j = c;
+  rechecks_.insert_or_assign(key, std::move(c));
+  return AppendLine(rechecks_path_, j.dump());
+}
+
+bool Runner::StartDueRecheck(bool any, absl::Status& status) {
+  if (recheck_queue_.empty()) return false;
+  const auto& [key, ended_at] = recheck_queue_.front();
+  if (!any && ended_at >= jobs_started_) return false;
+  status = Start(key, JobKind::kRecheck);
+  recheck_queue_.pop_front();
+  return true;
+}
+
+absl::Status Runner::TraceMismatch(const JobKey& key) {
+  Recheck& c = rechecks_.at(key);
+  const std::string stem = absl::StrCat(kNondeterminismDir, "/", c.scenario, "-", c.seed);
+  std::error_code ec;
+  fs::create_directories(fs::path(options_.out_dir) / kNondeterminismDir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", stem, ": ", ec.message()));
+  std::vector<std::pair<uint64_t, std::string>> kept;  // (trace hash, path relative to out_dir)
+  std::vector<uint64_t> seen;
+  for (int attempt = 1; attempt <= kMaxTracedReruns && kept.size() < 2; ++attempt) {
+    const std::string relative = absl::StrCat(stem, ".", attempt, ".trace.jsonl");
+    const std::string path = (fs::path(options_.out_dir) / relative).string();
+    traced_result_.reset();
+    if (absl::Status s = Start(key, JobKind::kTraced, path); !s.ok()) return s;
+    while (!running_.empty() && !g_stop_requested) {
+      if (absl::Status s = Collect(); !s.ok()) return s;
+    }
+    if (g_stop_requested) return absl::OkStatus();
+    if (!traced_result_ || HasRunnerFinding(*traced_result_)) continue;
+    seen.push_back(traced_result_->trace_hash);
+    const bool new_hash = std::none_of(kept.begin(), kept.end(), [&](const auto& k) {
+      return k.first == traced_result_->trace_hash;
+    });
+    if (new_hash) {
+      kept.emplace_back(traced_result_->trace_hash, relative);
+    } else {
+      fs::remove(path, ec);
+    }
+  }
+  c.traces.clear();
+  for (const auto& [hash, path] : kept) c.traces.push_back(path);
+  if (kept.size() == 2) {
+    std::ifstream a(fs::path(options_.out_dir) / kept[0].second);
+    std::ifstream b(fs::path(options_.out_dir) / kept[1].second);
+    std::string text_a((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    std::string text_b((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    c.first_difference = absl::StrCat("Two traced executions first differ at ",
+                                      FirstTraceDifference(text_a, text_b));
+  } else if (c.trace_hash == c.recheck_trace_hash) {
+    c.first_difference = "The traces are the same; only the results differ";
+  } else {
+    std::vector<std::string> hashes;
+    for (uint64_t h : seen) hashes.push_back(FormatTraceHash(h));
+    c.first_difference =
+        absl::StrCat("The difference did not show again in ", seen.size(),
+                     " traced executions (trace hashes ", absl::StrJoin(hashes, ", "), ")");
+  }
+  nlohmann::json j = c;
+  return AppendLine(rechecks_path_, j.dump());
 }
 
 absl::Status Runner::Collect() {
@@ -517,12 +688,21 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
   absl::StatusOr<JobResults> previous = ReadResults(results_path_, config_, &complete_bytes);
   if (!previous.ok()) return previous.status();
   results_ = *std::move(previous);
-  // Drop a half-written last line so the next append starts on a line of its own.
-  if (fs::exists(results_path_) && fs::file_size(results_path_) > complete_bytes) {
-    fs::resize_file(results_path_, complete_bytes);
-  }
+  DropUnfinishedLine(results_path_, complete_bytes);
+  absl::StatusOr<JobRechecks> rechecked = ReadRechecks(rechecks_path_, config_, &complete_bytes);
+  if (!rechecked.ok()) return rechecked.status();
+  rechecks_ = *std::move(rechecked);
+  DropUnfinishedLine(rechecks_path_, complete_bytes);
   const uint64_t skipped = results_.size();
-  for (const auto& [key, r] : results_) findings_ += r.findings.size();
+  for (const auto& [key, r] : results_) {
+    findings_ += r.findings.size();
+    // Selected by an earlier invocation (or by this one's ratio) but not re-checked yet.
+    const bool selected =
+        !r.findings.empty() || InRecheckSample(options_.recheck, r.scenario, r.seed);
+    if (!options_.recheck.Off() && selected && !HasRunnerFinding(r) && !rechecks_.contains(key)) {
+      recheck_queue_.emplace_back(key, 0);
+    }
+  }
   const JobResults done_before = results_;
 
   StopSignalScope signals;
@@ -539,14 +719,22 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
       break;
     }
     bool over_budget = options_.budget_ms > 0 && MsSince(start_) >= options_.budget_ms;
-    while (status.ok() && running_.size() < jobs && !queue.empty()) {
-      if (over_budget && queue.front().seed != last_round_seed) break;
-      if (options_.stop_after_jobs > 0 && jobs_run_ + running_.size() >= options_.stop_after_jobs) {
-        break;
+    auto next_job_ready = [&] {
+      if (queue.empty()) return false;
+      if (over_budget && queue.front().seed != last_round_seed) return false;
+      return options_.stop_after_jobs == 0 ||
+             jobs_run_ + running_.size() < options_.stop_after_jobs;
+    };
+    while (status.ok() && running_.size() < jobs) {
+      if (StartDueRecheck(false, status)) continue;
+      if (next_job_ready()) {
+        status = Start(queue.front(), JobKind::kRun);
+        last_round_seed = queue.front().seed;
+        queue.pop();
+        continue;
       }
-      status = Start(queue.front());
-      last_round_seed = queue.front().seed;
-      queue.pop();
+      // Nothing else will start: the re-checks left go now.
+      if (!StartDueRecheck(true, status)) break;
     }
     if (running_.empty()) break;
     status.Update(Collect());
@@ -556,14 +744,23 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
   }
   KillAll();
   if (!status.ok()) return status;
+  if (options_.run_traced) {
+    for (const JobKey& key : mismatched_) {
+      if (g_stop_requested) break;
+      if (absl::Status s = TraceMismatch(key); !s.ok()) return s;
+    }
+    KillAll();
+    interrupted = interrupted || g_stop_requested;
+  }
 
   CampaignOutcome outcome;
   outcome.interrupted = interrupted;
   outcome.jobs_run = jobs_run_;
   outcome.jobs_skipped = skipped;
+  outcome.rechecks_run = rechecks_run_;
   SampleRate(true);
   progress.Update(MsSince(start_), jobs_run_, findings_, true);
-  outcome.summary = Summarize(config_, results_);
+  outcome.summary = Summarize(config_, results_, rechecks_);
   WallClockStats& wall = outcome.summary.wall_clock;
   wall.wall_ms = MsSince(start_);
   wall.budget_ms = options_.budget_ms;
@@ -583,6 +780,71 @@ std::string ReplayCommand(const std::string& prefix, const std::string& scenario
   return absl::StrCat(prefix, " --scenario ", scenario, " --seed ", seed);
 }
 
+absl::StatusOr<RecheckRatio> ParseRecheckRatio(const std::string& text) {
+  const std::string expected =
+      "expected a ratio A/B between 0 and 1 such as 1/64, 0 (only runs with a finding), 1 (every "
+      "run) or off";
+  if (text == "off") return RecheckRatio{};
+  uint32_t numerator = 0, denominator = 1;
+  std::vector<std::string> parts = absl::StrSplit(text, '/');
+  auto digits = [](const std::string& s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (parts.size() > 2 || !std::all_of(parts.begin(), parts.end(), digits) ||
+      !absl::SimpleAtoi(parts[0], &numerator) ||
+      (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &denominator))) {
+    return absl::InvalidArgumentError(absl::StrCat("bad --recheck '", text, "': ", expected));
+  }
+  if (denominator == 0 || denominator > kMaxRecheckDenominator) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad --recheck '", text, "': the denominator must be 1..", kMaxRecheckDenominator));
+  }
+  if (numerator > denominator) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad --recheck '", text, "': above 1; ", expected));
+  }
+  return RecheckRatio{numerator, denominator};
+}
+
+std::string RecheckRatioText(const RecheckRatio& ratio) {
+  if (ratio.Off()) return "off";
+  return absl::StrCat(ratio.numerator, "/", ratio.denominator);
+}
+
+bool InRecheckSample(const RecheckRatio& ratio, const std::string& scenario, uint64_t seed) {
+  if (ratio.Off()) return false;
+  return Mix64(seed ^ Fnv1a64(scenario)) % ratio.denominator < ratio.numerator;
+}
+
+std::vector<std::string> ResultDifferences(const RunResult& a, const RunResult& b) {
+  const nlohmann::json ja = a, jb = b;
+  std::vector<std::string> out;
+  for (const auto& [name, value] : ja.items()) {
+    if (!jb.contains(name) || jb.at(name) != value) out.push_back(name);
+  }
+  for (const auto& [name, value] : jb.items()) {
+    if (!ja.contains(name)) out.push_back(name);
+  }
+  return out;
+}
+
+std::string FirstTraceDifference(const std::string& trace_a, const std::string& trace_b) {
+  auto shown = [](absl::string_view line) {
+    return line.size() > kMaxQuotedEvent ? absl::StrCat(line.substr(0, kMaxQuotedEvent), "...")
+                                         : std::string(line);
+  };
+  std::vector<absl::string_view> a = absl::StrSplit(trace_a, '\n');
+  std::vector<absl::string_view> b = absl::StrSplit(trace_b, '\n');
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    absl::string_view la = i < a.size() ? a[i] : "", lb = i < b.size() ? b[i] : "";
+    if (la == lb) continue;
+    return absl::StrCat("event ", i + 1, ": ", la.empty() ? "(trace ended)" : shown(la), " / ",
+                        lb.empty() ? "(trace ended)" : shown(lb));
+  }
+  return "no event: the traces are the same";
+}
+
 absl::StatusOr<CampaignOutcome> RunCampaign(const CampaignOptions& options,
                                             const SeedFunction& run_seed) {
   Runner runner(options, run_seed);
@@ -599,6 +861,11 @@ absl::StatusOr<CampaignDir> LoadCampaignDir(const std::string& dir) {
       ReadResults(absl::StrCat(dir, "/", kResultsFile), out.config, &complete_bytes);
   if (!results.ok()) return results.status();
   out.results = *std::move(results);
+  absl::StatusOr<JobRechecks> rechecks =
+      ReadRechecks(absl::StrCat(dir, "/", kRechecksFile), out.config, &complete_bytes);
+  if (!rechecks.ok()) return rechecks.status();
+  out.rechecks = *std::move(rechecks);
+  ApplyRechecks(out.rechecks, out.results);
   absl::StatusOr<std::string> summary = ReadWholeFile(absl::StrCat(dir, "/", kSummaryFile));
   if (summary.ok()) {
     try {
@@ -613,13 +880,15 @@ absl::StatusOr<CampaignDir> LoadCampaignDir(const std::string& dir) {
 absl::StatusOr<CampaignSummary> MergeCampaignDirs(const std::vector<std::string>& dirs) {
   std::vector<std::pair<CampaignConfig, JobResults>> shards;
   std::vector<WallClockStats> walls;
+  std::vector<JobRechecks> rechecks;
   for (const std::string& dir : dirs) {
     absl::StatusOr<CampaignDir> loaded = LoadCampaignDir(dir);
     if (!loaded.ok()) return loaded.status();
     shards.emplace_back(std::move(loaded->config), std::move(loaded->results));
+    rechecks.push_back(std::move(loaded->rechecks));
     if (loaded->wall_clock) walls.push_back(*loaded->wall_clock);
   }
-  return MergeSummaries(shards, walls);
+  return MergeSummaries(shards, walls, rechecks);
 }
 
 }  // namespace snapsim

@@ -48,8 +48,7 @@ bool Contains(const std::vector<std::string>& v, const std::string& x) {
 }
 
 bool EligibleGroup(const FindingGroup& g) {
-  return g.first.contract == Contract::kWithin && g.first.invariant != kSimulationCrashed &&
-         g.first.invariant != kSimulationTimeout;
+  return g.first.contract == Contract::kWithin && !IsRunnerInvariant(g.first.invariant);
 }
 
 Target CauseTarget(const Cause& c) {
@@ -93,15 +92,19 @@ bool PassesCorrected(const Scenario& scenario, uint64_t seed, const std::vector<
                       [](const Finding& f) { return f.contract == Contract::kWithin; });
 }
 
-// Replays the case with a trace; the trace is written only if the case still fails.
+// Replays the case with a trace; the trace is written only if the case still fails. A replay
+// whose trace hash is not the one the case records is a `problem`.
 absl::StatusOr<bool> WriteCaseTrace(const ReplayCase& replay_case, const std::string& case_path,
-                                    const std::string& trace_path) {
+                                    const std::string& trace_path, std::string& problem) {
   std::ostringstream trace;
   RunOptions run_options;
   run_options.trace_out = &trace;
   run_options.replay_prefix = absl::StrCat("snapsim run --replay-case ", case_path);
   run_options.replay_prefix_is_complete = true;
   RunResult r = RunSteps(replay_case.scenario, replay_case.seed, replay_case.steps, run_options);
+  if (absl::Status s = CheckReplayHash(replay_case, r.trace_hash, case_path); !s.ok()) {
+    problem = std::string(s.message());
+  }
   const bool fails = std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
     return f.invariant == replay_case.expected_invariant;
   });
@@ -269,8 +272,8 @@ absl::StatusOr<std::vector<MinimizedCase>> MinimizeCampaignFindings(
     m.steps = replay_case->steps.size();
     m.case_path = CaseRelative(t, ".case.json");
     const std::string trace_rel = CaseRelative(t, ".trace.jsonl");
-    absl::StatusOr<bool> traced =
-        WriteCaseTrace(*replay_case, case_path, (fs::path(options.out_dir) / trace_rel).string());
+    absl::StatusOr<bool> traced = WriteCaseTrace(
+        *replay_case, case_path, (fs::path(options.out_dir) / trace_rel).string(), m.problem);
     if (!traced.ok()) return traced.status();
     if (*traced) {
       m.trace_path = trace_rel;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sim/world/probes.h"
+#include "sim/world/trace.h"
 #include "util/assert.h"
 
 namespace snapsim {
@@ -60,6 +61,11 @@ uint64_t CompletedSeeds(const CampaignConfig& config, const JobResults& results)
   }
 }
 
+bool IsRunnerInvariant(std::string_view invariant) {
+  return invariant == kSimulationCrashed || invariant == kSimulationTimeout ||
+         invariant == kNondeterminism;
+}
+
 namespace {
 
 bool HasFindingOf(const RunResult& r, std::string_view invariant) {
@@ -69,7 +75,50 @@ bool HasFindingOf(const RunResult& r, std::string_view invariant) {
 
 }  // namespace
 
-CampaignSummary Summarize(const CampaignConfig& config, const JobResults& results) {
+Finding NondeterminismFinding(const Recheck& recheck, const RunResult& first) {
+  Finding f;
+  f.invariant = kNondeterminism;
+  f.severity = FindingSeverity::kError;
+  f.contract = Contract::kWithin;
+  f.scenario = recheck.scenario;
+  f.seed = recheck.seed;
+  f.crash_point = "re-check in another worker process";
+  f.expected = absl::StrCat("trace hash ", FormatTraceHash(recheck.trace_hash),
+                            " and the same result, as the first run");
+  f.actual = absl::StrCat("trace hash ", FormatTraceHash(recheck.recheck_trace_hash),
+                          "; the result differs in: ", absl::StrJoin(recheck.differences, ", "));
+  f.detail = absl::StrCat(
+      "Seed ", recheck.seed, " of scenario ", recheck.scenario,
+      ", executed again in another worker process after other seeds, did not reproduce its first "
+      "execution: its replay command does not replay it.",
+      recheck.first_difference.empty() ? "" : absl::StrCat(" ", recheck.first_difference, "."),
+      recheck.traces.empty() ? ""
+                             : absl::StrCat(" Traces: ", absl::StrJoin(recheck.traces, ", "), "."));
+  f.replay_command = first.replay_command;
+  return f;
+}
+
+void ApplyRechecks(const JobRechecks& rechecks, JobResults& results) {
+  for (const auto& [key, recheck] : rechecks) {
+    auto it = results.find(key);
+    if (!recheck.Mismatch() || it == results.end()) continue;
+    RunResult& r = it->second;
+    std::erase_if(r.findings, [](const Finding& f) { return f.invariant == kNondeterminism; });
+    r.findings.push_back(NondeterminismFinding(recheck, r));
+    if (r.outcome == "clean") r.outcome = "findings";
+  }
+}
+
+CampaignSummary Summarize(const CampaignConfig& config, const JobResults& plain_results,
+                          const JobRechecks& rechecks) {
+  JobResults results_with_rechecks;
+  const bool mismatched = std::any_of(rechecks.begin(), rechecks.end(),
+                                      [](const auto& kv) { return kv.second.Mismatch(); });
+  if (mismatched) {
+    results_with_rechecks = plain_results;
+    ApplyRechecks(rechecks, results_with_rechecks);
+  }
+  const JobResults& results = mismatched ? results_with_rechecks : plain_results;
   CampaignSummary s;
   s.config = config;
   for (size_t i = 0; i < kProbeCount; ++i) {
@@ -96,6 +145,9 @@ CampaignSummary Summarize(const CampaignConfig& config, const JobResults& result
     for (const auto& [name, v] : r.verdicts) {
       s.verdicts[name].checked += v.checked;
       s.verdicts[name].failed += v.failed;
+    }
+    if (!HasFindingOf(r, kSimulationCrashed) && !HasFindingOf(r, kSimulationTimeout)) {
+      s.trace_hashes[r.scenario].emplace_back(r.seed, r.trace_hash);
     }
     // The runner's own invariants are checked once per job.
     for (const char* own : {kSimulationCrashed, kSimulationTimeout}) {
@@ -128,6 +180,20 @@ CampaignSummary Summarize(const CampaignConfig& config, const JobResults& result
                    [](const FindingGroup& a, const FindingGroup& b) {
                      return a.first.severity < b.first.severity;
                    });
+  for (const auto& [key, recheck] : rechecks) {
+    if (!results.contains(key)) continue;  // outside the config
+    if (!recheck.inconclusive.empty()) {
+      ++s.rechecks.inconclusive;
+      continue;
+    }
+    ++s.rechecks.runs;
+    if (!recheck.Mismatch()) continue;
+    ++s.rechecks.mismatches;
+    s.rechecks.mismatched.push_back(recheck);
+  }
+  if (s.rechecks.runs > 0) {
+    s.verdicts[kNondeterminism] = Verdict{s.rechecks.runs, s.rechecks.mismatches};
+  }
   s.seeds_completed = CompletedSeeds(config, results);
   return s;
 }
@@ -149,7 +215,7 @@ void ComputeRates(CampaignSummary& summary) {
 
 absl::StatusOr<CampaignSummary> MergeSummaries(
     const std::vector<std::pair<CampaignConfig, JobResults>>& shards,
-    const std::vector<WallClockStats>& walls) {
+    const std::vector<WallClockStats>& walls, const std::vector<JobRechecks>& rechecks) {
   if (shards.empty()) return absl::InvalidArgumentError("no shard to merge");
   CampaignConfig config = shards.front().first;
   config.shard_index = 0;
@@ -165,7 +231,11 @@ absl::StatusOr<CampaignSummary> MergeSummaries(
     }
     for (const auto& [key, r] : results) all.try_emplace(key, r);  // first shard wins
   }
-  CampaignSummary merged = Summarize(config, all);
+  JobRechecks all_rechecks;
+  for (const JobRechecks& shard : rechecks) {
+    for (const auto& [key, r] : shard) all_rechecks.try_emplace(key, r);
+  }
+  CampaignSummary merged = Summarize(config, all, all_rechecks);
   for (const WallClockStats& w : walls) {
     merged.wall_clock.wall_ms = std::max(merged.wall_clock.wall_ms, w.wall_ms);
     merged.wall_clock.budget_ms = std::max(merged.wall_clock.budget_ms, w.budget_ms);
@@ -184,7 +254,8 @@ void to_json(nlohmann::json& j, const CampaignConfig& c) {
                        {"last", c.seed_last ? nlohmann::json(*c.seed_last) : nlohmann::json()}}},
                      {"shard", {{"index", c.shard_index}, {"count", c.shard_count}}},
                      {"tool_version", c.tool_version},
-                     {"git_commit", c.git_commit}};
+                     {"git_commit", c.git_commit},
+                     {"scenario_digests", c.scenario_digests}};
 }
 
 void from_json(const nlohmann::json& j, CampaignConfig& c) {
@@ -197,6 +268,7 @@ void from_json(const nlohmann::json& j, CampaignConfig& c) {
   c.shard_count = j.at("shard").at("count").get<uint32_t>();
   c.tool_version = j.value("tool_version", "");
   c.git_commit = j.value("git_commit", "");
+  c.scenario_digests = j.value("scenario_digests", std::map<std::string, std::string>{});
 }
 
 namespace {
@@ -226,7 +298,54 @@ FindingGroup GroupFromJson(const nlohmann::json& j) {
   return g;
 }
 
+nlohmann::json RechecksToJson(const RecheckStats& r) {
+  return nlohmann::json{{"runs", r.runs},
+                        {"mismatches", r.mismatches},
+                        {"inconclusive", r.inconclusive},
+                        {"mismatched", r.mismatched}};
+}
+
+RecheckStats RechecksFromJson(const nlohmann::json& j) {
+  RecheckStats r;
+  r.runs = j.at("runs").get<uint64_t>();
+  r.mismatches = j.at("mismatches").get<uint64_t>();
+  r.inconclusive = j.value("inconclusive", uint64_t{0});
+  r.mismatched = j.value("mismatched", std::vector<Recheck>{});
+  return r;
+}
+
+uint64_t HashFromJson(const nlohmann::json& j) {
+  std::optional<uint64_t> hash = ParseTraceHash(j.get<std::string>());
+  if (!hash) {
+    throw nlohmann::json::other_error::create(
+        501, absl::StrCat("trace hash ", j.dump(), " is not 16 hex digits"), &j);
+  }
+  return *hash;
+}
+
 }  // namespace
+
+void to_json(nlohmann::json& j, const Recheck& r) {
+  j = nlohmann::json{{"scenario", r.scenario},
+                     {"seed", r.seed},
+                     {"trace_hash", FormatTraceHash(r.trace_hash)},
+                     {"recheck_trace_hash", FormatTraceHash(r.recheck_trace_hash)},
+                     {"differences", r.differences},
+                     {"inconclusive", r.inconclusive},
+                     {"first_difference", r.first_difference},
+                     {"traces", r.traces}};
+}
+
+void from_json(const nlohmann::json& j, Recheck& r) {
+  r.scenario = j.at("scenario").get<std::string>();
+  r.seed = j.at("seed").get<uint64_t>();
+  r.trace_hash = HashFromJson(j.at("trace_hash"));
+  r.recheck_trace_hash = HashFromJson(j.at("recheck_trace_hash"));
+  r.differences = j.value("differences", std::vector<std::string>{});
+  r.inconclusive = j.value("inconclusive", "");
+  r.first_difference = j.value("first_difference", "");
+  r.traces = j.value("traces", std::vector<std::string>{});
+}
 
 void to_json(nlohmann::json& j, const CampaignSummary& s) {
   const CampaignConfig& c = s.config;
@@ -242,10 +361,16 @@ void to_json(nlohmann::json& j, const CampaignSummary& s) {
   for (const FindingGroup& g : s.findings) findings.push_back(GroupToJson(g));
   nlohmann::json rate = nlohmann::json::array();
   for (const RateSample& r : s.wall_clock.rate) rate.push_back({r.wall_ms, r.seeds_done});
+  nlohmann::json hashes = nlohmann::json::object();
+  for (const auto& [name, runs] : s.trace_hashes) {
+    nlohmann::json& list = hashes[name] = nlohmann::json::array();
+    for (const auto& [seed, hash] : runs) list.push_back({seed, FormatTraceHash(hash)});
+  }
   j = nlohmann::json{
       {"schema_version", kSummarySchemaVersion},
       {"tool", {{"version", c.tool_version}, {"git_commit", c.git_commit}}},
       {"scenarios", c.scenarios},
+      {"scenario_digests", c.scenario_digests},
       {"shard", {{"index", c.shard_index}, {"count", c.shard_count}}},
       {"seeds",
        {{"requested",
@@ -267,6 +392,8 @@ void to_json(nlohmann::json& j, const CampaignSummary& s) {
       {"verdicts", s.verdicts},
       {"findings", findings},
       {"causes", s.causes},
+      {"rechecks", RechecksToJson(s.rechecks)},
+      {"trace_hashes", hashes},
       {"wall_clock",
        {{"wall_ms", s.wall_clock.wall_ms},
         {"budget_ms", s.wall_clock.budget_ms},
@@ -284,6 +411,7 @@ void from_json(const nlohmann::json& j, CampaignSummary& s) {
   c.tool_version = j.at("tool").at("version").get<std::string>();
   c.git_commit = j.at("tool").at("git_commit").get<std::string>();
   c.scenarios = j.at("scenarios").get<std::vector<std::string>>();
+  c.scenario_digests = j.value("scenario_digests", std::map<std::string, std::string>{});
   c.shard_index = j.at("shard").at("index").get<uint32_t>();
   c.shard_count = j.at("shard").at("count").get<uint32_t>();
   const nlohmann::json& seeds = j.at("seeds");
@@ -310,6 +438,16 @@ void from_json(const nlohmann::json& j, CampaignSummary& s) {
   s.verdicts = j.at("verdicts").get<std::map<std::string, Verdict>>();
   for (const nlohmann::json& g : j.at("findings")) s.findings.push_back(GroupFromJson(g));
   if (j.contains("causes")) s.causes = j.at("causes").get<std::vector<Cause>>();  // schema >= 2
+  // Absent in files written before re-checks: no re-check, no trace hash.
+  if (j.contains("rechecks")) s.rechecks = RechecksFromJson(j.at("rechecks"));
+  if (j.contains("trace_hashes")) {
+    for (const auto& [name, runs] : j.at("trace_hashes").items()) {
+      auto& list = s.trace_hashes[name];
+      for (const nlohmann::json& run : runs) {
+        list.emplace_back(run.at(0).get<uint64_t>(), HashFromJson(run.at(1)));
+      }
+    }
+  }
   const nlohmann::json& w = j.at("wall_clock");
   s.wall_clock.wall_ms = w.at("wall_ms").get<uint64_t>();
   s.wall_clock.budget_ms = w.at("budget_ms").get<uint64_t>();

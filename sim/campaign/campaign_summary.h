@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,13 @@ inline constexpr int kOldestReadableSummarySchemaVersion = 1;
 // Invariant names of the findings the campaign runner itself raises for a worker process.
 inline constexpr const char* kSimulationCrashed = "simulation_crashed";
 inline constexpr const char* kSimulationTimeout = "simulation_timeout";
+// A run that, executed again in another worker process (campaign --recheck), gave another trace
+// hash or another result.
+inline constexpr const char* kNondeterminism = "nondeterminism";
+
+// True for the invariants the campaign runner raises itself, about a worker process rather than
+// the store: such runs are not replayed to attribute them nor minimized.
+bool IsRunnerInvariant(std::string_view invariant);
 
 // What a campaign runs. Two campaigns with different configs never share an output directory.
 struct CampaignConfig {
@@ -44,6 +52,10 @@ struct CampaignConfig {
   uint32_t shard_count = 1;
   std::string tool_version;  // not part of the identity
   std::string git_commit;    // not part of the identity
+  // Scenario name -> FormatTraceHash(Fnv1a64(its TOML with the --option settings applied)): two
+  // campaigns of one tool commit whose digests agree must give the same trace hashes. Not part
+  // of the identity; empty when unknown (files written before).
+  std::map<std::string, std::string> scenario_digests;
 
   // True when both describe the same jobs (scenarios, seeds, shard).
   bool SameJobs(const CampaignConfig& other) const;
@@ -67,6 +79,37 @@ uint64_t JobIndex(const CampaignConfig& config, const JobKey& key);
 bool InShard(const CampaignConfig& config, const JobKey& key);
 // The key of `result` in `config`, or nullopt when its scenario or seed is outside the config.
 std::optional<JobKey> KeyOf(const CampaignConfig& config, const RunResult& result);
+
+// One run executed a second time, in another worker process and after other seeds (campaign
+// --recheck), and compared with its first execution: trace hash and whole RunResult.
+struct Recheck {
+  std::string scenario;
+  uint64_t seed = 0;
+  uint64_t trace_hash = 0;               // the first execution's
+  uint64_t recheck_trace_hash = 0;       // the second's
+  std::vector<std::string> differences;  // RunResult fields that differ (JSON names); empty: same
+  std::string inconclusive;         // non-empty: why the re-check could not be compared (its worker
+                                    // crashed or timed out); such a re-check counts neither way
+  std::string first_difference;     // a mismatch: the first differing trace event, or why none
+  std::vector<std::string> traces;  // a mismatch: trace files kept, relative to the campaign dir
+
+  bool Mismatch() const { return inconclusive.empty() && !differences.empty(); }
+};
+
+// Re-checks of finished jobs, keyed like JobResults.
+using JobRechecks = std::map<JobKey, Recheck>;
+
+// The finding a mismatched re-check adds to its run's result.
+Finding NondeterminismFinding(const Recheck& recheck, const RunResult& first);
+// Adds the nondeterminism finding of every mismatched re-check to its run (once).
+void ApplyRechecks(const JobRechecks& rechecks, JobResults& results);
+
+struct RecheckStats {
+  uint64_t runs = 0;        // re-checked and compared
+  uint64_t mismatches = 0;  // of those, how many differed
+  uint64_t inconclusive = 0;
+  std::vector<Recheck> mismatched;  // in job order
+};
 
 // Findings with the same Finding::Signature(), folded into one.
 struct FindingGroup {
@@ -118,12 +161,17 @@ struct CampaignSummary {
   std::map<std::string, ScenarioStats> scenarios;
   std::vector<FindingGroup> findings;  // severity (critical first), then id
   std::vector<Cause> causes;           // filled by attribution: unexplained first, then by runs
+  RecheckStats rechecks;
+  // Scenario -> (seed, trace hash) of every run that produced a RunResult, in seed order.
+  std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> trace_hashes;
   WallClockStats wall_clock;
 };
 
-// The summary of `results` under `config`. Results outside the config are ignored; wall-clock
-// fields are left zero for the caller.
-CampaignSummary Summarize(const CampaignConfig& config, const JobResults& results);
+// The summary of `results` under `config`, with the re-checks of those runs (a mismatch adds its
+// nondeterminism finding). Results outside the config are ignored; wall-clock fields are left
+// zero for the caller.
+CampaignSummary Summarize(const CampaignConfig& config, const JobResults& results,
+                          const JobRechecks& rechecks = {});
 
 // Seeds from config.seed_first such that every job of this shard with those seeds is in
 // `results`.
@@ -132,15 +180,18 @@ uint64_t CompletedSeeds(const CampaignConfig& config, const JobResults& results)
 // Shards of one campaign merged: the config of shard 0/1 over the union of their results.
 // Fails when the configs describe different campaigns. Wall clock: the longest wall time, the
 // summed rates of shards that ran side by side are not known, so rates are recomputed from it.
+// `rechecks`, when not empty, holds each shard's re-checks in the order of `shards`.
 absl::StatusOr<CampaignSummary> MergeSummaries(
     const std::vector<std::pair<CampaignConfig, JobResults>>& shards,
-    const std::vector<WallClockStats>& walls);
+    const std::vector<WallClockStats>& walls, const std::vector<JobRechecks>& rechecks = {});
 
 // Fills the wall-clock rates from wall_ms and the totals.
 void ComputeRates(CampaignSummary& summary);
 
 void to_json(nlohmann::json& j, const CampaignConfig& c);
 void from_json(const nlohmann::json& j, CampaignConfig& c);
+void to_json(nlohmann::json& j, const Recheck& r);
+void from_json(const nlohmann::json& j, Recheck& r);
 void to_json(nlohmann::json& j, const CampaignSummary& s);
 void from_json(const nlohmann::json& j, CampaignSummary& s);
 

@@ -21,7 +21,7 @@ std::string EmptyIfNull(const nlohmann::json& j, const char* field) {
 
 bool MinimizableCause(const Cause& c) {
   return c.contract == ContractName(Contract::kWithin) && !c.first_run.scenario.empty() &&
-         c.first_run.invariant != kSimulationCrashed && c.first_run.invariant != kSimulationTimeout;
+         !IsRunnerInvariant(c.first_run.invariant);
 }
 
 void to_json(nlohmann::json& j, const Cause& c) {

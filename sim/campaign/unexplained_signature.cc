@@ -38,7 +38,7 @@ std::string InvariantFamily(std::string_view name) {
   }
   if (name == inv::kLiveness) return "liveness";
   if (name == inv::kAssertionsHold) return "assertion";
-  if (name == kSimulationCrashed || name == kSimulationTimeout) return "runner";
+  if (IsRunnerInvariant(name)) return "runner";
   return std::string(name);
 }
 

@@ -151,6 +151,8 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
   out.seed = seed;
   out.steps = std::move(steps);
   out.expected_invariant = invariant;
+  // The hash it replays with, checked whenever the case is replayed (CheckReplayHash).
+  out.trace_hash = RunSteps(out.scenario, seed, out.steps).trace_hash;
   out.note = absl::StrFormat(
       "Minimized from seed %u of scenario %s: %u steps -> %u steps in %u runs; fails %s.", seed,
       scenario.name, result.original_steps, out.steps.size(), result.runs, invariant);

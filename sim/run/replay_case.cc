@@ -11,6 +11,7 @@
 #include "nlohmann/json.hpp"
 #include "sim/workload/scenario_toml.h"
 #include "sim/workload/workload_generator.h"
+#include "sim/world/trace.h"
 #include "util/absl_view.h"
 #include "util/atomic_file.h"
 
@@ -34,7 +35,8 @@ const char* JsonTypeName(const json& j) { return j.type_name(); }
 bool operator==(const ReplayCase& a, const ReplayCase& b) {
   return a.format_version == b.format_version && a.scenario_name == b.scenario_name &&
          a.scenario == b.scenario && a.seed == b.seed && a.note == b.note &&
-         a.expected_invariant == b.expected_invariant && json(a.steps) == json(b.steps);
+         a.expected_invariant == b.expected_invariant && a.trace_hash == b.trace_hash &&
+         json(a.steps) == json(b.steps);
 }
 
 absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::string_view source) {
@@ -45,9 +47,9 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
     return absl::InvalidArgumentError(absl::StrCat(AbslView(source), ": syntax: ", error.what()));
   }
   if (!root.is_object()) return Bad(source, "(top level)", "must be a JSON object");
-  static constexpr std::array<std::string_view, 7> kKeys = {
-      "format_version", "scenario_name", "scenario_toml",     "seed",
-      "steps",          "note",          "expected_invariant"};
+  static constexpr std::array<std::string_view, 8> kKeys = {
+      "format_version", "scenario_name", "scenario_toml",      "seed",
+      "steps",          "note",          "expected_invariant", "trace_hash"};
   for (const auto& [key, value] : root.items()) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
       return Bad(source, key, "unknown key");
@@ -77,6 +79,17 @@ absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::stri
       return Bad(source, key, absl::StrCat("must be a string, got ", JsonTypeName(root[key])));
     }
     *out = root[key].get<std::string>();
+  }
+
+  if (root.contains("trace_hash")) {
+    const json& hash = root["trace_hash"];
+    std::optional<uint64_t> parsed;
+    if (hash.is_string()) parsed = ParseTraceHash(hash.get<std::string>());
+    if (!parsed) {
+      return Bad(source, "trace_hash",
+                 absl::StrCat("must be 16 hex digits in a string, got ", hash.dump()));
+    }
+    replay.trace_hash = parsed;
   }
 
   // The embedded scenario: one string, or an array of lines.
@@ -148,7 +161,18 @@ std::string ReplayCaseToJson(const ReplayCase& replay) {
                {"expected_invariant", replay.expected_invariant},
                {"scenario_toml", lines},
                {"steps", replay.steps}};
+  if (replay.trace_hash) root["trace_hash"] = FormatTraceHash(*replay.trace_hash);
   return root.dump(2) + "\n";
+}
+
+absl::Status CheckReplayHash(const ReplayCase& replay, uint64_t replayed_hash,
+                             std::string_view source) {
+  if (!replay.trace_hash || *replay.trace_hash == replayed_hash) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      AbslView(source), ": replays with trace hash ", FormatTraceHash(replayed_hash), ", not the ",
+      FormatTraceHash(*replay.trace_hash),
+      " it was written with: the case no longer replays as it did (a change of behaviour, "
+      "another build, or nondeterminism)"));
 }
 
 absl::Status SaveReplayCase(const ReplayCase& replay, const std::string& path) {

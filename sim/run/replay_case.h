@@ -12,9 +12,13 @@
 //     "seed": 42,
 //     "steps": [{"kind": "origin_write", "sector": 8, "count": 1}, ...],
 //     "note": "free text",
-//     "expected_invariant": "no_lost_committed_exception"           // or "" if none
+//     "expected_invariant": "no_lost_committed_exception",          // or "" if none
+//     "trace_hash": "9f3c2a1b7d4e0a55"                              // optional
 //   }
-// "scenario_toml" may also be one string. "note" and "expected_invariant" may be left out.
+// "scenario_toml" may also be one string. "note", "expected_invariant" and "trace_hash" may be
+// left out. "trace_hash" (16 hex digits, as `snapsim run` prints it) is the trace hash the case
+// gave when it was written (the minimizer records it); files written before it have none and
+// still load. A snapsim older than this field refuses a case that has it ("unknown key").
 //
 // Contract: ParseReplayCase(ReplayCaseToJson(c)) == c. Errors are one line naming the file and
 // the field, e.g. "case.json: steps[3].kind: unknown step kind \"write\"", or for the embedded
@@ -24,6 +28,7 @@
 #define SNAPSIM_SIM_RUN_REPLAY_CASE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,10 +49,17 @@ struct ReplayCase {
   uint64_t seed = 0;
   std::vector<Step> steps;
   std::string note;
-  std::string expected_invariant;  // "" = none named
+  std::string expected_invariant;      // "" = none named
+  std::optional<uint64_t> trace_hash;  // the hash it replayed with when written; none: unknown
 
   friend bool operator==(const ReplayCase&, const ReplayCase&);
 };
+
+// A replay of the case is faithful: its trace hash is the recorded one (or none is recorded).
+// Otherwise FailedPrecondition naming both hashes: the case no longer replays as it was written
+// (a change of behaviour, another build, or nondeterminism).
+absl::Status CheckReplayHash(const ReplayCase& replay_case, uint64_t replayed_hash,
+                             std::string_view source);
 
 // `source` names the text in errors (usually the path).
 absl::StatusOr<ReplayCase> ParseReplayCase(std::string_view json_text, std::string_view source);

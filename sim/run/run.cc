@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/run/run.h"
 
+#include "sim/run/planted_nondeterminism.h"
 #include "sim/run/simulation.h"
 #include "sim/workload/workload_generator.h"
 #include "sim/world/prng.h"
@@ -38,6 +39,11 @@ Scenario ScenarioForSeed(const Scenario& scenario, uint64_t seed) {
 
 RunResult RunSteps(const Scenario& scenario, uint64_t seed, const std::vector<Step>& steps,
                    const RunOptions& options) {
+  if (options.plant_nondeterminism) {
+    RunOptions plain = options;
+    plain.plant_nondeterminism = false;
+    return RunSteps(scenario, seed, PlantedNondeterminism(steps), plain);
+  }
   Simulation simulation(scenario, seed, options);
   return simulation.Run(steps);
 }

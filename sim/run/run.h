@@ -42,6 +42,10 @@ struct RunOptions {
   // Write the durable images at the first crash (or at the end) here, if set: "<dir>/origin.img"
   // and "<dir>/cow.img".
   std::string export_dir;
+  // TEST ONLY (sim/run/planted_nondeterminism.h): the process decides which workload step is
+  // dropped, to prove that re-checks and pinned trace hashes catch nondeterminism. Off (the
+  // default), it changes nothing.
+  bool plant_nondeterminism = false;
 };
 
 RunResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});

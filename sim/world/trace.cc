@@ -66,4 +66,30 @@ void Trace::Record(const TraceEvent& e) {
   out_->write(line.data(), static_cast<std::streamsize>(line.size()));
 }
 
+std::string FormatTraceHash(uint64_t hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4) out[static_cast<size_t>(i)] = kHex[hash & 15];
+  return out;
+}
+
+std::optional<uint64_t> ParseTraceHash(std::string_view text) {
+  if (text.size() != 16) return std::nullopt;
+  uint64_t hash = 0;
+  for (char c : text) {
+    uint64_t digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<uint64_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<uint64_t>(c - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+    hash = hash << 4 | digit;
+  }
+  return hash;
+}
+
 }  // namespace snapsim

@@ -13,7 +13,9 @@
 #define SNAPSIM_SIM_WORLD_TRACE_H_
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
+#include <string>
 #include <string_view>
 
 namespace snapsim {
@@ -51,6 +53,11 @@ class Trace {
   uint64_t hash_ = 0xcbf29ce484222325ULL;
   uint64_t events_ = 0;
 };
+
+// A trace hash as people and files see it: 16 lowercase hex digits, as `snapsim run` prints it.
+std::string FormatTraceHash(uint64_t hash);
+// The inverse: exactly 16 hex digits; nullopt otherwise.
+std::optional<uint64_t> ParseTraceHash(std::string_view text);
 
 }  // namespace snapsim
 
