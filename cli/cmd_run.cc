@@ -4,6 +4,7 @@
 // every invariant's verdict), the trace hash and the command that replays it. Exit 0 when every
 // invariant held, 1 on findings, 2 on bad input.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -135,6 +136,12 @@ int RunMain(const std::vector<std::string>& args) {
   }
   if (!absl::GetFlag(FLAGS_json)) options.log_out = &log;
   options.export_dir = absl::GetFlag(FLAGS_export_dir);
+  if (std::error_code ec; !options.export_dir.empty() &&
+                          std::filesystem::exists(options.export_dir, ec) &&
+                          !std::filesystem::is_directory(options.export_dir, ec)) {
+    return Fail(
+        absl::StrFormat("--export-dir %s: exists and is not a directory", options.export_dir));
+  }
   options.plant_nondeterminism = absl::GetFlag(FLAGS_plant_nondeterminism);
   RunResult result = RunSteps(scenario, seed, steps, options);
   if (!trace_path.empty()) {
