@@ -143,11 +143,16 @@ int RunMain(const std::vector<std::string>& args) {
         absl::StrFormat("--export-dir %s: exists and is not a directory", options.export_dir));
   }
   options.plant_nondeterminism = absl::GetFlag(FLAGS_plant_nondeterminism);
+  absl::Status export_status;
+  options.export_status = &export_status;
   RunResult result = RunSteps(scenario, seed, steps, options);
   if (!trace_path.empty()) {
     if (absl::Status s = WriteNewFileAtomically(trace_path, trace.str()); !s.ok()) {
       return Fail(absl::StrFormat("cannot write trace %s: %s", trace_path, s.message()));
     }
+  }
+  if (!export_status.ok()) {
+    return Fail(absl::StrFormat("--export-dir: export failed: %s", export_status.message()));
   }
   if (absl::GetFlag(FLAGS_json)) {
     std::cout << nlohmann::json(result).dump(2) << "\n";

@@ -110,6 +110,19 @@ TEST(CliInputTest, ExportDirThatIsARegularFileIsOneLineAndLeftAlone) {
   EXPECT_EQ(ReadFileOrEmpty(file), "keep me\n");
 }
 
+// The export happens at the first crash, mid-run: its failure is the run's failure.
+TEST(CliInputTest, ExportThatFailsDuringTheRunIsOneLineAndExitTwo) {
+  const std::string dir = FreshDir("export_under_file");
+  const std::string file = dir + "/a-file";
+  { std::ofstream(file) << "keep me\n"; }
+  const CliResult r = RunSnapsim(
+      absl::StrCat("run --scenario default --seed 2 --json --export-dir '", file, "/sub'"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, absl::StrCat("snapsim run: --export-dir: export failed: ", file,
+                                "/sub: Not a directory\n"));
+  EXPECT_EQ(ReadFileOrEmpty(file), "keep me\n");
+}
+
 TEST(CliInputTest, ResultsFileThatIsADirectoryIsOneLineAndLeftAlone) {
   const std::string out = FreshDir("results_dir");
   const std::string campaign = absl::StrCat(
