@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -26,7 +25,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "cli/command.h"
@@ -100,8 +98,9 @@ constexpr uint64_t kDefaultSeedFirst = 1;
 constexpr uint64_t kDefaultSeedLast = 20;
 constexpr const char* kDefaultOut = "snapsim-report";
 constexpr const char* kExplorePrefix = "explore-";
-constexpr size_t kMaxCommandLineBytes = 1 << 20;
 constexpr size_t kMaxScenarios = 256;
+constexpr int kMaxBudgetDays = 365;
+constexpr int kMaxSeedTimeoutDays = 7;
 
 int Fail(const std::string& problem) {
   absl::FPrintF(stderr, "snapsim campaign: %s\n", problem);
@@ -109,36 +108,15 @@ int Fail(const std::string& problem) {
 }
 
 // Abseil keeps only the last value of a repeated flag; the campaign accepts `--scenario a
-// --scenario b` (and `--option` likewise), so it reads every occurrence from its own command
-// line. main.cc has already checked every flag, so the scan only collects. nullopt: not given.
-std::optional<std::vector<std::string>> RepeatedFlagValues(std::string_view flag) {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string raw;
-  raw.resize(kMaxCommandLineBytes);
-  in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
-  raw.resize(static_cast<size_t>(in.gcount()));
-  std::vector<std::string> args = absl::StrSplit(raw, '\0');
-  if (!args.empty() && args.back().empty()) args.pop_back();
-  std::optional<std::vector<std::string>> values;
-  for (size_t i = 2; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') continue;
-    const size_t dashes = absl::StartsWith(arg, "--") ? 2 : 1;
-    const size_t equals = arg.find('=');
-    const std::string name = absl::StrReplaceAll(
-        arg.substr(dashes, equals == std::string::npos ? std::string::npos : equals - dashes),
-        {{"-", "_"}});
-    if (name != flag) continue;
-    std::string value;
-    if (equals != std::string::npos) {
-      value = arg.substr(equals + 1);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    }
-    if (!values) values.emplace();
+// --scenario b` (and comma-separated names), so it takes every occurrence main parsed.
+// nullopt: not given.
+std::optional<std::vector<std::string>> ScenarioFlagValues() {
+  std::optional<std::vector<std::string>> given = GivenFlagValues("scenario");
+  if (!given) return std::nullopt;
+  std::vector<std::string> values;
+  for (const std::string& value : *given) {
     for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
-      values->emplace_back(part);
+      values.emplace_back(part);
     }
   }
   return values;
@@ -146,7 +124,7 @@ std::optional<std::vector<std::string>> RepeatedFlagValues(std::string_view flag
 
 // Scenarios named on the command line, else every scenario file but the explorer's.
 absl::StatusOr<std::vector<std::string>> ScenarioNames(const std::string& dir) {
-  std::optional<std::vector<std::string>> given = RepeatedFlagValues("scenario");
+  std::optional<std::vector<std::string>> given = ScenarioFlagValues();
   if (given) {
     if (given->empty()) return absl::InvalidArgumentError("--scenario needs a name");
     std::vector<std::string> unique;
@@ -212,13 +190,18 @@ absl::StatusOr<SeedRange> ParseSeedRange(const std::string& text, bool have_budg
   return range;
 }
 
-// A positive duration in milliseconds; `what` names the flag in errors.
-absl::StatusOr<uint64_t> ParseMs(const std::string& text, const char* what) {
+// A positive duration of at most `max_days` days, in milliseconds; `what` names the flag in
+// errors. The cap keeps deadlines (now + duration) far from overflowing.
+absl::StatusOr<uint64_t> ParseMs(const std::string& text, const char* what, int max_days) {
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration() ||
       d == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bad ", what, " '", text, "': expected a positive duration such as 90s, 10m, 6h"));
+  }
+  if (d > absl::Hours(24) * max_days) {
+    return absl::InvalidArgumentError(absl::StrCat("bad ", what, " '", text, "': at most ",
+                                                   max_days, " days (", max_days * 24, "h)"));
   }
   return static_cast<uint64_t>(absl::ToInt64Milliseconds(d));
 }
@@ -311,8 +294,8 @@ int CampaignMain(const std::vector<std::string>& args) {
   if (!args.empty()) return Fail("unexpected argument '" + args[0] + "'");
   const std::string scenario_dir = absl::GetFlag(FLAGS_scenario_dir);
   const std::string dir = scenario_dir.empty() ? DefaultScenarioDir() : scenario_dir;
-  std::vector<std::string> option_names =
-      RepeatedFlagValues("option").value_or(std::vector<std::string>{});
+  // main merged every --option into one list.
+  const std::vector<std::string> option_names = absl::GetFlag(FLAGS_option);
 
   absl::StatusOr<std::vector<std::string>> names = ScenarioNames(dir);
   if (!names.ok()) return Fail(std::string(names.status().message()));
@@ -329,13 +312,14 @@ int CampaignMain(const std::vector<std::string>& args) {
   CampaignOptions options;
   const std::string budget = absl::GetFlag(FLAGS_budget);
   if (!budget.empty()) {
-    absl::StatusOr<uint64_t> ms = ParseMs(budget, "--budget");
+    absl::StatusOr<uint64_t> ms = ParseMs(budget, "--budget", kMaxBudgetDays);
     if (!ms.ok()) return Fail(std::string(ms.status().message()));
     options.budget_ms = *ms;
   }
   absl::StatusOr<SeedRange> seeds = ParseSeedRange(absl::GetFlag(FLAGS_seeds), !budget.empty());
   if (!seeds.ok()) return Fail(std::string(seeds.status().message()));
-  absl::StatusOr<uint64_t> timeout = ParseMs(absl::GetFlag(FLAGS_seed_timeout), "--seed-timeout");
+  absl::StatusOr<uint64_t> timeout =
+      ParseMs(absl::GetFlag(FLAGS_seed_timeout), "--seed-timeout", kMaxSeedTimeoutDays);
   if (!timeout.ok()) return Fail(std::string(timeout.status().message()));
   options.seed_timeout_ms = *timeout;
   options.config.scenarios = *names;

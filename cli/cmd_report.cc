@@ -18,6 +18,7 @@
 #include "cli/command.h"
 #include "reports/compare.h"
 #include "reports/json_report.h"
+#include "reports/junit_report.h"
 #include "reports/markdown_report.h"
 #include "reports/report_files.h"
 #include "sim/campaign/attribution.h"
@@ -34,8 +35,9 @@ constexpr char kUsage[] =
     "       snapsim report compare PREVIOUS CURRENT\n\n"
     "merge: reads the results of the shard directories of one campaign (snapsim campaign\n"
     "--shard I/N --out SHARD_DIR) and writes summary.json, summary.md and index.html into OUT,\n"
-    "exactly as one process running every shard would have (wall clock aside). Minimized\n"
-    "cases found in the shards' summaries are linked from the merged report.\n"
+    "exactly as one process running every shard would have (wall clock aside). OUT must be new,\n"
+    "empty, or an earlier merge's output (only summary.json, summary.md, index.html, junit.xml).\n"
+    "Minimized cases found in the shards' summaries are linked from the merged report.\n"
     "compare: compares two summary.json files (a campaign directory stands for its\n"
     "summary.json) and prints, as Markdown, new, gone and remaining causes with their runs,\n"
     "then new, gone and remaining finding kinds, probes and rates. A summary without causes\n"
@@ -79,6 +81,34 @@ bool AdoptMinimizedCases(const std::vector<std::string>& dirs, CampaignSummary& 
   return adopted;
 }
 
+// OUT may be missing, an empty directory, or the output of an earlier merge: a directory that
+// holds nothing but the report files a merge writes, its summary.json among them. Anything else
+// (a campaign's own directory, an unrelated one) is refused, so a merge never replaces a file it
+// did not write. "" when OUT is acceptable, else the problem.
+std::string CheckMergeOut(const std::string& out) {
+  std::error_code ec;
+  if (!fs::exists(out, ec)) return "";
+  if (!fs::is_directory(out, ec)) return absl::StrCat(out, " exists and is not a directory");
+  const std::vector<std::string> report_files = {kSummaryJsonName, kSummaryMarkdownName,
+                                                 kHtmlReportName, kJunitReportName};
+  bool empty = true;
+  for (fs::directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec)) {
+    empty = false;
+    const std::string name = it->path().filename().string();
+    if (std::find(report_files.begin(), report_files.end(), name) == report_files.end() ||
+        !it->is_regular_file(ec)) {
+      return absl::StrCat(out, " is not empty and not an earlier merge's output (it holds ", name,
+                          "); give a new or empty directory");
+    }
+  }
+  if (ec) return absl::StrCat(out, ": ", ec.message());
+  if (!empty && !fs::is_regular_file(fs::path(out) / kSummaryJsonName, ec)) {
+    return absl::StrCat(out, " is not empty and not an earlier merge's output (no ",
+                        kSummaryJsonName, "); give a new or empty directory");
+  }
+  return "";
+}
+
 int Merge(const std::vector<std::string>& args) {
   if (args.size() < 3) return Fail("merge needs OUT and at least one shard directory");
   if (args.size() - 2 > kMaxShardDirs) {
@@ -86,10 +116,8 @@ int Merge(const std::vector<std::string>& args) {
   }
   const std::string& out = args[1];
   const std::vector<std::string> dirs(args.begin() + 2, args.end());
+  if (const std::string problem = CheckMergeOut(out); !problem.empty()) return Fail(problem);
   std::error_code ec;
-  if (fs::exists(out, ec) && !fs::is_directory(out, ec)) {
-    return Fail(absl::StrCat(out, " exists and is not a directory"));
-  }
   for (const std::string& dir : dirs) {
     if (!fs::is_directory(dir, ec)) return Fail(absl::StrCat(dir, " is not a directory"));
   }

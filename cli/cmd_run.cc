@@ -4,6 +4,7 @@
 // every invariant's verdict), the trace hash and the command that replays it. Exit 0 when every
 // invariant held, 1 on findings, 2 on bad input.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -135,12 +136,23 @@ int RunMain(const std::vector<std::string>& args) {
   }
   if (!absl::GetFlag(FLAGS_json)) options.log_out = &log;
   options.export_dir = absl::GetFlag(FLAGS_export_dir);
+  if (std::error_code ec; !options.export_dir.empty() &&
+                          std::filesystem::exists(options.export_dir, ec) &&
+                          !std::filesystem::is_directory(options.export_dir, ec)) {
+    return Fail(
+        absl::StrFormat("--export-dir %s: exists and is not a directory", options.export_dir));
+  }
   options.plant_nondeterminism = absl::GetFlag(FLAGS_plant_nondeterminism);
+  absl::Status export_status;
+  options.export_status = &export_status;
   RunResult result = RunSteps(scenario, seed, steps, options);
   if (!trace_path.empty()) {
     if (absl::Status s = WriteNewFileAtomically(trace_path, trace.str()); !s.ok()) {
       return Fail(absl::StrFormat("cannot write trace %s: %s", trace_path, s.message()));
     }
+  }
+  if (!export_status.ok()) {
+    return Fail(absl::StrFormat("--export-dir: export failed: %s", export_status.message()));
   }
   if (absl::GetFlag(FLAGS_json)) {
     std::cout << nlohmann::json(result).dump(2) << "\n";

@@ -17,6 +17,7 @@
 #ifndef SNAPSIM_CLI_COMMAND_H_
 #define SNAPSIM_CLI_COMMAND_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,12 @@ struct Command {
 const std::vector<Command>& Commands();
 // The command called `name`, or nullptr.
 const Command* FindCommand(std::string_view name);
+
+// Every value given for the flag `name` (spelled with '_') on the command line, in order, or
+// nullopt when it was not given; boolean flags are not recorded. main fills this in before it runs
+// the command, from the arguments it parsed (never from /proc): for commands that accept a scalar
+// flag more than once (campaign's --scenario).
+std::optional<std::vector<std::string>> GivenFlagValues(std::string_view name);
 
 // Adds a command at static-initialisation time. Use through SNAPSIM_REGISTER_COMMAND.
 struct CommandRegistrar {

@@ -3,15 +3,22 @@
 // snapsim <command> [flags] [args]: finds the command in the registry (cli/command.h), checks
 // that every flag belongs to it, lets Abseil parse the flags and runs the command.
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "util/absl_view.h"
@@ -27,6 +34,12 @@ std::vector<Command>& Registry() {
   // Function-local so that registration order across files does not matter.
   static auto* registry = new std::vector<Command>();
   return *registry;
+}
+
+// Flag name -> every value given for it, filled by RecordGivenFlags.
+std::vector<std::pair<std::string, std::vector<std::string>>>& GivenFlags() {
+  static auto* given = new std::vector<std::pair<std::string, std::vector<std::string>>>();
+  return *given;
 }
 
 std::string DisplayFlagName(std::string_view name) {
@@ -108,6 +121,85 @@ bool NormaliseFlags(const Command& command, std::vector<std::string>& args) {
     }
   }
   return true;
+}
+
+// What a value of the flag's type looks like, for errors; "" for types any text parses as.
+std::string ExpectedValue(const absl::CommandLineFlag& flag) {
+  if (flag.IsOfType<bool>()) return "true or false";
+  if (flag.IsOfType<uint32_t>()) return absl::StrCat("an integer from 0 to ", UINT32_MAX);
+  if (flag.IsOfType<uint64_t>()) return absl::StrCat("an integer from 0 to ", UINT64_MAX);
+  return "";
+}
+
+// True when `value` parses as the flag's type.
+bool ParsesAs(const absl::CommandLineFlag& flag, const std::string& value) {
+  std::string error;
+  if (flag.IsOfType<bool>()) {
+    bool b = false;
+    return absl::ParseFlag(value, &b, &error);
+  }
+  if (flag.IsOfType<uint32_t>()) {
+    uint32_t n = 0;
+    return absl::ParseFlag(value, &n, &error);
+  }
+  if (flag.IsOfType<uint64_t>()) {
+    uint64_t n = 0;
+    return absl::ParseFlag(value, &n, &error);
+  }
+  return true;  // strings and string lists: the command checks them
+}
+
+// Checks that every flag value parses as its flag's type, so that Abseil never fails (it would
+// exit 1 with its own message). Returns false after printing a one-line error. REQUIRES:
+// NormaliseFlags ran.
+bool ValidateFlagValues(const Command& command, const std::vector<std::string>& args) {
+  for (size_t i = 2; i < args.size() && args[i] != "--"; ++i) {
+    const std::string& arg = args[i];
+    if (arg.compare(0, 2, "--") != 0) continue;
+    const size_t equals = arg.find('=');
+    std::string name = arg.substr(2, equals == std::string::npos ? equals : equals - 2);
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && name.compare(0, 2, "no") == 0) {
+      // A negated boolean (NormaliseFlags checked it): it takes no value.
+      if (equals == std::string::npos) continue;
+      absl::FPrintF(stderr, "snapsim %s: --%s takes no value\n", AbslView(command.name),
+                    DisplayFlagName(name));
+      return false;
+    }
+    if (flag == nullptr) continue;
+    const bool is_bool = flag->IsOfType<bool>();
+    if (is_bool && equals == std::string::npos) continue;
+    const std::string& value = equals == std::string::npos ? args[++i] : arg.substr(equals + 1);
+    if (ParsesAs(*flag, value)) continue;
+    absl::FPrintF(stderr, "snapsim %s: bad value '%s' for --%s: expected %s\n",
+                  AbslView(command.name), value, DisplayFlagName(name), ExpectedValue(*flag));
+    return false;
+  }
+  return true;
+}
+
+// Records the value of each non-boolean flag occurrence for GivenFlagValues. REQUIRES:
+// NormaliseFlags ran, so every flag is "--name=value" or "--name" "value".
+void RecordGivenFlags(const std::vector<std::string>& args) {
+  for (size_t i = 2; i < args.size() && args[i] != "--"; ++i) {
+    const std::string& arg = args[i];
+    if (arg.compare(0, 2, "--") != 0) continue;
+    const size_t equals = arg.find('=');
+    const std::string name = arg.substr(2, equals == std::string::npos ? equals : equals - 2);
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr || flag->IsOfType<bool>()) continue;
+    std::string value;
+    if (equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    auto& given = GivenFlags();
+    auto it =
+        std::find_if(given.begin(), given.end(), [&](const auto& g) { return g.first == name; });
+    if (it == given.end()) it = given.insert(given.end(), {name, {}});
+    it->second.push_back(std::move(value));
+  }
 }
 
 // Abseil keeps only the last value of a repeated flag. For list flags (--option, --scenario) every
@@ -192,6 +284,8 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (!NormaliseFlags(*command, args)) return kExitUsage;
+  if (!ValidateFlagValues(*command, args)) return kExitUsage;
+  RecordGivenFlags(args);
   MergeRepeatedListFlags(args);
 
   // Abseil sees "snapsim <args after the command>" and returns argv[0] plus the positionals.
@@ -201,12 +295,43 @@ int Main(int argc, char** argv) {
   const std::vector<char*> rest =
       absl::ParseCommandLine(static_cast<int>(flag_argv.size()), flag_argv.data());
   const std::vector<std::string> positional(rest.begin() + 1, rest.end());
-  return command->run(positional);
+  try {
+    return command->run(positional);
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A file the command could not create, read or replace; nothing the user had is changed by
+    // the commands' own writes (util/atomic_file), so this is bad input, not a crash.
+    absl::string_view what = e.what();
+    absl::ConsumePrefix(&what, "filesystem error: ");
+    absl::FPrintF(stderr, "snapsim %s: %s\n", AbslView(command->name), what);
+    return kExitUsage;
+  }
+}
+
+// Flushes standard output and reports a failed write to it (a full disk, a closed pipe's EIO):
+// output the user asked for and did not get is an error. Returns the exit code.
+int FinishStandardOutput(int argc, char** argv, int code) {
+  errno = 0;
+  std::cout.flush();
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;
+  if (flushed && !std::ferror(stdout) && std::cout.good()) return code;
+  const Command* command = argc > 1 ? FindCommand(argv[1]) : nullptr;
+  absl::FPrintF(stderr, "snapsim%s%s: cannot write to standard output: %s\n",
+                command == nullptr ? "" : " ", command == nullptr ? "" : AbslView(command->name),
+                std::strerror(error != 0 ? error : EIO));
+  return kExitUsage;
 }
 
 }  // namespace
 
 const std::vector<Command>& Commands() { return Registry(); }
+
+std::optional<std::vector<std::string>> GivenFlagValues(std::string_view name) {
+  for (const auto& [flag, values] : GivenFlags()) {
+    if (flag == name) return values;
+  }
+  return std::nullopt;
+}
 
 const Command* FindCommand(std::string_view name) {
   for (const Command& command : Registry()) {
@@ -225,4 +350,6 @@ CommandRegistrar::CommandRegistrar(Command command) {
 
 }  // namespace snapsim::cli
 
-int main(int argc, char** argv) { return snapsim::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return snapsim::cli::FinishStandardOutput(argc, argv, snapsim::cli::Main(argc, argv));
+}

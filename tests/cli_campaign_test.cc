@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -45,6 +46,15 @@ constexpr const char* kKnownFinding = "--scenario area-boundary-reload --seeds 1
 
 CampaignSummary LoadSummary(const std::string& dir) {
   return nlohmann::json::parse(ReadFileOrEmpty(dir + "/summary.json")).get<CampaignSummary>();
+}
+
+std::vector<RunResult> LoadResults(const std::string& dir) {
+  std::vector<RunResult> results;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFileOrEmpty(dir + "/results.jsonl"), '\n', absl::SkipEmpty())) {
+    results.push_back(nlohmann::json::parse(line).get<RunResult>());
+  }
+  return results;
 }
 
 size_t CountLines(const std::string& path) {
@@ -278,6 +288,9 @@ TEST(CliCampaignTest, BadInputExitsTwoWithOneLineAndTouchesNothing) {
       "--shard 3/2",
       "--shard 1",
       "--seed-timeout -5s",
+      "--seed-timeout 99999999999h",
+      "--seed-timeout 169h",
+      "--budget 8761h",
       "--scenario no-such-scenario",
       "--option no_such_option",
       "--jobs 100000",
@@ -323,6 +336,48 @@ TEST(CliCampaignTest, RepeatedScenarioFlagsRunEveryScenarioInOrder) {
   EXPECT_EQ(s.config.scenarios, (std::vector<std::string>{"steady-origin-writes", "many-areas"}));
   EXPECT_EQ(s.config.seed_first, 3u);
   EXPECT_EQ(s.config.seed_last, std::optional<uint64_t>(3));
+}
+
+// The scenarios and options come from the parsed flags: with an empty /proc (a tmpfs mounted over
+// it in a private mount namespace) the campaign runs only the named scenarios and keeps the
+// options in its replay commands. Skipped where unprivileged namespaces are unavailable.
+TEST(CliCampaignTest, ScenariosAndOptionsDoNotDependOnProc) {
+  if (std::system("unshare -rm sh -c 'mount -t tmpfs none /proc' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "unshare -rm with a tmpfs over /proc is not available here";
+  }
+  const std::string out = MakeTempDir("cli_campaign_no_proc");
+  const std::string log = out + "/../cli_campaign_no_proc.log";
+  const std::string command = absl::StrCat(
+      "unshare -rm sh -c 'mount -t tmpfs none /proc && exec \"$0\" \"$@\"' '",
+      testing::kSnapsimBinary,
+      "' campaign --scenario steady-origin-writes --scenario many-areas --seeds 2 --no-minimize "
+      "--option durable_invalidation --option commit_failed_copies --out '",
+      out, "' >'", log, "' 2>&1");
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_NE(WEXITSTATUS(status), 2) << ReadFileOrEmpty(log);
+  const CampaignSummary s = LoadSummary(out);
+  EXPECT_EQ(s.config.scenarios, (std::vector<std::string>{"steady-origin-writes", "many-areas"}));
+  const std::vector<RunResult> results = LoadResults(out);
+  EXPECT_EQ(results.size(), 2u);
+  for (const RunResult& result : results) {
+    EXPECT_TRUE(absl::StrContains(result.replay_command,
+                                  "--option durable_invalidation,commit_failed_copies"))
+        << result.replay_command;
+  }
+}
+
+TEST(CliCampaignTest, OpenSeedRangeStopsAtTheLastSeedWithoutWrapping) {
+  const std::string out = MakeTempDir("cli_campaign_last_seeds");
+  CliResult r = Campaign(
+      "--scenario steady-origin-writes --seeds 18446744073709551614.. --budget 60s --jobs 1 "
+      "--no-minimize --recheck off",
+      out);
+  ASSERT_NE(r.exit_code, 2) << r.err;
+  std::vector<uint64_t> seeds;
+  for (const RunResult& result : LoadResults(out)) seeds.push_back(result.seed);
+  std::sort(seeds.begin(), seeds.end());
+  EXPECT_EQ(seeds, (std::vector<uint64_t>{18446744073709551614u, 18446744073709551615u}));
 }
 
 TEST(CliCampaignTest, BudgetAloneRunsWholeSeedsFromOne) {

@@ -140,5 +140,38 @@ TEST(CliReportTest, MergeRefusesToWriteIntoACampaignDirectory) {
   EXPECT_EQ(testing::ReadFileOrEmpty(shard + "/summary.json"), before);
 }
 
+// OUT is new, empty, or an earlier merge's output; an unrelated directory that happens to hold a
+// summary.json is refused and left as it was.
+TEST(CliReportTest, MergeWritesOnlyIntoANewEmptyOrEarlierMergeDirectory) {
+  const std::string shard = MakeTempDir("cli_report_rule_shard");
+  const std::string merged = MakeTempDir("cli_report_rule_merged");
+  const std::string other = MakeTempDir("cli_report_rule_other");
+  CliResult run = RunSnapsim(absl::StrCat(
+      "campaign --scenario steady-origin-writes --seeds 1..2 --no-minimize --out '", shard, "'"));
+  ASSERT_NE(run.exit_code, 2) << run.err;
+  const std::string merge = absl::StrCat("report merge '", merged, "' '", shard, "'");
+  ASSERT_NE(RunSnapsim(merge).exit_code, 2);
+  CliResult again = RunSnapsim(merge);
+  EXPECT_NE(again.exit_code, 2) << again.err;
+  EXPECT_TRUE(fs::exists(merged + "/summary.json"));
+
+  { std::ofstream(other + "/summary.json") << "mine\n"; }
+  { std::ofstream(other + "/notes.txt") << "also mine\n"; }
+  CliResult r = RunSnapsim(absl::StrCat("report merge '", other, "' '", shard, "'"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, absl::StrCat("snapsim report: ", other,
+                                " is not empty and not an earlier merge's output (it holds "
+                                "notes.txt); give a new or empty directory\n"));
+  EXPECT_EQ(testing::ReadFileOrEmpty(other + "/summary.json"), "mine\n");
+
+  fs::remove(other + "/notes.txt");
+  fs::remove(other + "/summary.json");
+  { std::ofstream(other + "/index.html") << "mine\n"; }
+  r = RunSnapsim(absl::StrCat("report merge '", other, "' '", shard, "'"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(IsOneLine(r.err)) << r.err;
+  EXPECT_EQ(testing::ReadFileOrEmpty(other + "/index.html"), "mine\n");
+}
+
 }  // namespace
 }  // namespace snapsim

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -204,7 +205,8 @@ class JobQueue {
       ++next_.scenario_index;
       return;
     }
-    if (config_.seed_last && next_.seed == *config_.seed_last) {
+    // An open range ends at the last 64-bit seed instead of wrapping to 0.
+    if (next_.seed == (config_.seed_last ? *config_.seed_last : UINT64_MAX)) {
       exhausted_ = true;
       return;
     }

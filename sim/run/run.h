@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "sim/check/finding.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/workload.h"
@@ -42,6 +43,8 @@ struct RunOptions {
   // Write the durable images at the first crash (or at the end) here, if set: "<dir>/origin.img"
   // and "<dir>/cow.img".
   std::string export_dir;
+  // If set, receives the export's outcome when one was attempted (left alone otherwise).
+  absl::Status* export_status = nullptr;
   // TEST ONLY (sim/run/planted_nondeterminism.h): the process decides which workload step is
   // dropped, to prove that re-checks and pinned trace hashes catch nondeterminism. Off (the
   // default), it changes nothing.

@@ -56,6 +56,7 @@ void Simulation::HandleCrash(const std::string& point) {
     absl::Status s = world_->ExportDurableImages(options_.export_dir);
     Say(s.ok() ? absl::StrCat("  crash state written to ", options_.export_dir)
                : absl::StrCat("  export failed: ", s.message()));
+    if (options_.export_status != nullptr) *options_.export_status = s;
   }
   world_->PowerOn();
   RecoverFromCrash();
