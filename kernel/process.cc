@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,12 +28,16 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
     result.output = std::string("pipe: ") + std::strerror(errno);
     return result;
   }
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     result.output = std::string("fork: ") + std::strerror(errno);
     return result;
   }
   if (pid == 0) {
+    // A qemu (or apt) whose snapsim was killed must not run on alone, holding a core for minutes.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(126);  // the parent died before prctl took effect
     int out = -1;
     if (capture) {
       out = pipe_fds[1];
