@@ -139,7 +139,9 @@ void Decoder::CheckEntry(chunk_t area, uint32_t slot, const DiskException& e) {
 bool Decoder::ReadTable() {
   const uint32_t c = report_.chunk_sectors;
   const uint32_t e_per_area = report_.exceptions_per_area;
-  std::vector<uint8_t> area_buffer(uint64_t{c} << kSectorShift);
+  // Allocated once an area is known to lie inside the device: a forged chunk size on a small
+  // image must not cost its size in memory.
+  std::vector<uint8_t> area_buffer;
   report_.next_free = kNumSnapshotHeaderChunks + 1;
   for (chunk_t area = 0;; ++area) {
     SNAPSIM_ASSERT(area < kMaxAreas);
@@ -151,6 +153,7 @@ bool Decoder::ReadTable() {
                        ") is past the COW's end: the previous area is full"));
       return false;
     }
+    if (area_buffer.empty()) area_buffer.resize(uint64_t{c} << kSectorShift);
     const int r = SyncIo(cow_, BioOp::kRead, location * c, c, area_buffer.data());
     if (r != 0) {
       Add(DamageKind::kAreaUnreadable, AreaLocationOf(location, area), Severity::kError,
