@@ -32,8 +32,10 @@ int BioErrorFromErrno(int error_number) { return error_number == 0 ? -EIO : -err
 
 absl::StatusOr<std::unique_ptr<FileDevice>> FileDevice::Open(const std::string& path,
                                                              FileAccess access) {
+  // O_NONBLOCK so that a FIFO with no writer is refused below instead of hanging open(); it is
+  // cleared again for the files and block devices that are kept.
   const int flags = (access == FileAccess::kReadOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-  const int fd = ::open(path.c_str(), flags);
+  const int fd = ::open(path.c_str(), flags | O_NONBLOCK);
   if (fd < 0) return OpenError(path, errno);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -56,6 +58,12 @@ absl::StatusOr<std::unique_ptr<FileDevice>> FileDevice::Open(const std::string& 
     ::close(fd);
     return absl::InvalidArgumentError(
         absl::StrCat(path, " is not a regular file or a block device"));
+  }
+  const int status_flags = ::fcntl(fd, F_GETFL);
+  if (status_flags < 0 || ::fcntl(fd, F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
+    const int error_number = errno;
+    ::close(fd);
+    return OpenError(path, error_number);
   }
   if (size_bytes == 0) {
     ::close(fd);

@@ -128,6 +128,15 @@ TEST_F(FileDeviceTest, DirectoryIsRefused) {
   EXPECT_FALSE(device.ok());
 }
 
+// A FIFO with no writer used to block open() forever (issue 15): refused at once instead.
+TEST_F(FileDeviceTest, FifoWithoutAWriterIsRefusedWithoutBlocking) {
+  const std::string fifo = Path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto device = FileDevice::Open(fifo, FileAccess::kReadOnly);
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(device.status().message(), fifo + " is not a regular file or a block device");
+}
+
 TEST(BioErrorFromErrno, NegatesErrnoAndTurnsNoProgressIntoEio) {
   EXPECT_EQ(BioErrorFromErrno(ENOSPC), -ENOSPC);
   EXPECT_EQ(BioErrorFromErrno(EIO), -EIO);
