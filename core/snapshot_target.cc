@@ -376,7 +376,8 @@ void SnapshotTarget::CopyEnded(PendingException* pe, int error) {
 // pending_complete, up to __check_for_conflicting_io.
 void SnapshotTarget::PendingComplete(PendingException* pe, bool success) {
   if (!success) InvalidateSnapshot(-EIO);
-  if (valid_ && IsTracked(pe->e.old_chunk)) {
+  if (valid_ && IsTracked(pe->e.old_chunk) &&
+      options_.mutation != TargetMutation::kNoWaitForTrackedReads) {
     pe->waiting_for_reads = true;  // EndTracked finishes it
     return;
   }

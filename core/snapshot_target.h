@@ -66,6 +66,8 @@ enum class TargetMutation : uint8_t {
   kRecycleCopyBufferEarly,     // refill the copy buffer as soon as its COW write is submitted
   kIgnoreCopyReadError,        // a copy whose origin read failed writes its buffer to the COW
   kIgnoreCopyWriteError,       // a copy whose COW write failed is committed as if it landed
+  kNoWaitForTrackedReads,      // complete an exception while snapshot reads of its chunk are
+                               // still in flight to the origin (no __check_for_conflicting_io)
 };
 
 // All false is the faithful 3.7 target. Each bool has a row in kNamedOptions

@@ -54,7 +54,7 @@ TEST(FaultFields, EveryKnobIsSetAwayFromItsDefault) {
   // static_asserts in fault_fields.h, and the count here pins the rows.
   size_t knobs = 0;
   ForEachFaultKnob(set, [&](std::string_view, const FaultField&, const auto&) { ++knobs; });
-  EXPECT_EQ(knobs, 14u + 2 * 6u) << "profile knobs + two devices' knobs";
+  EXPECT_EQ(knobs, 16u + 2 * 6u) << "profile knobs + two devices' knobs";
   EXPECT_FALSE(ScenarioToToml(ScenarioWith(set)) == ScenarioToToml(ScenarioWith(defaults)));
 }
 

@@ -42,6 +42,13 @@ TEST(FaultProfile, ValidationNamesTheField) {
             "fault_profile.crash_keep_weight: crash keep/drop/tear weights are all 0");
 
   p = FaultProfile{};
+  p.slow_io = Ratio{1, 10};
+  p.slow_io_latency_max_ns = 100'000;
+  EXPECT_EQ(Validate(p).message(),
+            "fault_profile.slow_io_latency_max_ns: 100000 is below latency_max_ns 200000 (slow_io "
+            "is on)");
+
+  p = FaultProfile{};
   p.latency_min_ns = 0;
   EXPECT_EQ(Validate(p).message(), "fault_profile.latency_min_ns: must be at least 1 ns");
 }

@@ -87,6 +87,8 @@ const std::vector<MutationCase>& MutationCases() {
        TargetMutation::kNone},
       {"IgnoreCopyWriteError", "cow-write-errors", StoreMutation::kNone,
        TargetMutation::kIgnoreCopyWriteError},
+      {"NoWaitForTrackedReads", "slow-io", StoreMutation::kNone,
+       TargetMutation::kNoWaitForTrackedReads},
   };
   return kCases;
 }
@@ -137,7 +139,7 @@ TEST_P(UnmutatedTest, CorrectedStoreIsCleanOverTheSameSeeds) {
 INSTANTIATE_TEST_SUITE_P(Scenarios, UnmutatedTest,
                          ::testing::Values("default", "garbage-cow", "many-areas",
                                            "overflow-invalidation", "merge-crash", "io-errors",
-                                           "cow-write-errors"),
+                                           "cow-write-errors", "slow-io"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return testing::TestNameOf(info.param);
                          });

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/sim_device.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <optional>
@@ -536,11 +537,17 @@ TEST(SimDeviceFaults, LyingFlushMakesNothingDurable) {
   EXPECT_EQ(world.probes().count(Probe::kBeyondLyingFlush), 1u);
 }
 
-// Submits 32 one-sector writes at once to a new COW device; returns their completion order.
-std::vector<uint64_t> CompletionOrderOf32Writes(World& world) {
+struct Completion {
+  uint64_t write;  // index in submission order
+  SimTime at;
+};
+
+// Submits 32 one-sector writes at once (time 0) to a new COW device; returns their completions
+// in the order they happened.
+std::vector<Completion> CompletionsOf32Writes(World& world) {
   SimDevice& cow = world.Make();
   std::vector<std::vector<uint8_t>> keep;
-  std::vector<uint64_t> completion_order;
+  std::vector<Completion> completions;
   for (uint64_t i = 0; i < 32; ++i) {
     keep.push_back(StampedData(i, 1, i));
     Bio bio;
@@ -548,11 +555,19 @@ std::vector<uint64_t> CompletionOrderOf32Writes(World& world) {
     bio.sector = i;
     bio.sector_count = 1;
     bio.data = keep.back().data();
-    bio.end_io = [&completion_order, i](int) { completion_order.push_back(i); };
+    bio.end_io = [&world, &completions, i](int) {
+      completions.push_back({i, world.scheduler().now()});
+    };
     cow.Submit(std::move(bio));
   }
   world.scheduler().RunUntilIdle(100);
-  return completion_order;
+  return completions;
+}
+
+std::vector<uint64_t> CompletionOrderOf32Writes(World& world) {
+  std::vector<uint64_t> order;
+  for (const Completion& c : CompletionsOf32Writes(world)) order.push_back(c.write);
+  return order;
 }
 
 TEST(SimDeviceFaults, ReorderedCompletionsAreCounted) {
@@ -573,6 +588,26 @@ TEST(SimDeviceFaults, WithoutReorderCompletionsAreFifo) {
   const std::vector<uint64_t> completion_order = CompletionOrderOf32Writes(world);
   EXPECT_TRUE(std::is_sorted(completion_order.begin(), completion_order.end()));
   EXPECT_EQ(world.probes().count(Probe::kSchedReorderedCompletion), 0u);
+}
+
+TEST(SimDeviceFaults, ASlowIoCompletesAfterEveryOrdinaryOneSubmittedWithIt) {
+  World world;
+  world.profile().reorder = kAlways;
+  world.profile().latency_min_ns = 1'000;
+  world.profile().latency_max_ns = 2'000;
+  world.profile().slow_io = Ratio{1, 4};
+  world.profile().slow_io_latency_max_ns = 1'000'000;
+  const std::vector<Completion> completions = CompletionsOf32Writes(world);
+  ASSERT_EQ(completions.size(), 32u);
+  const uint64_t stalled = world.probes().count(Probe::kSchedSlowIo);
+  EXPECT_GT(stalled, 0u);
+  EXPECT_LT(stalled, 32u);
+  // All were submitted at time 0: the ordinary ones end within latency_max_ns, the stalled ones
+  // no earlier than it.
+  const auto ordinary = std::count_if(completions.begin(), completions.end(),
+                                      [](const Completion& c) { return c.at < 2'000; });
+  EXPECT_GE(static_cast<uint64_t>(ordinary), 32u - stalled);
+  EXPECT_GT(completions.back().at, 2'000u);
 }
 
 // Sparse storage.

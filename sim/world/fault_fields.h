@@ -46,11 +46,13 @@ struct FaultField {
 
 inline constexpr FaultFamily kNoFamily = FaultFamily::kCount;
 
-inline constexpr std::array<FaultField, 22> kFaultFields = {{
+inline constexpr std::array<FaultField, 24> kFaultFields = {{
     {"latency_min_ns", &FaultProfile::latency_min_ns, kNoFamily, {}},
     {"latency_max_ns", &FaultProfile::latency_max_ns, kNoFamily, {}},
     {"reorder", &FaultProfile::reorder, FaultFamily::kReorder, {}},
     {"write_cache", &FaultProfile::write_cache, kNoFamily, {}},
+    {"slow_io", &FaultProfile::slow_io, FaultFamily::kSlowIo, {}},
+    {"slow_io_latency_max_ns", &FaultProfile::slow_io_latency_max_ns, kNoFamily, {}},
     {"crash_keep_weight", &FaultProfile::crash_keep_weight, kNoFamily, {}},
     {"crash_drop_weight", &FaultProfile::crash_drop_weight, kNoFamily, {}},
     {"crash_tear_weight", &FaultProfile::crash_tear_weight, FaultFamily::kCrashTear, {}},
@@ -90,7 +92,7 @@ inline constexpr std::array<FaultField, 22> kFaultFields = {{
 
 // A field added to either struct changes its size: give it a row above, then update these.
 static_assert(sizeof(DeviceFaults) == 48, "a DeviceFaults field needs a kFaultFields row");
-static_assert(sizeof(FaultProfile) == 192, "a FaultProfile field needs a kFaultFields row");
+static_assert(sizeof(FaultProfile) == 216, "a FaultProfile field needs a kFaultFields row");
 
 namespace fault_fields_internal {
 template <typename Member>

@@ -175,6 +175,11 @@ FaultProfile SwarmProfile(Prng& prng, const SwarmOptions& options) {
       value = DrawRate(prng, field.swarm);
     }
   });
+  // Drawn last, so every knob above keeps the draws it had before slow_io existed.
+  if (prng.Chance(Ratio{1, 4})) {
+    p.slow_io = Ratio{1, static_cast<uint32_t>(prng.UintInclusive(4, 32))};
+    p.slow_io_latency_max_ns = p.latency_max_ns + prng.UintInclusive(1'000'000, 10'000'000);
+  }
   SNAPSIM_ASSERT(Validate(p).ok());
   return p;
 }
@@ -190,6 +195,15 @@ absl::Status Validate(const FaultProfile& p) {
   if (p.latency_max_ns > kMaxLatencyNs) {
     return absl::InvalidArgumentError(
         Cat("fault_profile.latency_max_ns: ", p.latency_max_ns, " is above 1 s"));
+  }
+  if (p.slow_io.numerator != 0 && p.slow_io_latency_max_ns < p.latency_max_ns) {
+    return absl::InvalidArgumentError(
+        Cat("fault_profile.slow_io_latency_max_ns: ", p.slow_io_latency_max_ns,
+            " is below latency_max_ns ", p.latency_max_ns, " (slow_io is on)"));
+  }
+  if (p.slow_io_latency_max_ns > kMaxLatencyNs) {
+    return absl::InvalidArgumentError(
+        Cat("fault_profile.slow_io_latency_max_ns: ", p.slow_io_latency_max_ns, " is above 1 s"));
   }
   if (uint64_t{p.crash_keep_weight} + p.crash_drop_weight + p.crash_tear_weight == 0) {
     return absl::InvalidArgumentError(

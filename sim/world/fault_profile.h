@@ -44,6 +44,11 @@ struct FaultProfile {
   // it completes no earlier than every I/O submitted before it on the device (FIFO). [0, 1]
   Ratio reorder = Ratio{1, 2};
   bool write_cache = true;  // false: every write is durable when it completes
+  // Chance an I/O stalls (a queue stall, an internal retry, a slow path of the device): its
+  // latency is drawn from [latency_max_ns, slow_io_latency_max_ns] instead. Within the contract:
+  // a device may take any time to complete an I/O. [0, 1]
+  Ratio slow_io = kNever;
+  uint64_t slow_io_latency_max_ns = 0;  // ns, >= latency_max_ns when slow_io is on, <= 1 s
 
   // Fate of each non-durable write at a crash: relative weights, sum > 0.
   uint32_t crash_keep_weight = 1;  // weight, the write landed whole
@@ -77,6 +82,7 @@ struct FaultProfile {
 
 enum class FaultFamily : uint8_t {
   kReorder,
+  kSlowIo,
   kCrashTear,
   kReadEio,
   kWriteEio,
@@ -106,6 +112,7 @@ inline constexpr Probe kNoProbe = Probe::kCount;
 inline constexpr std::array<FaultFamilyInfo, static_cast<size_t>(FaultFamily::kCount)>
     kFaultFamilies = {{
         {FaultFamily::kReorder, "reorder", false, {Probe::kSchedReorderedCompletion, kNoProbe}},
+        {FaultFamily::kSlowIo, "slow_io", false, {Probe::kSchedSlowIo, kNoProbe}},
         {FaultFamily::kCrashTear, "crash_tear", false, {Probe::kCrashWriteTorn, kNoProbe}},
         {FaultFamily::kReadEio, "read_eio", false, {Probe::kIoReadEio, kNoProbe}},
         {FaultFamily::kWriteEio, "write_eio", false, {Probe::kIoWriteEio, kNoProbe}},

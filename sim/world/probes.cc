@@ -22,6 +22,7 @@ constexpr std::array<std::string_view, kProbeCount> kNames = {
     "beyond.corrupted_sector",
     "beyond.lying_flush",
     "sched.reordered_completion",
+    "sched.slow_io",
     "fiu.alloc_area",
     "fiu.alloc_callbacks",
     "fiu.chunk_io",

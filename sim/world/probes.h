@@ -33,6 +33,7 @@ enum class Probe : uint16_t {
   kBeyondCorruptedSector,
   kBeyondLyingFlush,
   kSchedReorderedCompletion,
+  kSchedSlowIo,
   kFiuAllocArea,
   kFiuAllocCallbacks,
   kFiuChunkIo,

@@ -83,6 +83,10 @@ int SimDevice::DecideError(const Bio& bio, uint64_t io_number) {
 SimTime SimDevice::DrawLatency() {
   const SimTime now = scheduler_.now();
   SimTime at = now + prng_.UintInclusive(profile_.latency_min_ns, profile_.latency_max_ns);
+  if (prng_.Chance(profile_.slow_io)) {
+    probes_.Bump(Probe::kSchedSlowIo);
+    at = now + prng_.UintInclusive(profile_.latency_max_ns, profile_.slow_io_latency_max_ns);
+  }
   if (!prng_.Chance(profile_.reorder)) {
     at = std::max(at, last_completion_);  // FIFO: no earlier than anything before it
   } else if (at < last_completion_) {
