@@ -11,6 +11,7 @@
 
 #include "benchmark/benchmark.h"
 #include "sim/run/explore.h"
+#include "sim/run/explore_workers.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/scenario_toml.h"
@@ -54,6 +55,26 @@ void BM_ExploreSmall(benchmark::State& state) {
   ExploreBench(state, LoadCorrected("explore-small"));
 }
 BENCHMARK(BM_ExploreSmall)->Unit(benchmark::kMillisecond);
+
+// explore-small over worker processes (explore --jobs N), in wall-clock time: the speed-up over
+// BM_ExploreSmall/real_time is how the explorer scales with cores.
+void BM_ExploreSmallWorkers(benchmark::State& state) {
+  const Scenario scenario = LoadCorrected("explore-small");
+  ExploreOptions options;
+  options.bound = kExploreBound;
+  uint64_t checked = 0;
+  for (auto _ : state) {
+    absl::StatusOr<ExploreResult> r =
+        ExploreInWorkers(scenario, options, static_cast<uint32_t>(state.range(0)));
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    checked += r->states_checked;
+  }
+  state.counters["states_checked"] = benchmark::Counter(checked, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ExploreSmallWorkers)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The reference profile: the same workload on 4 KiB chunks and 256 KiB devices.
 void BM_ExploreReference4KiBChunks(benchmark::State& state) {

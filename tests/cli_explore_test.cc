@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/cli_runner.h"
 #include "tests/support/fake_campaign.h"
 #include "tests/support/test_paths.h"
@@ -82,11 +83,23 @@ TEST(CliExploreTest, BadCrashPointOrStateGetsOneLineAndExitTwo) {
                            "explore --scenario explore-small --crash-point 2 --state x",
                            "explore --scenario explore-small --crash-point 200000",
                            "explore --scenario explore-small --crash-point 9999",
-                           "explore --scenario explore-small --crash-point 3 --state 99999999"}) {
+                           "explore --scenario explore-small --crash-point 3 --state 99999999",
+                           "explore --scenario explore-small --jobs 100000"}) {
     const CliResult r = RunSnapsim(args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
     EXPECT_TRUE(IsOneLine(r.err)) << args << ": " << r.err;
   }
+}
+
+TEST(CliExploreTest, JsonGivesTheWorkersTheWallTimeAndTheRate) {
+  const CliResult r = RunSnapsim("explore --scenario explore-small --bound 6 --jobs 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("jobs"), 2);
+  EXPECT_EQ(j.at("crash_points"), 6);
+  EXPECT_GT(j.at("states_checked").get<uint64_t>(), 0u);
+  EXPECT_GT(j.at("wall_seconds").get<double>(), 0.0);
+  EXPECT_GT(j.at("states_per_second").get<double>(), 0.0);
 }
 
 }  // namespace

@@ -2,14 +2,17 @@
 //
 // The bounded-exhaustive explorer: it states its bound, checks real states, is clean on the
 // corrected store, finds a mutation, and its pruning never hides a finding that the unpruned
-// enumeration of the same crash points shows.
+// enumeration of the same crash points shows. Split over worker processes it gives the same
+// result, findings and log as in one process.
 #include "sim/run/explore.h"
 
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "sim/run/explore_workers.h"
 #include "sim/workload/scenario.h"
 #include "tests/support/corrected_scenario.h"
 
@@ -105,6 +108,56 @@ TEST(ExploreTest, WorkloadShorterThanTheBoundEndsEarlyAndSaysSo) {
   const ExploreResult r = Explore(scenario, options);
   EXPECT_TRUE(r.run_ended_before_bound);
   EXPECT_LT(r.crash_points, options.bound);
+}
+
+// Everything Explore reports, as one comparable value.
+nlohmann::json Everything(const ExploreResult& r) {
+  return {{"crash_points", r.crash_points},
+          {"points_without_tears", r.points_without_tears},
+          {"points_over_bound", r.points_over_bound},
+          {"run_ended_before_bound", r.run_ended_before_bound},
+          {"states_enumerated", r.states_enumerated},
+          {"states_pruned", r.states_pruned},
+          {"states_checked", r.states_checked},
+          {"verdicts", r.verdicts},
+          {"findings", r.findings}};
+}
+
+// Returns the one-process result.
+ExploreResult ExpectWorkersChangeNothing(const Scenario& scenario, uint32_t bound) {
+  ExploreOptions options;
+  options.bound = bound;
+  std::ostringstream one_log;
+  options.log_out = &one_log;
+  const ExploreResult one = Explore(scenario, options);
+  for (uint32_t workers : {2u, 3u}) {
+    std::ostringstream log;
+    options.log_out = &log;
+    absl::StatusOr<ExploreResult> split = ExploreInWorkers(scenario, options, workers);
+    EXPECT_TRUE(split.ok()) << split.status();
+    if (!split.ok()) continue;
+    EXPECT_EQ(Everything(*split), Everything(one)) << workers << " workers";
+    EXPECT_EQ(log.str(), one_log.str()) << workers << " workers";
+  }
+  return one;
+}
+
+TEST(ExploreWorkersTest, SplitOverWorkersTheResultIsTheSameAsInOneProcess) {
+  EXPECT_GT(
+      ExpectWorkersChangeNothing(LoadCorrectedScenario("explore-small"), kBound).states_checked,
+      0u);
+}
+
+TEST(ExploreWorkersTest, FindingsAreTheFirstOnesWhateverWorkerFoundThem) {
+  Scenario scenario = LoadCorrectedScenario("explore-small");
+  scenario.store.mutation = StoreMutation::kNoAreaFlush;
+  EXPECT_FALSE(ExpectWorkersChangeNothing(scenario, kBound).findings.empty());
+}
+
+TEST(ExploreWorkersTest, AWorkloadShorterThanTheBoundEndsAtTheSamePoint) {
+  Scenario scenario = LoadCorrectedScenario("explore-small");
+  scenario.workload.steps_per_cycle = 2;
+  EXPECT_TRUE(ExpectWorkersChangeNothing(scenario, 1000).run_ended_before_bound);
 }
 
 }  // namespace

@@ -60,97 +60,156 @@ std::string StateReplayCommand(const ExploreOptions& options, uint32_t point, ui
   return command;
 }
 
+// Findings keep one per invariant: the first crash point and state that show it.
+void AddIfNewInvariant(Finding finding, std::vector<Finding>& findings) {
+  for (const Finding& known : findings) {
+    if (known.invariant == finding.invariant) return;
+  }
+  findings.push_back(std::move(finding));
+}
+
 }  // namespace
+
+std::vector<Step> ExploreSteps(const Scenario& scenario, uint64_t seed) {
+  std::vector<Step> steps;
+  for (const Step& step : StepsForSeed(scenario, seed)) {
+    if (step.kind != StepKind::kCrash) steps.push_back(step);  // the explorer picks the crashes
+  }
+  return steps;
+}
+
+PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& steps,
+                         const ExploreOptions& options, uint32_t point) {
+  SNAPSIM_ASSERT(point >= 1);
+  PointResult result;
+  result.point = point;
+  RunOptions run_options;
+  run_options.replay_prefix = options.replay_prefix;
+  run_options.crash_at_completion = point;
+  run_options.on_crash_point = [&](CrashPointContext& context) {
+    result.reached = true;
+    const std::vector<CachedWrite> origin_writes = context.origin->NonDurableWrites();
+    const std::vector<CachedWrite> cow_writes = context.cow->NonDurableWrites();
+    bool tears = options.tears;
+    auto count_states = [&](bool with_tears) -> uint64_t {
+      const uint64_t a = CrashEnumerator(origin_writes, with_tears).count();
+      const uint64_t b = CrashEnumerator(cow_writes, with_tears).count();
+      if (a == 0 || b == 0 || a > options.max_states_per_point / b) return 0;
+      return a * b;
+    };
+    uint64_t states = count_states(tears);
+    if (states == 0 && tears) {
+      tears = false;
+      result.without_tears = true;
+      states = count_states(false);
+    }
+    if (states == 0) {
+      result.over_bound = true;
+      return;
+    }
+    result.states_at_point = states;
+    uint64_t first_state = 0, end_state = states;
+    if (options.only_state) {
+      if (*options.only_state >= states) {
+        result.state_out_of_range = true;
+        return;
+      }
+      first_state = *options.only_state;
+      end_state = first_state + 1;
+    }
+    CrashEnumerator origin_enum(origin_writes, tears);
+    CrashEnumerator cow_enum(cow_writes, tears);
+    absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;  // lookups only, never iterated
+    for (uint64_t i = first_state; i < end_state; ++i) {
+      ++result.states_enumerated;
+      PageStore origin_image = context.origin->CrashImage(origin_enum.At(i % origin_enum.count()));
+      PageStore cow_image = context.cow->CrashImage(cow_enum.At(i / origin_enum.count()));
+      if (options.prune && !options.only_state) {
+        auto key = std::make_pair(ImageKey(origin_image, origin_writes, 0x243f6a8885a308d3ULL),
+                                  ImageKey(cow_image, cow_writes, 0x13198a2e03707344ULL));
+        if (!seen.insert(key).second) {
+          ++result.states_pruned;
+          continue;
+        }
+      }
+      ++result.states_checked;
+      std::vector<Finding> found = context.check(std::move(origin_image), std::move(cow_image));
+      for (Finding& f : found) {
+        f.crash_point = absl::StrCat(context.crash_point, ", crash state ", i);
+        f.replay_command = StateReplayCommand(options, point, i);
+        AddIfNewInvariant(std::move(f), result.findings);
+      }
+    }
+  };
+  RunResult run = RunSteps(scenario, options.seed, steps, run_options);
+  result.verdicts = std::move(run.verdicts);
+  return result;
+}
+
+bool AddPoint(const PointResult& point, const ExploreOptions& options, ExploreResult& total) {
+  for (const auto& [name, verdict] : point.verdicts) {
+    total.verdicts[name].checked += verdict.checked;
+    total.verdicts[name].failed += verdict.failed;
+  }
+  if (!point.reached) {
+    total.run_ended_before_bound = true;
+    return false;
+  }
+  ++total.crash_points;
+  total.points_without_tears += point.without_tears ? 1 : 0;
+  total.points_over_bound += point.over_bound ? 1 : 0;
+  total.state_out_of_range |= point.state_out_of_range;
+  if (point.states_at_point != 0) total.states_at_point = point.states_at_point;
+  total.states_enumerated += point.states_enumerated;
+  total.states_pruned += point.states_pruned;
+  total.states_checked += point.states_checked;
+  for (const Finding& f : point.findings) AddIfNewInvariant(f, total.findings);
+  if (options.log_out != nullptr) {
+    *options.log_out << absl::StrFormat("crash point %u: %u states checked so far, %u pruned\n",
+                                        point.point, total.states_checked, total.states_pruned);
+  }
+  return true;
+}
 
 ExploreResult Explore(const Scenario& scenario, const ExploreOptions& options) {
   SNAPSIM_ASSERT(options.bound >= 1);
   SNAPSIM_ASSERT(!options.only_state || options.only_point > 0);
   ExploreResult result;
-  std::vector<Step> steps;
-  for (const Step& step : StepsForSeed(scenario, options.seed)) {
-    if (step.kind != StepKind::kCrash) steps.push_back(step);  // the explorer picks the crashes
-  }
+  const std::vector<Step> steps = ExploreSteps(scenario, options.seed);
   const uint32_t first_point = options.only_point > 0 ? options.only_point : 1;
   const uint32_t last_point = options.only_point > 0 ? options.only_point : options.bound;
   for (uint32_t point = first_point; point <= last_point; ++point) {
-    bool reached = false;
-    RunOptions run_options;
-    run_options.replay_prefix = options.replay_prefix;
-    run_options.crash_at_completion = point;
-    run_options.on_crash_point = [&](CrashPointContext& context) {
-      reached = true;
-      ++result.crash_points;
-      const std::vector<CachedWrite> origin_writes = context.origin->NonDurableWrites();
-      const std::vector<CachedWrite> cow_writes = context.cow->NonDurableWrites();
-      bool tears = options.tears;
-      auto count_states = [&](bool with_tears) -> uint64_t {
-        const uint64_t a = CrashEnumerator(origin_writes, with_tears).count();
-        const uint64_t b = CrashEnumerator(cow_writes, with_tears).count();
-        if (a == 0 || b == 0 || a > options.max_states_per_point / b) return 0;
-        return a * b;
-      };
-      uint64_t states = count_states(tears);
-      if (states == 0 && tears) {
-        tears = false;
-        ++result.points_without_tears;
-        states = count_states(false);
-      }
-      if (states == 0) {
-        ++result.points_over_bound;
-        return;
-      }
-      result.states_at_point = states;
-      uint64_t first_state = 0, end_state = states;
-      if (options.only_state) {
-        if (*options.only_state >= states) {
-          result.state_out_of_range = true;
-          return;
-        }
-        first_state = *options.only_state;
-        end_state = first_state + 1;
-      }
-      CrashEnumerator origin_enum(origin_writes, tears);
-      CrashEnumerator cow_enum(cow_writes, tears);
-      absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;  // lookups only, never iterated
-      for (uint64_t i = first_state; i < end_state; ++i) {
-        ++result.states_enumerated;
-        PageStore origin_image =
-            context.origin->CrashImage(origin_enum.At(i % origin_enum.count()));
-        PageStore cow_image = context.cow->CrashImage(cow_enum.At(i / origin_enum.count()));
-        if (options.prune && !options.only_state) {
-          auto key = std::make_pair(ImageKey(origin_image, origin_writes, 0x243f6a8885a308d3ULL),
-                                    ImageKey(cow_image, cow_writes, 0x13198a2e03707344ULL));
-          if (!seen.insert(key).second) {
-            ++result.states_pruned;
-            continue;
-          }
-        }
-        ++result.states_checked;
-        std::vector<Finding> found = context.check(std::move(origin_image), std::move(cow_image));
-        for (Finding& f : found) {
-          f.crash_point = absl::StrCat(context.crash_point, ", crash state ", i);
-          f.replay_command = StateReplayCommand(options, point, i);
-          bool known = false;
-          for (const Finding& g : result.findings) known |= g.invariant == f.invariant;
-          if (!known) result.findings.push_back(std::move(f));
-        }
-      }
-    };
-    RunResult run = RunSteps(scenario, options.seed, steps, run_options);
-    for (const auto& [name, verdict] : run.verdicts) {
-      result.verdicts[name].checked += verdict.checked;
-      result.verdicts[name].failed += verdict.failed;
-    }
-    if (options.log_out != nullptr && reached) {
-      *options.log_out << absl::StrFormat("crash point %u: %u states checked so far, %u pruned\n",
-                                          point, result.states_checked, result.states_pruned);
-    }
-    if (!reached) {
-      result.run_ended_before_bound = true;
-      break;
-    }
+    if (!AddPoint(ExplorePoint(scenario, steps, options, point), options, result)) break;
   }
   return result;
+}
+
+void to_json(nlohmann::json& j, const PointResult& p) {
+  j = {{"point", p.point},
+       {"reached", p.reached},
+       {"without_tears", p.without_tears},
+       {"over_bound", p.over_bound},
+       {"state_out_of_range", p.state_out_of_range},
+       {"states_at_point", p.states_at_point},
+       {"states_enumerated", p.states_enumerated},
+       {"states_pruned", p.states_pruned},
+       {"states_checked", p.states_checked},
+       {"verdicts", p.verdicts},
+       {"findings", p.findings}};
+}
+
+void from_json(const nlohmann::json& j, PointResult& p) {
+  j.at("point").get_to(p.point);
+  j.at("reached").get_to(p.reached);
+  j.at("without_tears").get_to(p.without_tears);
+  j.at("over_bound").get_to(p.over_bound);
+  j.at("state_out_of_range").get_to(p.state_out_of_range);
+  j.at("states_at_point").get_to(p.states_at_point);
+  j.at("states_enumerated").get_to(p.states_enumerated);
+  j.at("states_pruned").get_to(p.states_pruned);
+  j.at("states_checked").get_to(p.states_checked);
+  j.at("verdicts").get_to(p.verdicts);
+  j.at("findings").get_to(p.findings);
 }
 
 }  // namespace snapsim

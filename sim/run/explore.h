@@ -27,8 +27,10 @@
 #include <string>
 #include <vector>
 
+#include "nlohmann/json.hpp"
 #include "sim/check/finding.h"
 #include "sim/workload/scenario.h"
+#include "sim/workload/workload.h"
 
 namespace snapsim {
 
@@ -70,6 +72,34 @@ struct ExploreResult {
 };
 
 ExploreResult Explore(const Scenario& scenario, const ExploreOptions& options);
+
+// One crash point's share of an exploration. Points are independent (each replays the workload
+// from the start), so they can be explored in any order or process and added up in point order.
+struct PointResult {
+  uint32_t point = 0;
+  bool reached = false;             // the workload has this many completions
+  bool without_tears = false;       // tears would exceed the per-point limit
+  bool over_bound = false;          // skipped: too many states even without tears
+  bool state_out_of_range = false;  // only_state is not a state of this point
+  uint64_t states_at_point = 0;
+  uint64_t states_enumerated = 0;
+  uint64_t states_pruned = 0;
+  uint64_t states_checked = 0;
+  std::map<std::string, Verdict> verdicts;  // of the whole replay, as Explore adds them
+  std::vector<Finding> findings;            // one per invariant, the first state that shows it
+};
+
+// The steps every crash point replays: the seed's workload without its random crashes.
+std::vector<Step> ExploreSteps(const Scenario& scenario, uint64_t seed);
+// Explores crash point `point` alone. REQUIRES: point >= 1.
+PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& steps,
+                         const ExploreOptions& options, uint32_t point);
+// Adds the next point's result to `total` (and logs it to options.log_out). Add points in
+// increasing order; returns false when the point was not reached: the exploration ends there.
+bool AddPoint(const PointResult& point, const ExploreOptions& options, ExploreResult& total);
+
+void to_json(nlohmann::json& j, const PointResult& p);
+void from_json(const nlohmann::json& j, PointResult& p);
 
 }  // namespace snapsim
 
