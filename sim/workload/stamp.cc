@@ -2,6 +2,8 @@
 #include "sim/workload/stamp.h"
 
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "sim/world/prng.h"
 
@@ -9,7 +11,7 @@ namespace snapsim {
 namespace {
 
 constexpr uint8_t kMagic[4] = {'S', 'S', 'I', 'M'};
-constexpr uint32_t kChecksumOffset = 24;
+constexpr uint32_t kCheckOffset = 24;
 constexpr uint32_t kFillerOffset = 32;
 constexpr uint32_t kWords = kSectorSize / 8;
 
@@ -39,67 +41,73 @@ uint64_t FillerWord(uint64_t seed, uint32_t i) {
   return x ^ (x >> 32);
 }
 
-// A 64-bit word hash in four independent FNV-style lanes (word i feeds lane i % 4, for speed),
-// folded with Mix64; the checksum word counts as zero.
-class ChecksumLanes {
- public:
-  void Add(uint32_t word_index, uint64_t word) {
-    uint64_t& lane = lanes_[word_index % 4];
-    lane = (lane ^ word) * 0x100000001b3ULL;
-    lane ^= lane >> 29;
-  }
-  uint64_t Finish() const {
-    return Mix64(lanes_[0] ^ Mix64(lanes_[1] ^ Mix64(lanes_[2] ^ Mix64(lanes_[3]))));
-  }
-
- private:
-  uint64_t lanes_[4] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0x9e3779b97f4a7c15ULL,
-                        0x100000001b3ULL};
-};
-
-uint64_t SectorChecksum(const uint8_t* sector) {
-  ChecksumLanes lanes;
-  for (uint32_t w = 0; w < kWords; ++w) {
-    lanes.Add(w, w == kChecksumOffset / 8 ? 0 : GetLe64(sector + w * 8));
-  }
-  return lanes.Finish();
-}
+// The check word: derived from the header alone, like the filler. With every filler word and the
+// check word derived from (device, sector, write id), a sector decodes only if all 64 of its words
+// agree with its header, so a flipped byte anywhere or a mix of two stamps is caught without a
+// second pass over the bytes.
+uint64_t CheckWord(uint64_t seed) { return Mix64(seed ^ 0x243f6a8885a308d3ULL); }
 
 }  // namespace
 
 void FillStampedSector(const Stamp& stamp, uint8_t* out) {
-  // Words are built in registers and hashed as they are made (this runs for every never-written
-  // origin sector read), then stored little-endian.
-  uint64_t words[kWords];
-  words[0] = uint64_t{GetLe32(kMagic)} | uint64_t{stamp.device} << 32;
-  words[1] = stamp.sector;
-  words[2] = stamp.write_id;
-  words[3] = 0;
   const uint64_t seed = FillerSeed(stamp.device, stamp.sector, stamp.write_id);
-  for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) words[w] = FillerWord(seed, w);
-  ChecksumLanes lanes;
-  for (uint32_t w = 0; w < kWords; ++w) lanes.Add(w, words[w]);
-  words[kChecksumOffset / 8] = lanes.Finish();
-  for (uint32_t w = 0; w < kWords; ++w) PutLe64(out + w * 8, words[w]);
+  PutLe64(out, uint64_t{GetLe32(kMagic)} | uint64_t{stamp.device} << 32);
+  PutLe64(out + 8, stamp.sector);
+  PutLe64(out + 16, stamp.write_id);
+  PutLe64(out + kCheckOffset, CheckWord(seed));
+  for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) PutLe64(out + w * 8, FillerWord(seed, w));
 }
 
 std::optional<Stamp> DecodeStamp(const uint8_t* sector) {
   if (std::memcmp(sector, kMagic, 4) != 0) return std::nullopt;
-  if (GetLe64(sector + kChecksumOffset) != SectorChecksum(sector)) return std::nullopt;
   Stamp stamp{GetLe32(sector + 4), GetLe64(sector + 8), GetLe64(sector + 16)};
-  // The filler must be the one the header derives (catches a forged or mixed sector whose
-  // checksum happens to match).
   const uint64_t seed = FillerSeed(stamp.device, stamp.sector, stamp.write_id);
-  for (uint32_t off = kFillerOffset; off < kSectorSize; off += 8) {
-    if (GetLe64(sector + off) != FillerWord(seed, off / 8)) return std::nullopt;
+  if (GetLe64(sector + kCheckOffset) != CheckWord(seed)) return std::nullopt;
+  // Compare every filler word without an early exit: the loop has no branch to mispredict.
+  uint64_t differs = 0;
+  for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) {
+    differs |= GetLe64(sector + w * 8) ^ FillerWord(seed, w);
   }
+  if (differs != 0) return std::nullopt;
   return stamp;
 }
 
 Stamp InitialOriginStamp(sector_t sector) { return Stamp{kStampDeviceOrigin, sector, 0}; }
 
+namespace {
+
+// Never-written origin sectors are generated again at every read (each check read of each crash
+// state reads them). A direct-mapped memo of generated sectors, shared by every copy of one
+// generator (so by every crash image of a run), turns most of that into a copy. It only caches
+// what FillStampedSector gives, so it changes no byte and decides nothing.
+class InitialContentMemo {
+ public:
+  void Fill(sector_t sector, uint8_t* out) {
+    if (slots_.empty()) slots_.resize(kSlots);  // only generators that are read pay for it
+    Slot& slot = slots_[sector % kSlots];
+    if (!slot.filled || slot.sector != sector) {
+      FillStampedSector(InitialOriginStamp(sector), slot.bytes);
+      slot.sector = sector;
+      slot.filled = true;
+    }
+    std::memcpy(out, slot.bytes, kSectorSize);
+  }
+
+ private:
+  static constexpr size_t kSlots = 1024;  // 512 KiB
+  struct Slot {
+    bool filled = false;
+    sector_t sector = 0;
+    uint8_t bytes[kSectorSize];
+  };
+  std::vector<Slot> slots_;
+};
+
+}  // namespace
+
 SectorGenerator InitialOriginContent() {
-  return [](sector_t sector, uint8_t* out) { FillStampedSector(InitialOriginStamp(sector), out); };
+  auto memo = std::make_shared<InitialContentMemo>();
+  return [memo](sector_t sector, uint8_t* out) { memo->Fill(sector, out); };
 }
 
 }  // namespace snapsim

@@ -7,12 +7,13 @@
 //   [4, 8)    device: 0 origin, 1 snapshot, 2.. special writers
 //   [8, 16)   sector the writer meant it for
 //   [16, 24)  write id (0: the origin's initial content)
-//   [24, 32)  checksum: a four-lane 64-bit word hash over bytes [0, 24) and [32, 512)
+//   [24, 32)  check word derived from (device, sector, write id)
 //   [32, 512) filler derived from (device, sector, write id)
 //
-// Contract: DecodeStamp returns the stamp only if the magic, the checksum and the filler all
-// agree, so a torn (mixed), corrupted or non-stamp sector yields nullopt, and a misdirected one
-// decodes with a sector number different from where it was read.
+// Contract: DecodeStamp returns the stamp only if the magic, the check word and every filler word
+// agree with the header, so a torn (mixed), corrupted or non-stamp sector yields nullopt (a
+// changed header word changes what every other word must be), and a misdirected one decodes with
+// a sector number different from where it was read.
 #ifndef SNAPSIM_SIM_WORKLOAD_STAMP_H_
 #define SNAPSIM_SIM_WORKLOAD_STAMP_H_
 
