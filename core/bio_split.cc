@@ -37,6 +37,17 @@ std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count) {
   return children;
 }
 
+void CountInFlight(Bio& bio, uint64_t* in_flight, uint64_t max_in_flight) {
+  SNAPSIM_ASSERT(*in_flight < max_in_flight);
+  SNAPSIM_ASSERT(bio.sector_count <= kMaxBioSectors);
+  ++*in_flight;
+  bio.end_io = [in_flight, end_io = std::move(bio.end_io)](int error) mutable {
+    SNAPSIM_ASSERT(*in_flight > 0);
+    --*in_flight;
+    end_io(error);
+  };
+}
+
 std::optional<Bio> PrepareForSplit(Bio bio, sector_t device_sectors,
                                    absl::FunctionRef<void(Bio)> map_flush,
                                    absl::AnyInvocable<void(Bio)> redispatch) {

@@ -32,6 +32,10 @@ inline constexpr uint32_t kMaxBioPieces = kMaxBioSectors;
 // non-zero error among them (0 if none). REQUIRES: 1 <= count <= kMaxBioPieces.
 std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count);
 
+// dm core's count of a target's bios in flight: *in_flight counts `bio` until its end_io runs.
+// REQUIRES: *in_flight < max_in_flight; bio.sector_count <= kMaxBioSectors (both asserted).
+void CountInFlight(Bio& bio, uint64_t* in_flight, uint64_t max_in_flight);
+
 // dm core before the split (__split_and_process_bio): an empty FLUSH goes to `map_flush`; a bio
 // with no sectors ends with 0; one beyond `device_sectors` ends with -EIO (generic_make_request);
 // a preflush with data becomes an empty FLUSH to `map_flush` and then, if it succeeded, the data

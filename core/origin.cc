@@ -121,14 +121,7 @@ void Origin::Submit(Bio bio) {
     merging->SubmitOrigin(std::move(bio));  // the origin's table is snapshot-merge
     return;
   }
-  SNAPSIM_ASSERT(accepted_bios_ < kMaxInFlightBios);
-  SNAPSIM_ASSERT(bio.sector_count <= kMaxBioSectors);
-  ++accepted_bios_;
-  bio.end_io = [this, end_io = std::move(bio.end_io)](int error) mutable {
-    SNAPSIM_ASSERT(accepted_bios_ > 0);
-    --accepted_bios_;
-    end_io(error);
-  };
+  CountInFlight(bio, &accepted_bios_, kMaxInFlightBios);
   Dispatch(std::move(bio));
 }
 

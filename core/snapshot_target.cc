@@ -105,14 +105,7 @@ void SnapshotTarget::SubmitOrigin(Bio bio) {
 void SnapshotTarget::SubmitSnapshot(Bio bio) { Accept(Path::kSnapshot, std::move(bio)); }
 
 void SnapshotTarget::Accept(Path path, Bio bio) {
-  SNAPSIM_ASSERT(accepted_bios_ < kMaxInFlightBios);
-  SNAPSIM_ASSERT(bio.sector_count <= kMaxBioSectors);
-  ++accepted_bios_;
-  bio.end_io = [this, end_io = std::move(bio.end_io)](int error) mutable {
-    SNAPSIM_ASSERT(accepted_bios_ > 0);
-    --accepted_bios_;
-    end_io(error);
-  };
+  CountInFlight(bio, &accepted_bios_, kMaxInFlightBios);
   Dispatch(path, std::move(bio));
 }
 

@@ -30,6 +30,7 @@
 #include "core/sha256.h"
 #include "core/snapshot_target.h"
 #include "gtest/gtest.h"
+#include "tests/support/bio_builder.h"
 #include "tests/support/golden.h"
 
 namespace snapsim {
@@ -153,12 +154,7 @@ class MultiSnapshotReplay {
   int SubmitTo(const std::string& device, BioOp op, sector_t sector, uint32_t sectors,
                uint8_t* data) {
     int result = 1;
-    Bio bio;
-    bio.op = op;
-    bio.sector = sector;
-    bio.sector_count = sectors;
-    bio.data = data;
-    bio.end_io = [&result](int error) { result = error; };
+    Bio bio = testing::MakeBio(op, sector, sectors, data, [&result](int error) { result = error; });
     if (device == "origin") {
       origin_->Submit(std::move(bio));
     } else {

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
 #include "rapidcheck/gtest.h"
+#include "tests/support/bio_builder.h"
 #include "tests/support/deferred_device.h"
 
 namespace snapsim {
@@ -101,15 +102,11 @@ class MultiWorld {
   }
 
   void Submit(const std::shared_ptr<Io>& io) {
-    Bio bio;
-    bio.op = io->write ? BioOp::kWrite : BioOp::kRead;
-    bio.sector = io->sector;
-    bio.sector_count = io->count;
-    bio.data = io->data.data();
-    bio.end_io = [io](int error) {
-      io->done = true;
-      io->error = error;
-    };
+    Bio bio = testing::MakeBio(io->write ? BioOp::kWrite : BioOp::kRead, io->sector, io->count,
+                               io->data.data(), [io](int error) {
+                                 io->done = true;
+                                 io->error = error;
+                               });
     if (io->device < 0) {
       origin_.Submit(std::move(bio));
     } else {

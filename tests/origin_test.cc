@@ -14,6 +14,7 @@
 #include "core/memory_device.h"
 #include "core/snapshot_target.h"
 #include "gtest/gtest.h"
+#include "tests/support/bio_builder.h"
 #include "tests/support/deferred_device.h"
 
 namespace snapsim {
@@ -53,13 +54,8 @@ template <typename Submit>
 std::shared_ptr<Io> Start(Submit submit, BioOp op, sector_t sector, uint32_t count, uint8_t fill) {
   auto io = std::make_shared<Io>();
   io->data.assign(uint64_t{count} << kSectorShift, fill);
-  Bio bio;
-  bio.op = op;
-  bio.sector = sector;
-  bio.sector_count = count;
-  bio.data = io->data.data();
-  bio.end_io = [io](int error) { io->result = error; };
-  submit(std::move(bio));
+  submit(testing::MakeBio(op, sector, count, io->data.data(),
+                          [io](int error) { io->result = error; }));
   return io;
 }
 
