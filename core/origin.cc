@@ -147,9 +147,7 @@ void Origin::DoOrigin(Bio piece) {
   snapsim::DoOrigin(absl::MakeConstSpan(snapshots_), device_, std::move(piece));
 }
 
-bool Origin::WriteExtent(sector_t sector, sector_t sectors) {
-  // The merge target's max_io_len is the origin's minimum chunk size (snapshot_merge_resume).
-  const uint32_t step = MinimumChunkSize();
+bool Origin::WriteExtent(sector_t sector, sector_t sectors, uint32_t step) {
   SNAPSIM_ASSERT(step != 0);
   bool must_wait = false;
   // At most sectors / step probes; a merge step is at most one area of chunks.

@@ -83,9 +83,10 @@ class Origin {
   // do_origin for one write piece: __origin_write over the list, then the origin device when no
   // snapshot holds it. Used by retry_origin_bios and by a merging snapshot's writes.
   void DoOrigin(Bio piece);
-  // origin_write_extent: __origin_write without a bio at every split step of [sector, sector +
-  // sectors). True when some snapshot still has a copy to finish there.
-  bool WriteExtent(sector_t sector, sector_t sectors);
+  // origin_write_extent: __origin_write without a bio at every `step` sectors of [sector, sector +
+  // sectors) (the merge target's split size, the origin's minimum chunk size when it resumed).
+  // True when some snapshot still has a copy to finish there. REQUIRES: step > 0.
+  bool WriteExtent(sector_t sector, sector_t sectors, uint32_t step);
   // The smallest chunk size of the registered snapshots (__minimum_chunk_size), 0 if none.
   uint32_t MinimumChunkSize() const;
   // pending_complete's wake-up of _pending_exceptions_done, from any snapshot of this origin.

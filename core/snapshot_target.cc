@@ -542,7 +542,9 @@ void SnapshotTarget::MergeWhenOtherSnapshotsCopied() {
     for (uint64_t pass = 0;; ++pass) {
       SNAPSIM_ASSERT(pass <= kMaxPendingExceptions);
       const uint64_t done_before = origin_side_->exceptions_done();
-      if (!origin_side_->WriteExtent(merge_old_chunk_ << chunk_shift_, io_size)) break;
+      if (!origin_side_->WriteExtent(merge_old_chunk_ << chunk_shift_, io_size, split_sectors_)) {
+        break;
+      }
       if (origin_side_->exceptions_done() == done_before) {
         merge_waiting_for_other_snapshots_ = true;  // OtherSnapshotExceptionDone looks again
         return;
