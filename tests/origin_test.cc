@@ -173,6 +173,80 @@ TEST_F(OriginOrderTest, FailedCopyInOneSnapshotInvalidatesOnlyThatOne) {
   EXPECT_EQ(read_b->data[0], OriginByte(0));  // snap-b still sees the point-in-time data
 }
 
+// origin_write_extent: a merge step that overwrites an origin chunk another snapshot has not
+// copied yet waits until that copy is committed; only then does the step read the merging COW.
+TEST_F(OriginOrderTest, MergeStepWaitsUntilTheOtherSnapshotsCopyIsCommitted) {
+  size_t releases = 0;
+  auto write = ToOrigin(origin_, BioOp::kWrite, 0, 8, 0xEE);  // both snapshots copy chunk 0
+  while (ReleaseOne()) ASSERT_LT(releases++, kMaxReleases);
+  ASSERT_EQ(write->result, 0);
+  // a (chunk 8) becomes snapshot-merge; b (chunk 16) made after the write stays.
+  origin_.Suspend();
+  origin_.RemoveSnapshot(a_.get());
+  origin_.RemoveSnapshot(b_.get());
+  a_.reset();
+  b_.reset();
+  DeferredDevice cow_c("cow-c", kCowSectors);
+  cow_c.set_sequence(&sequence_);
+  cow_a_.set_auto_complete(true);
+  cow_c.set_auto_complete(true);
+  std::unique_ptr<SnapshotTarget> merge =
+      MakeSnapshot(&origin_device_, &cow_a_, 8, TargetKind::kSnapshotMerge);
+  std::unique_ptr<SnapshotTarget> c = MakeSnapshot(&origin_device_, &cow_c, 16);
+  cow_a_.set_auto_complete(false);
+  cow_c.set_auto_complete(false);
+  ASSERT_NE(merge, nullptr);
+  ASSERT_NE(c, nullptr);
+  origin_.AddSnapshot(merge.get());
+  origin_.AddSnapshot(c.get());
+  origin_.Resume();
+  cow_a_.ClearRecords();
+  cow_c.ClearRecords();
+  origin_device_.ClearRecords();
+  merge->Resume();
+  // The step would write origin chunk 0 back; c lacks it, so c's copy starts and the merge waits.
+  ASSERT_EQ(origin_device_.queued(), 1u);
+  EXPECT_EQ(origin_device_.QueuedRecord(0).op, BioOp::kRead);
+  EXPECT_EQ(origin_device_.QueuedRecord(0).sector_count, 16u);
+  EXPECT_EQ(cow_a_.queued(), 0u) << "the merge read its COW before c's copy";
+  uint64_t c_committed = 0;
+  for (size_t i = 0; cow_c.queued() + origin_device_.queued() > 0; ++i) {
+    ASSERT_LT(i, kMaxReleases);
+    if (origin_device_.queued() > 0) {
+      origin_device_.ReleaseAt(0);
+    } else {
+      cow_c.ReleaseAt(0);
+    }
+  }
+  for (const auto& r : cow_c.records()) {
+    if (r.fua && r.preflush) c_committed = r.end_seq;
+  }
+  ASSERT_NE(c_committed, 0u);
+  ASSERT_GT(cow_a_.queued(), 0u) << "the merge step did not start after c's copy";
+  EXPECT_GT(cow_a_.QueuedRecord(0).seq, c_committed);
+  EXPECT_EQ(cow_a_.QueuedRecord(0).op, BioOp::kRead);
+  while (cow_a_.queued() + origin_device_.queued() > 0) {
+    ASSERT_LT(releases++, kMaxReleases);
+    if (cow_a_.queued() > 0) {
+      cow_a_.ReleaseAt(0);
+    } else {
+      origin_device_.ReleaseAt(0);
+    }
+  }
+  EXPECT_FALSE(merge->merging());
+  EXPECT_EQ(origin_device_.SectorData(0)[0], OriginByte(0));  // a's image is back
+  auto read_c = ToSnapshot(*c, BioOp::kRead, 0, 8);
+  while (ReleaseOne() || cow_c.queued() > 0) {
+    ASSERT_LT(releases++, kMaxReleases);
+    if (cow_c.queued() > 0) cow_c.ReleaseAt(0);
+  }
+  EXPECT_EQ(read_c->result, 0);
+  EXPECT_EQ(read_c->data[0], 0xEE);  // c was made after the write: it keeps seeing it
+  origin_.Suspend();
+  origin_.RemoveSnapshot(merge.get());
+  origin_.RemoveSnapshot(c.get());
+}
+
 // Memory devices: everything ends inside Submit.
 class OriginMemoryTest : public ::testing::Test {
  protected:
