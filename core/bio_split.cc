@@ -2,6 +2,7 @@
 #include "core/bio_split.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <utility>
 
@@ -34,6 +35,51 @@ std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count) {
     });
   }
   return children;
+}
+
+void CountInFlight(Bio& bio, uint64_t* in_flight, uint64_t max_in_flight) {
+  SNAPSIM_ASSERT(*in_flight < max_in_flight);
+  SNAPSIM_ASSERT(bio.sector_count <= kMaxBioSectors);
+  ++*in_flight;
+  bio.end_io = [in_flight, end_io = std::move(bio.end_io)](int error) mutable {
+    SNAPSIM_ASSERT(*in_flight > 0);
+    --*in_flight;
+    end_io(error);
+  };
+}
+
+std::optional<Bio> PrepareForSplit(Bio bio, sector_t device_sectors,
+                                   absl::FunctionRef<void(Bio)> map_flush,
+                                   absl::AnyInvocable<void(Bio)> redispatch) {
+  if (bio.is_empty_flush()) {
+    map_flush(std::move(bio));
+    return std::nullopt;
+  }
+  if (bio.sector_count == 0) {  // nothing to do and no flush asked for
+    bio.end_io(0);
+    return std::nullopt;
+  }
+  if (bio.sector + bio.sector_count > device_sectors) {
+    bio.end_io(-EIO);  // beyond the device: generic_make_request refuses it
+    return std::nullopt;
+  }
+  if (bio.preflush) {
+    // dm core sends the flush on its own first, then the data without REQ_FLUSH.
+    Bio flush;
+    flush.op = BioOp::kWrite;
+    flush.preflush = true;
+    flush.end_io = [redispatch = std::move(redispatch), data = std::move(bio)](int error) mutable {
+      if (error != 0) {
+        data.end_io(error);
+        return;
+      }
+      data.preflush = false;
+      redispatch(std::move(data));
+    };
+    map_flush(std::move(flush));
+    return std::nullopt;
+  }
+  return bio;
 }
 
 void SplitBio(Bio bio, uint32_t boundary, absl::FunctionRef<void(Bio)> map) {

@@ -14,8 +14,10 @@
 #define SNAPSIM_CORE_BIO_SPLIT_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "core/block_device.h"
 
@@ -29,6 +31,19 @@ inline constexpr uint32_t kMaxBioPieces = kMaxBioSectors;
 // Returns `count` end_io callbacks; when all of them have run, `parent` runs once with the first
 // non-zero error among them (0 if none). REQUIRES: 1 <= count <= kMaxBioPieces.
 std::vector<BioEndIo> ForkEndIo(BioEndIo parent, uint32_t count);
+
+// dm core's count of a target's bios in flight: *in_flight counts `bio` until its end_io runs.
+// REQUIRES: *in_flight < max_in_flight; bio.sector_count <= kMaxBioSectors (both asserted).
+void CountInFlight(Bio& bio, uint64_t* in_flight, uint64_t max_in_flight);
+
+// dm core before the split (__split_and_process_bio): an empty FLUSH goes to `map_flush`; a bio
+// with no sectors ends with 0; one beyond `device_sectors` ends with -EIO (generic_make_request);
+// a preflush with data becomes an empty FLUSH to `map_flush` and then, if it succeeded, the data
+// without REQ_FLUSH to `redispatch` (its error ends the data bio otherwise). Returns the bio when
+// it is data to split and map now, nullopt when it was handled here.
+std::optional<Bio> PrepareForSplit(Bio bio, sector_t device_sectors,
+                                   absl::FunctionRef<void(Bio)> map_flush,
+                                   absl::AnyInvocable<void(Bio)> redispatch);
 
 // Splits `bio` at multiples of `boundary` sectors and passes each piece to `map`.
 // REQUIRES: boundary is a power of two; 1 <= bio.sector_count <= kMaxBioSectors.

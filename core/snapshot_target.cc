@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/origin.h"
 #include "util/assert.h"
 
 namespace snapsim {
@@ -55,6 +56,7 @@ absl::StatusOr<std::unique_ptr<SnapshotTarget>> SnapshotTarget::Create(
   if (t->chunk_size_ == 0) return absl::InvalidArgumentError("Chunk size not set");
   SNAPSIM_ASSERT((t->chunk_size_ & (t->chunk_size_ - 1)) == 0);
   while ((uint32_t{1} << t->chunk_shift_) < t->chunk_size_) ++t->chunk_shift_;
+  t->split_sectors_ = t->chunk_size_;
   return target;
 }
 
@@ -103,47 +105,17 @@ void SnapshotTarget::SubmitOrigin(Bio bio) {
 void SnapshotTarget::SubmitSnapshot(Bio bio) { Accept(Path::kSnapshot, std::move(bio)); }
 
 void SnapshotTarget::Accept(Path path, Bio bio) {
-  SNAPSIM_ASSERT(accepted_bios_ < kMaxInFlightBios);
-  SNAPSIM_ASSERT(bio.sector_count <= kMaxBioSectors);
-  ++accepted_bios_;
-  bio.end_io = [this, end_io = std::move(bio.end_io)](int error) mutable {
-    SNAPSIM_ASSERT(accepted_bios_ > 0);
-    --accepted_bios_;
-    end_io(error);
-  };
+  CountInFlight(bio, &accepted_bios_, kMaxInFlightBios);
   Dispatch(path, std::move(bio));
 }
 
 void SnapshotTarget::Dispatch(Path path, Bio bio) {
-  if (bio.is_empty_flush()) {
-    MapFlush(path, std::move(bio));
-    return;
-  }
-  if (bio.sector_count == 0) {  // nothing to do and no flush asked for
-    bio.end_io(0);
-    return;
-  }
-  if (bio.sector + bio.sector_count > origin_->size_sectors()) {
-    bio.end_io(-EIO);  // beyond the device: generic_make_request refuses it
-    return;
-  }
-  if (bio.preflush) {
-    // dm core sends the flush on its own first, then the data without REQ_FLUSH.
-    Bio flush;
-    flush.op = BioOp::kWrite;
-    flush.preflush = true;
-    flush.end_io = [this, path, data = std::move(bio)](int error) mutable {
-      if (error != 0) {
-        data.end_io(error);
-        return;
-      }
-      data.preflush = false;
-      Dispatch(path, std::move(data));
-    };
-    MapFlush(path, std::move(flush));
-    return;
-  }
-  SplitBio(std::move(bio), chunk_size_,
+  std::optional<Bio> data = PrepareForSplit(
+      std::move(bio), origin_->size_sectors(),
+      [this, path](Bio flush) { MapFlush(path, std::move(flush)); },
+      [this, path](Bio data) { Dispatch(path, std::move(data)); });
+  if (!data.has_value()) return;
+  SplitBio(*std::move(data), split_sectors_,
            [this, path](Bio piece) { MapPiece(path, std::move(piece)); });
 }
 
@@ -205,38 +177,54 @@ void SnapshotTarget::EndTracked(chunk_t chunk) {
 // origin_map, __origin_write.
 
 void SnapshotTarget::OriginMap(Bio piece) {
-  if (!piece.is_write()) {
-    origin_->Submit(std::move(piece));
-    return;
-  }
-  OriginWrite(std::move(piece));
+  SnapshotTarget* const self = this;
+  MapOriginPiece(absl::MakeConstSpan(&self, 1), origin_, std::move(piece));
 }
 
-void SnapshotTarget::OriginWrite(Bio piece) {
-  const chunk_t chunk = SectorToChunk(piece.sector);
+// retry_origin_bios: back through do_origin, which now finds the completed exception (or an
+// invalid snapshot) here, and may hold the write on another snapshot's exception.
+void SnapshotTarget::RetryOriginWrite(Bio piece) {
+  if (origin_side_ != nullptr) {
+    origin_side_->DoOrigin(std::move(piece));
+  } else {
+    SnapshotTarget* const self = this;
+    DoOrigin(absl::MakeConstSpan(&self, 1), origin_, std::move(piece));
+  }
+}
+
+SnapshotTarget::OriginWriteNeed SnapshotTarget::PrepareForOriginWrite(sector_t sector,
+                                                                      PendingException** pe,
+                                                                      bool* created) {
+  *pe = nullptr;
+  *created = false;
+  // A merging snapshot is as good as deleted: no new exceptions in it.
+  if (kind_ == TargetKind::kSnapshotMerge) return OriginWriteNeed::kNothing;
+  // Nothing to do beyond the end of the snapshot (origin_write_extent may reach past it).
+  if (sector >= origin_->size_sectors()) return OriginWriteNeed::kNothing;
+  const chunk_t chunk = SectorToChunk(sector);
   if (!valid_ && invalid_not_on_disk_ && !complete_.contains(chunk)) {
     // The disk still says valid: moving this chunk on would change what a reload's snapshot
     // reads. Try the header write again; fail the write while it cannot be done.
-    if (store_->DropSnapshot() != 0) {
-      piece.end_io(-EIO);
-      return;
-    }
+    if (store_->DropSnapshot() != 0) return OriginWriteNeed::kFailWrite;
     invalid_not_on_disk_ = false;
   }
-  if (!valid_ || complete_.contains(chunk)) {
-    origin_->Submit(std::move(piece));
-    return;
+  if (!valid_ || complete_.contains(chunk)) return OriginWriteNeed::kNothing;
+  *pe = FindOrCreatePending(chunk, created);
+  if (*pe == nullptr) {
+    InvalidateSnapshot(-ENOMEM);  // the snapshot is gone; the origin goes on
+    return OriginWriteNeed::kNothing;
   }
-  bool created = false;
-  PendingException* pe = FindOrCreatePending(chunk, &created);
-  if (pe == nullptr) {
-    InvalidateSnapshot(-ENOMEM);
-    origin_->Submit(std::move(piece));  // the snapshot is gone; the origin goes on
-    return;
-  }
+  return OriginWriteNeed::kPending;
+}
+
+void SnapshotTarget::HoldOriginWrite(PendingException* pe, Bio piece) {
   SNAPSIM_ASSERT(pe->origin_bios.size() < kMaxQueuedPieces);
   pe->origin_bios.push_back(std::move(piece));
-  if (created) StartCopy(pe);  // may complete pe inside: do not touch it afterwards
+}
+
+void SnapshotTarget::AttachOrigin(Origin* origin) {
+  SNAPSIM_ASSERT(in_flight() == 0);
+  origin_side_ = origin;
 }
 
 // __lookup_pending_exception + __find_pending_exception. Returns null when the store has no room.
@@ -408,9 +396,8 @@ void SnapshotTarget::FinishPending(PendingException* pe) {
     bio.sector = RemapToCow(e.new_chunk, bio.sector);
     cow_->Submit(std::move(bio));
   }
-  // retry_origin_bios: re-driven through __origin_write, which now finds the completed
-  // exception (or an invalid snapshot) and lets them through.
-  for (Bio& bio : origin_bios) OriginWrite(std::move(bio));
+  for (Bio& bio : origin_bios) RetryOriginWrite(std::move(bio));
+  if (origin_side_ != nullptr) origin_side_->PendingExceptionDone();
 }
 
 // __invalidate_snapshot.
@@ -479,8 +466,13 @@ void SnapshotTarget::SnapshotMergeMap(Bio piece) {
   auto it = valid_ ? complete_.find(chunk) : complete_.end();
   if (it == complete_.end()) {
     // No exception (or an invalid snapshot): the data lives on the origin. __origin_write skips
-    // a merging snapshot, so writes go straight through too.
-    origin_->Submit(std::move(piece));
+    // a merging snapshot, so alone it goes straight through; other snapshots of the origin may
+    // need their copies first (do_origin).
+    if (piece.is_write() && origin_side_ != nullptr) {
+      origin_side_->DoOrigin(std::move(piece));
+    } else {
+      origin_->Submit(std::move(piece));
+    }
     return;
   }
   if (piece.is_write() && num_merging_chunks_ != 0 && chunk >= first_merging_chunk_ &&
@@ -499,6 +491,8 @@ void SnapshotTarget::SnapshotMergeMap(Bio piece) {
 
 void SnapshotTarget::Resume() {
   if (kind_ != TargetKind::kSnapshotMerge) return;
+  // snapshot-merge acts as an origin: it splits at the origin's smallest chunk size.
+  if (origin_side_ != nullptr) split_sectors_ = origin_side_->MinimumChunkSize();
   shutdown_merge_ = false;
   if (merge_running_) return;  // a step is still in flight; it carries on
   merge_running_ = true;
@@ -530,8 +524,45 @@ void SnapshotTarget::MergeNextChunks() {
     merge_running_ = false;
     return;
   }
-  old_chunk = old_chunk + 1 - linear_chunks;
-  new_chunk = new_chunk + 1 - linear_chunks;
+  merge_old_chunk_ = old_chunk + 1 - linear_chunks;
+  merge_new_chunk_ = new_chunk + 1 - linear_chunks;
+  merge_linear_chunks_ = linear_chunks;
+  merge_io_in_flight_ = true;
+  MergeWhenOtherSnapshotsCopied();
+}
+
+// origin_write_extent: the other snapshots of the origin get their copies of the chunks this step
+// overwrites before the step starts; the kernel sleeps until some exception completes and looks
+// again.
+void SnapshotTarget::MergeWhenOtherSnapshotsCopied() {
+  merge_waiting_for_other_snapshots_ = false;
+  if (origin_side_ != nullptr) {
+    const sector_t io_size = sector_t{static_cast<uint32_t>(merge_linear_chunks_)} << chunk_shift_;
+    // Another pass only when an exception completed during the last one (the kernel compares
+    // the done count taken before origin_write_extent); each pass completes at least one.
+    for (uint64_t pass = 0;; ++pass) {
+      SNAPSIM_ASSERT(pass <= kMaxPendingExceptions);
+      const uint64_t done_before = origin_side_->exceptions_done();
+      if (!origin_side_->WriteExtent(merge_old_chunk_ << chunk_shift_, io_size, split_sectors_)) {
+        break;
+      }
+      if (origin_side_->exceptions_done() == done_before) {
+        merge_waiting_for_other_snapshots_ = true;  // OtherSnapshotExceptionDone looks again
+        return;
+      }
+    }
+  }
+  StartMergeStep();
+}
+
+void SnapshotTarget::OtherSnapshotExceptionDone() {
+  if (merge_waiting_for_other_snapshots_) MergeWhenOtherSnapshotsCopied();
+}
+
+void SnapshotTarget::StartMergeStep() {
+  const chunk_t old_chunk = merge_old_chunk_;
+  const chunk_t new_chunk = merge_new_chunk_;
+  const int linear_chunks = merge_linear_chunks_;
   const sector_t io_size = sector_t{static_cast<uint32_t>(linear_chunks)} << chunk_shift_;
   merge_dest_sector_ = old_chunk << chunk_shift_;
   const sector_t origin_size = origin_->size_sectors();
@@ -541,7 +572,6 @@ void SnapshotTarget::MergeNextChunks() {
   merge_src_sector_ = new_chunk << chunk_shift_;
   first_merging_chunk_ = old_chunk;
   num_merging_chunks_ = static_cast<chunk_t>(linear_chunks);
-  merge_io_in_flight_ = true;
   // Wait until writes to the merging chunks drain (__check_for_conflicting_io per chunk).
   if (MergeRangeTracked()) {
     merge_waiting_for_tracked_ = true;

@@ -2,7 +2,9 @@
 //
 // SnapshotTarget: the part of dm-snap.c (Linux 3.7 era) that drives an exception store: the
 // "snapshot" and "snapshot-merge" targets together with the "snapshot-origin" side of one origin
-// that has exactly one snapshot. docs/target.md maps each method to its dm-snap.c function.
+// that has exactly one snapshot. For an origin with several snapshots, an Origin (core/origin.h)
+// takes the origin side and each SnapshotTarget keeps its own snapshot side, COW and store.
+// docs/target.md maps each method to its dm-snap.c function.
 //
 // State:
 //   complete_      origin chunk -> COW chunk, every exception whose commit succeeded
@@ -23,6 +25,9 @@
 //    while another is being handled (the store waits for metadata I/O) is queued behind it.
 //  - REQUIRES: the devices and the log outlive the target; at most kMaxInFlightBios bios
 //    submitted and not yet ended; every bio at most kMaxBioSectors long and inside its device.
+//  - Attached to an Origin (AttachOrigin), origin writes are not submitted through this target
+//    (SubmitOrigin is for the one-snapshot use); the Origin drives PrepareForOriginWrite, and held
+//    origin writes are re-driven through the Origin when their exception completes.
 //  - Destruction submits no I/O. Destroy the target with in_flight() == 0, or abandon it together
 //    with its devices (a crash): completions must not be delivered to a destroyed target.
 #ifndef SNAPSIM_CORE_SNAPSHOT_TARGET_H_
@@ -44,6 +49,8 @@
 #include "core/kernel_log.h"
 
 namespace snapsim {
+
+class Origin;
 
 inline constexpr const char kSnapshotsLogPrefix[] = "device-mapper: snapshots: ";
 
@@ -129,9 +136,30 @@ class SnapshotTarget {
   uint32_t chunk_size() const { return chunk_size_; }
   // Bios accepted and not yet ended + exceptions being copied/committed + a merge step.
   uint64_t in_flight() const;
+  TargetKind kind() const { return kind_; }
+
+  // --- The snapshot's part of the origin side (used by core/origin and by SubmitOrigin). ---
+  struct PendingException;  // dm_snap_pending_exception; opaque outside the target
+  enum class OriginWriteNeed : uint8_t {
+    kNothing,    // skipped: merging, invalid, or the chunk already has a completed exception
+    kPending,    // the chunk's pending exception (new or found) must complete before the write
+    kFailWrite,  // fail_origin_until_invalid_on_disk: the write must fail with -EIO
+  };
+  // One snapshot's step of __origin_write for an origin write starting at `sector`: looks the
+  // chunk up, and finds or creates its pending exception (invalidating with -ENOMEM when the store
+  // has no room). On kPending, *pe is set and *created says whether its copy still has to start.
+  OriginWriteNeed PrepareForOriginWrite(sector_t sector, PendingException** pe, bool* created);
+  // Holds an origin write on `pe` until it completes (then it is re-driven through the origin).
+  void HoldOriginWrite(PendingException* pe, Bio piece);
+  // start_copy for an exception PrepareForOriginWrite created. May complete `pe` inside.
+  void StartPendingCopy(PendingException* pe) { StartCopy(pe); }
+  // register_snapshot's link from a snapshot to its origin; null detaches. REQUIRES: idle.
+  void AttachOrigin(Origin* origin);
+  // _pending_exceptions_done: an exception of another snapshot of the origin completed. A merge
+  // step waiting for other snapshots' copies (origin_write_extent) checks again.
+  void OtherSnapshotExceptionDone();
 
  private:
-  struct PendingException;
   enum class Path { kOrigin, kSnapshot };
 
   SnapshotTarget(TargetKind kind, BlockDevice* origin, BlockDevice* cow, std::string origin_path,
@@ -150,7 +178,7 @@ class SnapshotTarget {
   bool IsTracked(chunk_t chunk) const { return tracked_.contains(chunk); }
 
   void OriginMap(Bio piece);
-  void OriginWrite(Bio piece);
+  void RetryOriginWrite(Bio piece);
   void SnapshotMap(Bio piece);
   void SnapshotMergeMap(Bio piece);
 
@@ -166,6 +194,8 @@ class SnapshotTarget {
   void InvalidateSnapshot(int error);
 
   void MergeNextChunks();
+  void MergeWhenOtherSnapshotsCopied();
+  void StartMergeStep();
   bool MergeRangeTracked() const;
   void StartMergeCopy();
   void MergeCallback(int read_error, int write_error);
@@ -182,6 +212,10 @@ class SnapshotTarget {
   std::unique_ptr<ExceptionStore> store_;
   uint32_t chunk_size_ = 0;
   uint32_t chunk_shift_ = 0;
+  // dm core's split size for this target (max_io_len): the chunk size, or for a merge attached to
+  // an Origin the origin's minimum chunk size (snapshot_merge_resume).
+  uint32_t split_sectors_ = 0;
+  Origin* origin_side_ = nullptr;  // the Origin this snapshot is registered with, if any
 
   bool valid_ = true;
   // fail_origin_until_invalid_on_disk: invalid in memory, but the header write saying so failed.
@@ -207,6 +241,12 @@ class SnapshotTarget {
   bool merge_failed_ = false;
   bool merge_waiting_for_tracked_ = false;
   bool merge_io_in_flight_ = false;
+  // origin_write_extent found copies of other snapshots still to finish for the step prepared in
+  // merge_old_chunk_/merge_new_chunk_/merge_linear_chunks_.
+  bool merge_waiting_for_other_snapshots_ = false;
+  chunk_t merge_old_chunk_ = 0;
+  chunk_t merge_new_chunk_ = 0;
+  int merge_linear_chunks_ = 0;
   chunk_t first_merging_chunk_ = 0;
   chunk_t num_merging_chunks_ = 0;
   sector_t merge_src_sector_ = 0;

@@ -49,10 +49,11 @@ std::string CaseName(const ::testing::TestParamInfo<std::string>& info) {
 
 class GoldenCaseTest : public ::testing::TestWithParam<std::string> {};
 
-TEST(GoldenData, HasTheSixKernelCases) {
+TEST(GoldenData, HasTheNineKernelCases) {
   EXPECT_EQ(testing::GoldenCaseNames(),
             (std::vector<std::string>{"a-cs16", "a-default", "b-multiarea", "c-writable",
-                                      "d-invalid", "e-merge-partial"}));
+                                      "d-invalid", "e-merge-partial", "g-three-snapshots-reload",
+                                      "g-two-snapshots", "g-two-snapshots-one-invalid"}));
 }
 
 TEST_P(GoldenCaseTest, ImagesMatchTheManifestHashes) {

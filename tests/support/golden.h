@@ -28,6 +28,7 @@ inline constexpr const char* kGoldenImageDir = SNAPSIM_GOLDEN_IMAGE_DIR;
 struct GoldenCase {
   std::string name;
   nlohmann::json manifest;
+  // One-snapshot cases only; 0 for the g-* cases, whose manifests have them per snapshot.
   uint32_t chunk_sectors = 0;
   uint32_t exceptions_per_area = 0;
 
