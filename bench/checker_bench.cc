@@ -8,13 +8,16 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "benchmark/benchmark.h"
 #include "sim/run/explore.h"
 #include "sim/run/explore_workers.h"
 #include "sim/run/run.h"
+#include "sim/run/simulation.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/scenario_toml.h"
+#include "sim/world/crash.h"
 
 namespace snapsim {
 namespace {
@@ -75,6 +78,55 @@ void BM_ExploreSmallWorkers(benchmark::State& state) {
   state.counters["states_checked"] = benchmark::Counter(checked, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ExploreSmallWorkers)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The memory-speed limit of the same exploration: every crash point replayed and every crash
+// state's images built as Explore builds them, but each image only read once (every sector of
+// the origin and the COW folded into a sum) instead of recovered and checked. The ratio of
+// BM_ExploreSmall's states_checked to this benchmark's states_read is how far the checker is
+// from the cost of looking at the bytes once.
+void BM_ExploreSmallReadImagesOnly(benchmark::State& state) {
+  const Scenario scenario = LoadCorrected("explore-small");
+  const std::vector<Step> steps = ExploreSteps(scenario, 1);
+  uint64_t read = 0, sum = 0;
+  std::vector<uint8_t> buffer;
+  auto read_once = [&](const PageStore& image) {
+    buffer.resize(image.size_sectors() * kSectorSize);
+    image.Read(0, image.size_sectors(), buffer.data());
+    for (size_t i = 0; i < buffer.size(); i += 8) sum += buffer[i];
+  };
+  for (auto _ : state) {
+    for (uint32_t point = 1; point <= kExploreBound; ++point) {
+      RunOptions options;
+      options.crash_at_completion = point;
+      options.on_crash_point = [&](CrashPointContext& context) {
+        const std::vector<CachedWrite> origin_writes = context.origin->NonDurableWrites();
+        const std::vector<CachedWrite> cow_writes = context.cow->NonDurableWrites();
+        // As Explore: with tears if the point stays within the state limit, else without, else
+        // the point is skipped.
+        bool tears = true;
+        auto fits = [&](bool with_tears) {
+          const uint64_t a = CrashEnumerator(origin_writes, with_tears).count();
+          const uint64_t b = CrashEnumerator(cow_writes, with_tears).count();
+          return a != 0 && b != 0 && a <= kDefaultMaxStatesPerPoint / b;
+        };
+        if (!fits(tears)) tears = false;
+        if (!fits(tears)) return;
+        CrashEnumerator origin_enum(origin_writes, tears);
+        CrashEnumerator cow_enum(cow_writes, tears);
+        const uint64_t states = origin_enum.count() * cow_enum.count();
+        for (uint64_t i = 0; i < states; ++i) {
+          read_once(context.origin->CrashImage(origin_enum.At(i % origin_enum.count())));
+          read_once(context.cow->CrashImage(cow_enum.At(i / origin_enum.count())));
+          ++read;
+        }
+      };
+      RunSteps(scenario, 1, steps, options);
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.counters["states_read"] = benchmark::Counter(read, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ExploreSmallReadImagesOnly)->Unit(benchmark::kMillisecond);
 
 // The reference profile: the same workload on 4 KiB chunks and 256 KiB devices.
 void BM_ExploreReference4KiBChunks(benchmark::State& state) {
