@@ -26,6 +26,7 @@
 #include "sim/check/invariants.h"
 #include "sim/world/prng.h"
 #include "sim/world/trace.h"
+#include "util/absl_view.h"
 #include "util/assert.h"
 #include "util/atomic_file.h"
 
@@ -280,42 +281,54 @@ class Progress {
   uint64_t next_ms_ = 0;
 };
 
-// Reads a JSON-lines file of records of T (RunResult, Recheck) keyed by job; a later line of a
-// job replaces an earlier one. An unterminated last line is a record that was not finished.
+// Parses JSON lines of records of T (RunResult, Recheck) keyed by job; a later line of a job
+// replaces an earlier one. An unterminated last line is a record that was not finished: it is
+// not parsed and *complete_bytes ends before it. `source` names the text in errors.
 template <typename T>
-absl::StatusOr<std::map<JobKey, T>> ReadJobLines(const std::string& path,
-                                                 const CampaignConfig& config,
-                                                 uint64_t* complete_bytes) {
+absl::StatusOr<std::map<JobKey, T>> ParseJobLines(std::string_view text, std::string_view source,
+                                                  const CampaignConfig& config,
+                                                  uint64_t* complete_bytes) {
   std::map<JobKey, T> records;
   *complete_bytes = 0;
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (absl::IsNotFound(text.status())) return records;
-  if (!text.ok()) return text.status();
   size_t pos = 0;
-  for (uint64_t line_no = 1; pos < text->size(); ++line_no) {
-    size_t end = text->find('\n', pos);
-    if (end == std::string::npos) break;  // unterminated: that job did not finish
-    std::string_view line(text->data() + pos, end - pos);
+  for (uint64_t line_no = 1; pos < text.size(); ++line_no) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) break;  // unterminated: that job did not finish
+    std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     if (line.empty()) continue;
     T r;
     try {
       r = nlohmann::json::parse(line).get<T>();
     } catch (const nlohmann::json::exception& e) {
-      return absl::DataLossError(absl::StrCat(path, " line ", line_no, " is corrupt: ", e.what()));
+      return absl::DataLossError(
+          absl::StrCat(AbslView(source), " line ", line_no, " is corrupt: ", e.what()));
     }
     RunResult identity;
     identity.scenario = r.scenario;
     identity.seed = r.seed;
     std::optional<JobKey> key = KeyOf(config, identity);
     if (!key) {
-      return absl::DataLossError(absl::StrCat(path, " line ", line_no, ": scenario ", r.scenario,
-                                              " seed ", r.seed, " is not in ", config.Describe()));
+      return absl::DataLossError(absl::StrCat(AbslView(source), " line ", line_no, ": scenario ",
+                                              r.scenario, " seed ", r.seed, " is not in ",
+                                              config.Describe()));
     }
     records.insert_or_assign(*key, std::move(r));
     *complete_bytes = pos;
   }
   return records;
+}
+
+// ParseJobLines over the file at `path`; a missing file holds no record.
+template <typename T>
+absl::StatusOr<std::map<JobKey, T>> ReadJobLines(const std::string& path,
+                                                 const CampaignConfig& config,
+                                                 uint64_t* complete_bytes) {
+  *complete_bytes = 0;
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (absl::IsNotFound(text.status())) return std::map<JobKey, T>{};
+  if (!text.ok()) return text.status();
+  return ParseJobLines<T>(*text, path, config, complete_bytes);
 }
 
 absl::StatusOr<JobResults> ReadResults(const std::string& path, const CampaignConfig& config,
@@ -777,6 +790,12 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
 }
 
 }  // namespace
+
+absl::StatusOr<JobResults> ParseResultsJsonl(std::string_view text, std::string_view source,
+                                             const CampaignConfig& config) {
+  uint64_t complete_bytes = 0;
+  return ParseJobLines<RunResult>(text, source, config, &complete_bytes);
+}
 
 std::string ReplayCommand(const std::string& prefix, const std::string& scenario, uint64_t seed) {
   return absl::StrCat(prefix, " --scenario ", scenario, " --seed ", seed);

@@ -35,6 +35,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -113,6 +114,12 @@ struct CampaignDir {
   JobRechecks rechecks;
   std::optional<WallClockStats> wall_clock;  // from summary.json when there is one
 };
+
+// The RunResults of results.jsonl text, keyed by job: a later line of a job replaces an earlier
+// one, an unterminated last line (a job that did not finish) is ignored, and any other line that
+// is not a RunResult of `config` is a DataLoss error naming `source` and the line.
+absl::StatusOr<JobResults> ParseResultsJsonl(std::string_view text, std::string_view source,
+                                             const CampaignConfig& config);
 
 // Reads campaign.json, results.jsonl and rechecks.jsonl (an unterminated last line is a job that
 // did not finish and is ignored; any other unreadable line is an error) and the wall clock of
