@@ -10,6 +10,10 @@
 //    of a signal, exits non-zero, writes something that is not a RunResult, or outlives the
 //    per-seed limit (the parent kills it) becomes a RunResult with one finding
 //    "simulation_crashed" / "simulation_timeout" carrying its seed and replay command.
+//  - Except a worker lost to the environment: killed by a signal it did not raise itself (any
+//    but SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), unable to write its result
+//    to the pipe, or exiting 0 without one. Its job runs once more; lost again, it is recorded
+//    with RunResult::environment_failure and no finding, and a resumed campaign runs it again.
 //  - Which jobs run is fixed by the config alone: seeds ascending, scenarios in the given order
 //    within a seed; a shard runs the jobs whose index in that order is shard_index modulo
 //    shard_count. --jobs only changes how many run at a time, never which or what is reported.

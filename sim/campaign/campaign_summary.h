@@ -139,6 +139,17 @@ struct WallClockStats {
 };
 inline constexpr size_t kMaxRateSamples = 512;
 
+// A job whose worker was lost to the environment twice (RunResult::environment_failure): neither
+// a run nor a finding; a resumed campaign runs it again.
+struct EnvironmentFailure {
+  std::string scenario;
+  uint64_t seed = 0;
+  std::string detail;  // what happened to the worker the second time
+
+  // One line for people: "scenario S seed N: <detail> (twice; not a finding)".
+  std::string Line() const;
+};
+
 struct ScenarioStats {
   uint64_t seeds_run = 0;
   uint64_t runs_with_findings = 0;
@@ -162,6 +173,7 @@ struct CampaignSummary {
   std::vector<FindingGroup> findings;  // severity (critical first), then id
   std::vector<Cause> causes;           // filled by attribution: unexplained first, then by runs
   RecheckStats rechecks;
+  std::vector<EnvironmentFailure> environment_failures;  // in job order; not counted in seeds_run
   // Scenario -> (seed, trace hash) of every run that produced a RunResult, in seed order.
   std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> trace_hashes;
   WallClockStats wall_clock;
