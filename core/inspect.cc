@@ -41,6 +41,9 @@ class Decoder {
   bool ReadTable();
   void CheckEntry(chunk_t area, uint32_t slot, const DiskException& e);
   void CheckUnreferenced();
+  // The table of an invalidated snapshot, as on disk: the kernel loads none, so its damage is
+  // only a warning and what it cannot read changes nothing.
+  void DecodeUnloadedTable();
   std::string UsageStatus() const;
 
   BlockDevice& cow_;
@@ -202,6 +205,17 @@ void Decoder::CheckUnreferenced() {
                    unreferenced == 1 ? "holds" : "hold", " no exception: space leaked"));
 }
 
+void Decoder::DecodeUnloadedTable() {
+  report_.table_loaded = false;
+  const size_t first_damage = report_.damage.size();
+  ReadTable();
+  for (size_t i = first_damage; i < report_.damage.size(); ++i) {
+    Damage& d = report_.damage[i];
+    d.severity = Severity::kWarning;
+    d.message = absl::StrCat("on disk, not loaded by the kernel: ", d.message);
+  }
+}
+
 std::string Decoder::UsageStatus() const {
   const uint32_t c = report_.chunk_sectors;
   return UsageStatusLine(report_.cow_sectors, AllocatedSectors(c, report_.next_free),
@@ -221,6 +235,7 @@ void Decoder::Run() {
   if (!report_.loadable) return;
   if (!load_table) {
     report_.status = "Invalid";
+    if (options_.decode_invalid_table) DecodeUnloadedTable();
     return;
   }
   if (!ReadTable()) {
