@@ -14,6 +14,7 @@
 #include "core/exception_store.h"
 #include "core/sha256.h"
 #include "util/assert.h"
+#include "util/errno_name.h"
 
 namespace snapsim {
 namespace {
@@ -62,7 +63,7 @@ bool Decoder::ReadHeader() {
                     : SyncIo(cow_, BioOp::kRead, 0, block_sectors, sector.data());
   if (r != 0) {
     Add(DamageKind::kHeaderUnreadable, HeaderLocation(), Severity::kError,
-        absl::StrCat("cannot read the header: error ", r));
+        absl::StrCat("cannot read the header: ", ErrorText(r)));
     return false;
   }
   report_.header = DecodeHeader(sector.data());
@@ -160,7 +161,8 @@ bool Decoder::ReadTable() {
     const int r = SyncIo(cow_, BioOp::kRead, location * c, c, area_buffer.data());
     if (r != 0) {
       Add(DamageKind::kAreaUnreadable, AreaLocationOf(location, area), Severity::kError,
-          absl::StrCat("cannot read metadata area ", area, " (chunk ", location, "): error ", r));
+          absl::StrCat("cannot read metadata area ", area, " (chunk ", location,
+                       "): ", ErrorText(r)));
       return false;
     }
     const AreaView view(area_buffer.data(), e_per_area);
@@ -330,7 +332,8 @@ absl::StatusOr<std::vector<std::string>> SnapshotChunkSha256(BlockDevice& origin
   for (chunk_t chunk = 0; chunk < chunks; ++chunk) {
     const int r = ReadSnapshotChunk(origin, cow, report.chunk_sectors, table, chunk, buffer);
     if (r != 0) {
-      return absl::DataLossError(absl::StrCat("cannot read snapshot chunk ", chunk, ": error ", r));
+      return absl::DataLossError(
+          absl::StrCat("cannot read snapshot chunk ", chunk, ": ", ErrorText(r)));
     }
     hashes.push_back(Sha256Hex(buffer));
   }
