@@ -215,12 +215,7 @@ class JobQueue {
     Skip();
   }
   // Total jobs of this shard when the seed range is bounded.
-  std::optional<uint64_t> total() const {
-    if (!config_.seed_last) return std::nullopt;
-    uint64_t all = (*config_.seed_last - config_.seed_first + 1) * config_.scenarios.size();
-    if (all <= config_.shard_index) return 0;
-    return (all - config_.shard_index + config_.shard_count - 1) / config_.shard_count;
-  }
+  std::optional<uint64_t> total() const { return ShardJobCount(config_); }
 
  private:
   void Advance() {

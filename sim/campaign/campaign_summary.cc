@@ -61,6 +61,16 @@ uint64_t CompletedSeeds(const CampaignConfig& config, const JobResults& results)
   }
 }
 
+std::optional<uint64_t> ShardJobCount(const CampaignConfig& config) {
+  if (!config.seed_last) return std::nullopt;
+  if (*config.seed_last < config.seed_first || config.shard_count == 0) return 0;
+  using Wide = unsigned __int128;  // 2^64 seeds times the scenarios
+  const Wide all = (Wide{*config.seed_last} - config.seed_first + 1) * config.scenarios.size();
+  if (all <= config.shard_index) return 0;
+  const Wide count = (all - config.shard_index + config.shard_count - 1) / config.shard_count;
+  return count > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(count);
+}
+
 std::string EnvironmentFailure::Line() const {
   return absl::StrCat("scenario ", scenario, " seed ", seed, ": ", detail,
                       " (twice; not a finding, a resumed campaign runs it again)");

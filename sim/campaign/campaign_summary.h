@@ -77,6 +77,9 @@ using JobResults = std::map<JobKey, RunResult>;
 // leaves a contiguous range of whole seeds done. Shard membership is JobIndex % shard_count.
 uint64_t JobIndex(const CampaignConfig& config, const JobKey& key);
 bool InShard(const CampaignConfig& config, const JobKey& key);
+// The jobs of this shard, nullopt for an open seed range. A range of all 2^64 seeds has more jobs
+// than a uint64_t counts: the count saturates at UINT64_MAX (it is shown, never iterated).
+std::optional<uint64_t> ShardJobCount(const CampaignConfig& config);
 // The key of `result` in `config`, or nullopt when its scenario or seed is outside the config.
 std::optional<JobKey> KeyOf(const CampaignConfig& config, const RunResult& result);
 
