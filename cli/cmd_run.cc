@@ -142,6 +142,14 @@ int RunMain(const std::vector<std::string>& args) {
     return Fail(
         absl::StrFormat("--export-dir %s: exists and is not a directory", options.export_dir));
   }
+  // Refused before the run, as `export` does: an image the user has is never overwritten.
+  for (const char* image : {"origin.img", "cow.img"}) {
+    if (options.export_dir.empty()) break;
+    const std::string path = (std::filesystem::path(options.export_dir) / image).string();
+    if (absl::Status s = CheckNewFilePath(path); !s.ok()) {
+      return Fail(absl::StrFormat("--export-dir: %s", s.message()));
+    }
+  }
   options.plant_nondeterminism = absl::GetFlag(FLAGS_plant_nondeterminism);
   absl::Status export_status;
   options.export_status = &export_status;
