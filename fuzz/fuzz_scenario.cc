@@ -6,20 +6,12 @@
 #include <cstdint>
 #include <string_view>
 
-#include "absl/status/statusor.h"
 #include "fuzz/fuzz_target.h"
 #include "sim/workload/scenario_toml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace snapsim;
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<Scenario> scenario = ParseScenario(text, "fuzz.toml");
-  if (!scenario.ok()) {
-    FuzzCheck(!scenario.status().message().empty(), "a refused scenario says why");
-    return 0;
-  }
-  absl::StatusOr<Scenario> again = ParseScenario(ScenarioToToml(*scenario), "canonical.toml");
-  FuzzCheck(again.ok(), "the canonical TOML of a scenario parses");
-  FuzzCheck(*again == *scenario, "the canonical TOML gives back an equal scenario");
+  CheckRoundTrip(std::string_view(reinterpret_cast<const char*>(data), size), ParseScenario,
+                 ScenarioToToml);
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -25,6 +26,20 @@ inline void FuzzCheck(bool holds, const char* contract) {
   if (holds) return;
   std::fprintf(stderr, "fuzz: contract broken: %s\n", contract);
   std::abort();
+}
+
+// The contract of a parser with a writer: text that parses is written back to text that parses
+// to an equal value. `parse(text, source)` returns an absl::StatusOr; `print(value)` the text.
+template <typename Parse, typename Print>
+void CheckRoundTrip(std::string_view text, Parse parse, Print print) {
+  auto value = parse(text, "fuzz input");
+  if (!value.ok()) {
+    FuzzCheck(!value.status().message().empty(), "a refused input says why");
+    return;
+  }
+  auto again = parse(print(*value), "written back");
+  FuzzCheck(again.ok(), "what the writer writes parses");
+  FuzzCheck(*again == *value, "what the writer writes parses to an equal value");
 }
 
 }  // namespace snapsim

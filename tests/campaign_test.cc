@@ -294,6 +294,20 @@ TEST(CampaignTest, SigintStopsTheCampaignAndKeepsWhatIsDone) {
   EXPECT_EQ(rest.summary.seeds_completed, 10u);
 }
 
+// Found by fuzz_campaign_files: a floating-point number where an integer is read was converted
+// with a cast that is undefined behaviour (1.7e20 into a uint64_t); the line is corrupt instead.
+TEST(CampaignTest, ResultLineWithAFloatingPointNumberIsCorrupt) {
+  CampaignConfig config;
+  config.scenarios = {"a"};
+  config.seed_first = 1;
+  config.seed_last = 9;
+  EXPECT_TRUE(
+      ParseResultsJsonl("{\"scenario\":\"a\",\"seed\":1,\"events\":17}\n", "r.jsonl", config).ok());
+  const absl::StatusOr<JobResults> results =
+      ParseResultsJsonl("{\"scenario\":\"a\",\"seed\":1,\"events\":1.7e20}\n", "r.jsonl", config);
+  EXPECT_EQ(results.status().message(), "r.jsonl line 1 is corrupt: a number is not an integer");
+}
+
 TEST(CampaignTest, HalfWrittenLastLineIsIgnoredAndTheJobRerun) {
   std::string out = MakeTempDir("torn");
   CampaignOptions o = Options(out, 1, 3, 1);

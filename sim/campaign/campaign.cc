@@ -316,7 +316,12 @@ absl::StatusOr<std::map<JobKey, T>> ParseJobLines(std::string_view text, std::st
     if (line.empty()) continue;
     T r;
     try {
-      r = nlohmann::json::parse(line).get<T>();
+      const nlohmann::json parsed = nlohmann::json::parse(line);
+      if (!HoldsOnlyIntegers(parsed)) {
+        return absl::DataLossError(absl::StrCat(AbslView(source), " line ", line_no,
+                                                " is corrupt: a number is not an integer"));
+      }
+      r = parsed.get<T>();
     } catch (const nlohmann::json::exception& e) {
       return absl::DataLossError(
           absl::StrCat(AbslView(source), " line ", line_no, " is corrupt: ", e.what()));

@@ -71,6 +71,20 @@ std::optional<uint64_t> ShardJobCount(const CampaignConfig& config) {
   return count > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(count);
 }
 
+bool HoldsOnlyIntegers(const nlohmann::json& j) {
+  // Iterative: the nesting depth is the input's. Each node is visited once.
+  std::vector<const nlohmann::json*> todo{&j};
+  while (!todo.empty()) {
+    const nlohmann::json* node = todo.back();
+    todo.pop_back();
+    if (node->is_number_float()) return false;
+    if (node->is_structured()) {
+      for (const nlohmann::json& child : *node) todo.push_back(&child);
+    }
+  }
+  return true;
+}
+
 std::string EnvironmentFailure::Line() const {
   return absl::StrCat("scenario ", scenario, " seed ", seed, ": ", detail,
                       " (twice; not a finding, a resumed campaign runs it again)");

@@ -203,6 +203,12 @@ absl::StatusOr<CampaignSummary> MergeSummaries(
 // Fills the wall-clock rates from wall_ms and the totals.
 void ComputeRates(CampaignSummary& summary);
 
+// True when no number in `j` is floating-point. nlohmann converts a floating-point value read
+// into an integer field with a cast that is undefined behaviour when it does not fit (found by
+// fuzz_campaign_files): the reader of results.jsonl refuses such lines first (summary.json is
+// checked field by field by ValidateSummaryJson).
+bool HoldsOnlyIntegers(const nlohmann::json& j);
+
 void to_json(nlohmann::json& j, const CampaignConfig& c);
 void from_json(const nlohmann::json& j, CampaignConfig& c);
 void to_json(nlohmann::json& j, const Recheck& r);
