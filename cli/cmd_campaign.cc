@@ -287,6 +287,13 @@ void PrintOutcome(const CampaignOutcome& outcome, const std::vector<MinimizedCas
         FormatTraceHash(r.trace_hash), FormatTraceHash(r.recheck_trace_hash),
         r.first_difference.empty() ? absl::StrJoin(r.differences, ", ") : r.first_difference);
   }
+  if (!s.environment_failures.empty()) {
+    absl::PrintF("environment failures: %u jobs whose worker the machine took\n",
+                 s.environment_failures.size());
+  }
+  for (const EnvironmentFailure& e : s.environment_failures) {
+    absl::PrintF("  lost: %s\n", e.Line());
+  }
   absl::PrintF("report: %s/%s\n", out_dir, kHtmlReportName);
 }
 

@@ -68,8 +68,11 @@ int ExportMain(const std::vector<std::string>& args) {
   RunOptions options;
   options.replay_prefix = ReplayPrefix(scenario->name, names, absl::GetFlag(FLAGS_scenario_dir));
   options.export_dir = out;
+  absl::Status export_status;
+  options.export_status = &export_status;
   const RunResult result = RunSeed(*scenario, *seed, options);
   if (result.outcome.rfind("error", 0) == 0) return Fail(result.outcome);
+  if (!export_status.ok()) return Fail(absl::StrCat("export failed: ", export_status.message()));
   for (const char* name : kImageNames) {
     if (!fs::exists(fs::path(out) / name, ec)) {
       return Fail(

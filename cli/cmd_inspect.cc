@@ -71,6 +71,7 @@ nlohmann::json ReportJson(const std::string& path, const InspectReport& report) 
           {"chunk_sectors_in_use", report.chunk_sectors},
           {"exceptions_per_area", report.exceptions_per_area},
           {"exceptions", std::move(exceptions)},
+          {"loaded", report.table_loaded},
           {"next_free", report.next_free},
           {"current_area", report.current_area},
           {"current_committed", report.current_committed},
@@ -91,9 +92,10 @@ void PrintText(const std::string& path, const InspectReport& report) {
   if (report.exceptions_per_area != 0) {
     absl::PrintF("exceptions_per_area %d\n", report.exceptions_per_area);
   }
-  if (!report.is_new && report.loadable && h.valid != 0) {
-    absl::PrintF("exceptions          %d in %d area(s)\n", report.exceptions.size(),
-                 report.current_area + 1);
+  if (!report.is_new && report.loadable && (h.valid != 0 || !report.table_loaded)) {
+    absl::PrintF("exceptions          %d in %d area(s)%s\n", report.exceptions.size(),
+                 report.current_area + 1,
+                 report.table_loaded ? "" : " on disk, not loaded by the kernel (invalid)");
     absl::PrintF("next_free           %d\n", report.next_free);
     absl::PrintF("current_area        %d (terminator at slot %d)\n", report.current_area,
                  report.current_committed);
@@ -134,7 +136,8 @@ int RunInspect(const std::vector<std::string>& args) {
     origin = *std::move(opened);
   }
 
-  const InspectReport report = InspectCow(**cow, {.origin = origin.get()});
+  const InspectReport report =
+      InspectCow(**cow, {.origin = origin.get(), .decode_invalid_table = true});
   for (const Damage& d : report.damage) {
     if (d.kind == DamageKind::kHeaderUnreadable) return Fail(d.message);
   }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "sim/check/invariants.h"
@@ -90,6 +91,15 @@ void PrintHuman(const RunResult& r, const std::string& log) {
 int RunMain(const std::vector<std::string>& args) {
   if (!args.empty()) return Fail("unexpected argument '" + args[0] + "'");
   const std::string case_path = absl::GetFlag(FLAGS_replay_case);
+  // A case holds its own scenario and seed: a flag that would choose others is a contradiction.
+  for (const char* chosen_by_case : {"seed", "scenario", "scenario_dir"}) {
+    if (!case_path.empty() && GivenFlagValues(chosen_by_case)) {
+      return Fail(
+          absl::StrFormat("--replay-case runs the case's own scenario and seed: --%s "
+                          "cannot be given with it",
+                          absl::StrReplaceAll(chosen_by_case, {{"_", "-"}})));
+    }
+  }
   Scenario scenario;
   uint64_t seed = 0;
   std::vector<Step> steps;
@@ -141,6 +151,14 @@ int RunMain(const std::vector<std::string>& args) {
                           !std::filesystem::is_directory(options.export_dir, ec)) {
     return Fail(
         absl::StrFormat("--export-dir %s: exists and is not a directory", options.export_dir));
+  }
+  // Refused before the run, as `export` does: an image the user has is never overwritten.
+  for (const char* image : {"origin.img", "cow.img"}) {
+    if (options.export_dir.empty()) break;
+    const std::string path = (std::filesystem::path(options.export_dir) / image).string();
+    if (absl::Status s = CheckNewFilePath(path); !s.ok()) {
+      return Fail(absl::StrFormat("--export-dir: %s", s.message()));
+    }
   }
   options.plant_nondeterminism = absl::GetFlag(FLAGS_plant_nondeterminism);
   absl::Status export_status;

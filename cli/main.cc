@@ -202,6 +202,30 @@ void RecordGivenFlags(const std::vector<std::string>& args) {
   }
 }
 
+// Abseil keeps only the last value of a repeated flag: which one the user meant is not ours to
+// guess, so a scalar flag given twice is refused (list flags are merged below). Returns false
+// after printing a one-line error. REQUIRES: RecordGivenFlags ran.
+bool RefuseRepeatedScalarFlags(const Command& command) {
+  // Scalar flags a command reads as a list through GivenFlagValues (command name, flag name).
+  constexpr std::pair<std::string_view, std::string_view> kTakenRepeatedly[] = {
+      {"campaign", "scenario"}};
+  for (const auto& [name, values] : GivenFlags()) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr || flag->IsOfType<std::vector<std::string>>() || values.size() < 2) {
+      continue;
+    }
+    const bool repeatable = std::find(std::begin(kTakenRepeatedly), std::end(kTakenRepeatedly),
+                                      std::pair<std::string_view, std::string_view>(
+                                          command.name, name)) != std::end(kTakenRepeatedly);
+    if (repeatable) continue;
+    absl::FPrintF(stderr, "snapsim %s: --%s given %d times ('%s', then '%s'): give it once\n",
+                  AbslView(command.name), DisplayFlagName(name), values.size(), values[0],
+                  values[1]);
+    return false;
+  }
+  return true;
+}
+
 // Abseil keeps only the last value of a repeated flag. For list flags (--option, --scenario) every
 // occurrence counts: they are merged into one comma-joined flag. REQUIRES: NormaliseFlags ran.
 void MergeRepeatedListFlags(std::vector<std::string>& args) {
@@ -286,6 +310,7 @@ int Main(int argc, char** argv) {
   if (!NormaliseFlags(*command, args)) return kExitUsage;
   if (!ValidateFlagValues(*command, args)) return kExitUsage;
   RecordGivenFlags(args);
+  if (!RefuseRepeatedScalarFlags(*command)) return kExitUsage;
   MergeRepeatedListFlags(args);
 
   // Abseil sees "snapsim <args after the command>" and returns argv[0] plus the positionals.

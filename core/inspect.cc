@@ -14,6 +14,7 @@
 #include "core/exception_store.h"
 #include "core/sha256.h"
 #include "util/assert.h"
+#include "util/errno_name.h"
 
 namespace snapsim {
 namespace {
@@ -41,6 +42,9 @@ class Decoder {
   bool ReadTable();
   void CheckEntry(chunk_t area, uint32_t slot, const DiskException& e);
   void CheckUnreferenced();
+  // The table of an invalidated snapshot, as on disk: the kernel loads none, so its damage is
+  // only a warning and what it cannot read changes nothing.
+  void DecodeUnloadedTable();
   std::string UsageStatus() const;
 
   BlockDevice& cow_;
@@ -59,7 +63,7 @@ bool Decoder::ReadHeader() {
                     : SyncIo(cow_, BioOp::kRead, 0, block_sectors, sector.data());
   if (r != 0) {
     Add(DamageKind::kHeaderUnreadable, HeaderLocation(), Severity::kError,
-        absl::StrCat("cannot read the header: error ", r));
+        absl::StrCat("cannot read the header: ", ErrorText(r)));
     return false;
   }
   report_.header = DecodeHeader(sector.data());
@@ -157,7 +161,8 @@ bool Decoder::ReadTable() {
     const int r = SyncIo(cow_, BioOp::kRead, location * c, c, area_buffer.data());
     if (r != 0) {
       Add(DamageKind::kAreaUnreadable, AreaLocationOf(location, area), Severity::kError,
-          absl::StrCat("cannot read metadata area ", area, " (chunk ", location, "): error ", r));
+          absl::StrCat("cannot read metadata area ", area, " (chunk ", location,
+                       "): ", ErrorText(r)));
       return false;
     }
     const AreaView view(area_buffer.data(), e_per_area);
@@ -202,6 +207,17 @@ void Decoder::CheckUnreferenced() {
                    unreferenced == 1 ? "holds" : "hold", " no exception: space leaked"));
 }
 
+void Decoder::DecodeUnloadedTable() {
+  report_.table_loaded = false;
+  const size_t first_damage = report_.damage.size();
+  ReadTable();
+  for (size_t i = first_damage; i < report_.damage.size(); ++i) {
+    Damage& d = report_.damage[i];
+    d.severity = Severity::kWarning;
+    d.message = absl::StrCat("on disk, not loaded by the kernel: ", d.message);
+  }
+}
+
 std::string Decoder::UsageStatus() const {
   const uint32_t c = report_.chunk_sectors;
   return UsageStatusLine(report_.cow_sectors, AllocatedSectors(c, report_.next_free),
@@ -221,6 +237,7 @@ void Decoder::Run() {
   if (!report_.loadable) return;
   if (!load_table) {
     report_.status = "Invalid";
+    if (options_.decode_invalid_table) DecodeUnloadedTable();
     return;
   }
   if (!ReadTable()) {
@@ -315,7 +332,8 @@ absl::StatusOr<std::vector<std::string>> SnapshotChunkSha256(BlockDevice& origin
   for (chunk_t chunk = 0; chunk < chunks; ++chunk) {
     const int r = ReadSnapshotChunk(origin, cow, report.chunk_sectors, table, chunk, buffer);
     if (r != 0) {
-      return absl::DataLossError(absl::StrCat("cannot read snapshot chunk ", chunk, ": error ", r));
+      return absl::DataLossError(
+          absl::StrCat("cannot read snapshot chunk ", chunk, ": ", ErrorText(r)));
     }
     hashes.push_back(Sha256Hex(buffer));
   }

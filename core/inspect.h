@@ -9,7 +9,10 @@
 //  - The header fields as stored. Magic 0 is a COW never used: the report says `is_new`, finds
 //    no damage, and shows the status a freshly created snapshot would show.
 //  - Bad magic, bad version or an invalid chunk size stop decoding (activation would fail).
-//    valid == 0 loads no table and the status is "Invalid", as the kernel does.
+//    valid == 0 loads no table and the status is "Invalid", as the kernel does; with
+//    InspectOptions::decode_invalid_table the table is still decoded as it is on disk (for
+//    people recovering data from an overflowed snapshot), marked not loaded, its damage only
+//    warnings.
 //  - The exception table in on-disk order: areas 0, 1, ... until the first area that is not
 //    full, each read to its terminator (the first slot whose new_chunk is 0). next_free is
 //    max(2, new_chunk + 1 over every entry) and current_area the last area read, exactly as
@@ -76,6 +79,9 @@ struct InspectOptions {
   // Chunk size a new (magic 0) COW would get from the table; 0 means the kernel's default,
   // max(32, the COW's logical block size in sectors).
   uint32_t new_chunk_sectors = 0;
+  // Decode the table of an invalidated snapshot (valid == 0) too, though the kernel does not
+  // load it. Off for the checker, which compares with what the kernel loads.
+  bool decode_invalid_table = false;
 };
 
 struct InspectReport {
@@ -88,6 +94,9 @@ struct InspectReport {
   uint32_t exceptions_per_area = 0;
   sector_t cow_sectors = 0;
   std::vector<DiskException> exceptions;  // on-disk order, as read_metadata delivers them
+  // False when `exceptions` (and next_free, current_area) are the table of an invalidated
+  // snapshot, decoded as on disk but not loaded by the kernel (decode_invalid_table).
+  bool table_loaded = true;
   chunk_t next_free = 0;
   chunk_t current_area = 0;
   uint32_t current_committed = 0;  // the terminator's slot in current_area

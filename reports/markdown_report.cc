@@ -121,6 +121,13 @@ std::string RenderMarkdownReport(const CampaignSummary& s) {
   for (const std::string& line : MismatchLines(s)) {
     absl::StrAppend(&md, "  - nondeterminism: ", OneLine(line), "\n");
   }
+  if (!s.environment_failures.empty()) {
+    absl::StrAppend(&md, "- environment failures: ", s.environment_failures.size(),
+                    " jobs whose worker the machine took, not counted as runs\n");
+  }
+  for (const EnvironmentFailure& e : s.environment_failures) {
+    absl::StrAppend(&md, "  - ", OneLine(e.Line()), "\n");
+  }
   absl::StrAppend(&md, absl::StrFormat("- wall time: %.1f s, %.2f seeds/s, %.2f crash states/s, "
                                        "%d worker processes\n",
                                        s.wall_clock.wall_ms / 1000.0, s.wall_clock.seeds_per_second,

@@ -4,12 +4,13 @@
 # its own: installing them must not start the system's (no systemd needed, none left running).
 # qemu-system-x86, busybox-static and dmsetup are for `snapsim kernel` (docs/kernel.md) and the
 # kernel_linux test; the kernel itself is fetched into a cache by `snapsim kernel setup`, never
-# installed (scripts/test-all.sh runs it).
+# installed (scripts/test-all.sh runs it). clang-14 and libclang-rt-14-dev (libFuzzer) build the
+# fuzz targets (docs/fuzzing.md).
 set -euo pipefail
 packages=(cmake g++ ninja-build libgtest-dev libgmock-dev librapidcheck-dev libfiu-dev fiu-utils
   libabsl-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev zstd chromium
   python3-junitparser jq slurmctld slurmd slurm-client munge
-  qemu-system-x86 busybox-static dmsetup)
+  qemu-system-x86 busybox-static dmsetup clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,3 +15,12 @@ if [ ! -f "${SNAPSIM_KERNEL_DIR:-$HOME/.cache/snapsim/kernel}/kernel.json" ]; th
   "$build/cli/snapsim" kernel setup || echo "snapsim kernel setup failed: the kernel test will be skipped"
 fi
 ctest --test-dir "$build" -j "$(nproc)" --output-on-failure --timeout 600
+# The fuzz targets (fuzz/, docs/fuzzing.md): a clang build of only the layers they need, each
+# target run by libFuzzer for a bounded time (ctest label fuzz). -O0 compiles in half the time of
+# -O1, which CI's time limit needs; the long runs of docs/fuzzing.md use -O1.
+fuzz_build="$build-fuzz"
+cmake -S . -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DSNAPSIM_FUZZ=ON -DSNAPSIM_FUZZ_FLAGS=-O0 \
+  -DSNAPSIM_BUILD_BENCH=OFF >/dev/null
+cmake --build "$fuzz_build" -j "$(nproc)"
+ctest --test-dir "$fuzz_build" -L fuzz -j "$(nproc)" --output-on-failure --timeout 300

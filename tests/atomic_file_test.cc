@@ -60,6 +60,22 @@ TEST_F(AtomicFileTest, ANewFileNeverReplacesAnExistingOne) {
   EXPECT_EQ(*ReadWholeFile(file), "mine");
 }
 
+// The last step of WriteNewFileAtomically: a file that appears after the check (another process)
+// is still not replaced, and the temporary file stays for the caller to remove.
+TEST_F(AtomicFileTest, RenameNoReplaceRefusesAFileThatIsThereAtTheRename) {
+  const std::string from = dir_ + "/new.tmp", to = dir_ + "/image";
+  ASSERT_TRUE(WriteFileAtomically(from, "new").ok());
+  ASSERT_TRUE(WriteFileAtomically(to, "theirs").ok());
+  const absl::Status s = RenameNoReplace(from, to);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+  EXPECT_EQ(*ReadWholeFile(to), "theirs");
+  EXPECT_EQ(*ReadWholeFile(from), "new");
+  std::filesystem::remove(to);
+  EXPECT_TRUE(RenameNoReplace(from, to).ok());
+  EXPECT_EQ(*ReadWholeFile(to), "new");
+  EXPECT_FALSE(std::filesystem::exists(from));
+}
+
 TEST_F(AtomicFileTest, ReadingADirectoryOrAFifoIsAnErrorThatNamesIt) {
   absl::StatusOr<std::string> d = ReadWholeFile(dir_);
   ASSERT_FALSE(d.ok());

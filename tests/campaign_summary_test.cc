@@ -87,6 +87,27 @@ TEST(CampaignSummaryTest, ProbesThatNeverFiredAreListedWithZero) {
   EXPECT_EQ(s.probes.at("crash.write_torn"), 4u);  // 2 in seed 1 of a and of b
 }
 
+TEST(CampaignSummaryTest, ShardJobCountOfAll64BitSeedsSaturatesInsteadOfWrapping) {
+  CampaignConfig c;
+  c.scenarios = {"a", "b"};
+  c.seed_first = 1;
+  c.seed_last = 10;
+  EXPECT_EQ(ShardJobCount(c), 20u);
+  c.shard_index = 1;
+  c.shard_count = 3;
+  EXPECT_EQ(ShardJobCount(c), 7u);  // jobs 1, 4, ..., 19
+  c.seed_first = 0;
+  c.seed_last = UINT64_MAX;  // 2^64 seeds: the count used to wrap to 0 (or 2^64 - 1 jobs * 2)
+  c.shard_index = 0;
+  c.shard_count = 1;
+  EXPECT_EQ(ShardJobCount(c), UINT64_MAX);
+  c.scenarios = {"a"};
+  c.shard_count = 2;
+  EXPECT_EQ(ShardJobCount(c), uint64_t{1} << 63);
+  c.seed_last.reset();
+  EXPECT_EQ(ShardJobCount(c), std::nullopt);
+}
+
 TEST(CampaignSummaryTest, CompletedSeedsStopAtTheFirstMissingJob) {
   CampaignConfig c = Config(10, 19);
   JobResults results = AllOf(c);

@@ -150,6 +150,66 @@ TEST(CampaignTest, AbortingSegfaultingAndFailingWorkersBecomeFindings) {
   EXPECT_EQ(dir->results.at(JobKey{0, 6}).outcome, "clean");
 }
 
+// Worker deaths the code did not cause: seed 2 is killed by SIGKILL every time, seed 3 only the
+// first time (a marker file tells the attempts apart), seed 4 exits without writing a result;
+// seed 5 aborts, which is the code's own crash.
+SeedFunction LosingRun(const std::string& scratch) {
+  return [scratch](const std::string& scenario, uint64_t seed) {
+    EXPECT_TRUE(AppendLine(scratch + "/attempts.log", absl::StrCat(scenario, ":", seed)).ok());
+    const std::string marker = absl::StrCat(scratch, "/", seed, ".tried");
+    const bool first_attempt = !std::filesystem::exists(marker);
+    std::ofstream(marker).put('x');
+    if (seed == 2 || (seed == 3 && first_attempt)) ::raise(SIGKILL);
+    if (seed == 4) ::_exit(0);
+    if (seed == 5) std::abort();
+    return FakeRun(scenario, seed);
+  };
+}
+
+TEST(CampaignTest, WorkerLostToTheEnvironmentIsRetriedOnceThenRecordedNotAFinding) {
+  std::string out = MakeTempDir("lost"), scratch = MakeTempDir("lost-log");
+  CampaignOptions o = Options(out, 1, 5, 2);
+  o.config.scenarios = {"a"};
+  o.recheck = RecheckRatio{1, 1};  // every run is re-checked, but a lost job is no run
+  CampaignOutcome outcome = MustRun(o, LosingRun(scratch));
+  const std::multiset<std::string> attempts = LogLines(scratch + "/attempts.log");
+  EXPECT_EQ(attempts.count("a:1"), 2u);  // run and re-check
+  EXPECT_EQ(attempts.count("a:2"), 2u);
+  EXPECT_EQ(attempts.count("a:3"), 3u);  // killed, retried, re-checked
+  EXPECT_EQ(attempts.count("a:4"), 2u);
+  EXPECT_EQ(attempts.count("a:5"), 1u);  // its own crash: not retried
+  const CampaignSummary& s = outcome.summary;
+  ASSERT_EQ(s.environment_failures.size(), 2u);
+  EXPECT_EQ(s.environment_failures[0].seed, 2u);
+  EXPECT_THAT(s.environment_failures[0].detail, HasSubstr("signal 9"));
+  EXPECT_THAT(s.environment_failures[0].detail, HasSubstr("from outside"));
+  EXPECT_EQ(s.environment_failures[1].seed, 4u);
+  EXPECT_THAT(s.environment_failures[1].detail, HasSubstr("without a result"));
+  EXPECT_EQ(s.seeds_run, 3u);  // 1, 3 (on its retry) and 5
+  EXPECT_EQ(s.runs_with_findings, 1u);
+  const FindingGroup* crashed = FindGroup(s, kSimulationCrashed);
+  ASSERT_NE(crashed, nullptr);
+  EXPECT_EQ(crashed->seed_count, 1u);
+  EXPECT_EQ(crashed->first.seed, 5u);
+  absl::StatusOr<CampaignSummary> written = LoadSummaryJson(out + "/summary.json");
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->environment_failures.size(), 2u);
+  absl::StatusOr<CampaignDir> dir = LoadCampaignDir(out);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(dir->rechecks.size(), 2u);  // 1 and 3; not 5 (a crash) nor the lost 2 and 4
+  EXPECT_FALSE(dir->rechecks.contains(JobKey{0, 2}));
+  EXPECT_FALSE(dir->rechecks.contains(JobKey{0, 4}));
+
+  // Resumed, the lost jobs run again (and now finish); nothing else does.
+  std::filesystem::remove(scratch + "/attempts.log");
+  o.recheck = RecheckRatio{};
+  CampaignOutcome resumed = MustRun(o, LoggingRun(scratch + "/attempts.log"));
+  EXPECT_EQ(LogLines(scratch + "/attempts.log"), (std::multiset<std::string>{"a:2", "a:4"}));
+  EXPECT_TRUE(resumed.summary.environment_failures.empty());
+  EXPECT_EQ(resumed.summary.seeds_run, 5u);
+  EXPECT_EQ(resumed.jobs_skipped, 3u);
+}
+
 TEST(CampaignTest, AssertionOutsideARunIsTheFindingAssertionsHold) {
   std::string out = MakeTempDir("assert");
   CampaignOptions o = Options(out, 1, 2, 1);
@@ -232,6 +292,20 @@ TEST(CampaignTest, SigintStopsTheCampaignAndKeepsWhatIsDone) {
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.jobs_skipped + rest.jobs_run, 20u);
   EXPECT_EQ(rest.summary.seeds_completed, 10u);
+}
+
+// Found by fuzz_campaign_files: a floating-point number where an integer is read was converted
+// with a cast that is undefined behaviour (1.7e20 into a uint64_t); the line is corrupt instead.
+TEST(CampaignTest, ResultLineWithAFloatingPointNumberIsCorrupt) {
+  CampaignConfig config;
+  config.scenarios = {"a"};
+  config.seed_first = 1;
+  config.seed_last = 9;
+  EXPECT_TRUE(
+      ParseResultsJsonl("{\"scenario\":\"a\",\"seed\":1,\"events\":17}\n", "r.jsonl", config).ok());
+  const absl::StatusOr<JobResults> results =
+      ParseResultsJsonl("{\"scenario\":\"a\",\"seed\":1,\"events\":1.7e20}\n", "r.jsonl", config);
+  EXPECT_EQ(results.status().message(), "r.jsonl line 1 is corrupt: a number is not an integer");
 }
 
 TEST(CampaignTest, HalfWrittenLastLineIsIgnoredAndTheJobRerun) {

@@ -113,7 +113,7 @@ TEST_F(CheckerTest, ReadErrorWithoutInjectedFaultsIsAFindingAndAllowedWithThem) 
   settings_.eio_faults_on = false;
   checker_.CheckViews(world_, ValidReport({}, 2), false, settings_);
   ASSERT_FALSE(verdicts_.findings().empty());
-  EXPECT_EQ(verdicts_.findings()[0].actual, "error -5");
+  EXPECT_EQ(verdicts_.findings()[0].actual, "error -5 (EIO)");
 }
 
 TEST_F(CheckerTest, CommittedExceptionMissingFromTheTableIsLost) {

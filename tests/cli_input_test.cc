@@ -4,6 +4,7 @@
 // parse, standard output that cannot be written, and paths the filesystem refuses. Each gets one
 // line on stderr and exit 2, and nothing the user had is changed.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -110,16 +111,16 @@ TEST(CliInputTest, ExportDirThatIsARegularFileIsOneLineAndLeftAlone) {
   EXPECT_EQ(ReadFileOrEmpty(file), "keep me\n");
 }
 
-// The export happens at the first crash, mid-run: its failure is the run's failure.
-TEST(CliInputTest, ExportThatFailsDuringTheRunIsOneLineAndExitTwo) {
+// The images' paths are checked before the run (the full filesystem test below fails mid-run).
+TEST(CliInputTest, ExportDirUnderARegularFileIsOneLineAndExitTwo) {
   const std::string dir = FreshDir("export_under_file");
   const std::string file = dir + "/a-file";
   { std::ofstream(file) << "keep me\n"; }
   const CliResult r = RunSnapsim(
       absl::StrCat("run --scenario default --seed 2 --json --export-dir '", file, "/sub'"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, absl::StrCat("snapsim run: --export-dir: export failed: ", file,
-                                "/sub: Not a directory\n"));
+  EXPECT_EQ(r.err, absl::StrCat("snapsim run: --export-dir: stat ", file,
+                                "/sub/origin.img: Not a directory\n"));
   EXPECT_EQ(ReadFileOrEmpty(file), "keep me\n");
 }
 
@@ -135,6 +136,75 @@ TEST(CliInputTest, ResultsFileThatIsADirectoryIsOneLineAndLeftAlone) {
   EXPECT_EQ(r.err, absl::StrCat("snapsim campaign: ", out,
                                 "/results.jsonl: is a directory, not a file\n"));
   EXPECT_TRUE(fs::is_directory(out + "/results.jsonl/inside"));
+}
+
+TEST(CliInputTest, RunExportDirRefusesExistingImagesBeforeTheRun) {
+  const std::string dir = FreshDir("export_existing");
+  { std::ofstream(dir + "/cow.img") << "precious"; }
+  const CliResult r =
+      RunSnapsim(absl::StrCat("run --scenario default --seed 2 --export-dir '", dir, "'"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, absl::StrCat("snapsim run: --export-dir: ", dir,
+                                "/cow.img: exists; not overwritten\n"));
+  EXPECT_EQ(r.out, "");  // refused before the run
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/cow.img"), "precious");
+  EXPECT_FALSE(fs::exists(dir + "/origin.img"));
+}
+
+TEST(CliInputTest, RepeatedOrConflictingFlagsGetOneLineAndExitTwo) {
+  struct Case {
+    std::string args;
+    std::string err;
+  };
+  const std::string replay_case =
+      absl::StrCat(testing::kSourceDir, "/scenarios/findings/copy-error-hangs-bios.case.json");
+  const Case cases[] = {
+      {"run --seed 1 --seed 2",
+       "snapsim run: --seed given 2 times ('1', then '2'): give it once\n"},
+      {"run --seed=1 --scenario default --scenario many-areas",
+       "snapsim run: --scenario given 2 times ('default', then 'many-areas'): give it once\n"},
+      {"explore --scenario explore-small --bound 3 --bound 4",
+       "snapsim explore: --bound given 2 times ('3', then '4'): give it once\n"},
+      {absl::StrCat("run --replay-case '", replay_case, "' --seed 4"),
+       "snapsim run: --replay-case runs the case's own scenario and seed: --seed cannot be given "
+       "with it\n"},
+      {absl::StrCat("run --scenario default --replay-case '", replay_case, "'"),
+       "snapsim run: --replay-case runs the case's own scenario and seed: --scenario cannot be "
+       "given with it\n"},
+  };
+  for (const Case& c : cases) {
+    const CliResult r = RunSnapsim(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args;
+    EXPECT_EQ(r.err, c.err) << c.args;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
+  // A list flag given twice still means both.
+  const CliResult both = RunSnapsim("run --seed 1 --option corrected --option corrected --json");
+  EXPECT_NE(both.exit_code, 2) << both.err;
+}
+
+// A filesystem that fills up during the export: the export fails with one line, leaves no
+// truncated image (nor temporary file), and the same export tried again fails the same way
+// instead of refusing to overwrite its own leftovers.
+TEST(CliInputTest, ExportOnAFullFilesystemLeavesNothingAndCanBeRetried) {
+  const std::string dir = FreshDir("export_full");
+  const std::string mount = absl::StrCat("mount -t tmpfs -o size=64k snapsim-test '", dir, "'");
+  if (::geteuid() != 0 || std::system((mount + " 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a 64 KiB tmpfs here (needs root and mount rights): the full "
+                    "filesystem case is not tested";
+  }
+  const std::string command =
+      absl::StrCat("export --scenario steady-origin-writes --seed 3 --out '", dir, "'");
+  const CliResult first = RunSnapsim(command);
+  const CliResult again = RunSnapsim(command);
+  const auto entries = std::distance(fs::directory_iterator(dir), fs::directory_iterator());
+  EXPECT_EQ(std::system(absl::StrCat("umount '", dir, "'").c_str()), 0);
+  EXPECT_EQ(first.exit_code, 2);
+  EXPECT_TRUE(IsOneLine(first.err)) << first.err;
+  EXPECT_TRUE(absl::StrContains(first.err, "No space left on device")) << first.err;
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(again.err, "No space left on device")) << again.err;
+  EXPECT_EQ(entries, 0) << "the full filesystem holds a leftover file";
 }
 
 }  // namespace

@@ -151,7 +151,7 @@ TEST(CliInspect, JsonHasTheTableAndStatusInspectComputes) {
     ASSERT_TRUE(golden.ok());
     auto cow = golden->LoadImage("cow");
     ASSERT_TRUE(cow.ok());
-    const InspectReport report = InspectCow(**cow);
+    const InspectReport report = InspectCow(**cow, {.decode_invalid_table = true});
     EXPECT_EQ(j["magic"], kSnapMagic);
     EXPECT_EQ(j["version"], 1);
     EXPECT_EQ(j["chunk_size"], golden->chunk_sectors);
@@ -243,6 +243,43 @@ TEST(CliInspect, InvalidSnapshotHasNoImageToHash) {
                                            GoldenImage("d-invalid", "cow"), "'"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(IsOneLine(r.err)) << r.err;
+}
+
+// The kernel loads no table of an invalidated snapshot, but its exceptions are still on disk and
+// someone recovering data needs them: shown, marked not loaded, the exit status as without them.
+TEST(CliInspect, InvalidSnapshotShowsItsTableAsOnDiskNotLoadedByTheKernel) {
+  const std::string cow = GoldenImage("d-invalid", "cow");
+  const Result json = RunSnapsim(absl::StrCat("inspect --json '", cow, "'"));
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json j = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << json.out;
+  EXPECT_EQ(j["valid"], 0);
+  EXPECT_EQ(j["status"], "Invalid");
+  EXPECT_EQ(j["loaded"], false);
+  auto golden = testing::LoadGoldenCase("d-invalid");
+  ASSERT_TRUE(golden.ok());
+  auto image = golden->LoadImage("cow");
+  ASSERT_TRUE(image.ok());
+  const InspectReport loaded = InspectCow(**image);
+  EXPECT_TRUE(loaded.exceptions.empty()) << "what the kernel loads";
+  const InspectReport on_disk = InspectCow(**image, {.decode_invalid_table = true});
+  ASSERT_FALSE(on_disk.exceptions.empty()) << "the golden image has exceptions on disk";
+  EXPECT_FALSE(on_disk.table_loaded);
+  ASSERT_EQ(j["exceptions"].size(), on_disk.exceptions.size());
+  EXPECT_EQ(j["exceptions"][0][0], on_disk.exceptions[0].old_chunk);
+  EXPECT_EQ(j["exceptions"][0][1], on_disk.exceptions[0].new_chunk);
+
+  const Result text = RunSnapsim(absl::StrCat("inspect '", cow, "'"));
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_TRUE(absl::StrContains(
+      text.out, absl::StrCat("exceptions          ", on_disk.exceptions.size(),
+                             " in 1 area(s) on disk, not loaded by the kernel (invalid)\n")))
+      << text.out;
+  EXPECT_TRUE(absl::StrContains(text.out, "status              Invalid\n")) << text.out;
+
+  const Result valid =
+      RunSnapsim(absl::StrCat("inspect --json '", GoldenImage("a-cs16", "cow"), "'"));
+  EXPECT_EQ(nlohmann::json::parse(valid.out, nullptr, false)["loaded"], true) << valid.out;
 }
 
 TEST(CliInspect, ImagesAreUnchangedAfterInspect) {

@@ -126,6 +126,14 @@ TEST(ReplayCaseErrors, SyntaxErrorNamesTheFile) {
   EXPECT_EQ(ErrorOf("{\n").find('\n'), std::string::npos);
 }
 
+// Found by fuzz_replay_case: a number too large for a double threw out of ParseReplayCase (an
+// exit 134 of `snapsim run --replay-case`) instead of being a syntax error.
+TEST(ReplayCaseErrors, NumberTooLargeIsASyntaxErrorNotAnException) {
+  EXPECT_THAT(ErrorOf("33333333333e333333e33csn"), StartsWith("case.json: syntax: "));
+  EXPECT_THAT(ErrorOf(R"({"format_version": 1, "seed": 1e999})"),
+              StartsWith("case.json: syntax: "));
+}
+
 TEST(ReplayCaseErrors, UnknownTopLevelKey) {
   EXPECT_EQ(ErrorOf(HandWritten("[]", R"(, "notes": "x")")), "case.json: notes: unknown key");
 }

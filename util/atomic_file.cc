@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -45,17 +46,20 @@ absl::Status CheckReplaceable(const std::string& path, bool replace) {
   return absl::OkStatus();
 }
 
-absl::Status WriteAtomically(const std::string& path, std::string_view content, bool replace) {
+absl::Status WriteAtomically(const std::string& path, ContentProducer produce, bool replace) {
   if (absl::Status s = CheckReplaceable(path, replace); !s.ok()) return s;
-  // Same directory as the target, so rename() stays within one filesystem.
+  // Same directory as the target, so rename() stays within one filesystem. On any failure (a
+  // full filesystem) it is removed: `path` never holds a truncated file.
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  absl::Status status = WriteAll(fd, content, tmp);
+  absl::Status status = produce([&](std::string_view piece) { return WriteAll(fd, piece, tmp); });
   if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync", tmp, errno);
   if (::close(fd) != 0 && status.ok()) status = ErrnoStatus("close", tmp, errno);
   if (status.ok()) status = CheckReplaceable(path, replace);  // still so, just before rename
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (status.ok() && !replace) {
+    status = RenameNoReplace(tmp, path);
+  } else if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoStatus("rename to", path, errno);
   }
   if (!status.ok()) ::unlink(tmp.c_str());
@@ -65,11 +69,31 @@ absl::Status WriteAtomically(const std::string& path, std::string_view content, 
 }  // namespace
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view content) {
-  return WriteAtomically(path, content, /*replace=*/true);
+  return WriteAtomically(
+      path, [&](PieceWriter write) { return write(content); }, /*replace=*/true);
 }
 
 absl::Status WriteNewFileAtomically(const std::string& path, std::string_view content) {
-  return WriteAtomically(path, content, /*replace=*/false);
+  return WriteAtomically(
+      path, [&](PieceWriter write) { return write(content); }, /*replace=*/false);
+}
+
+absl::Status WriteNewFileAtomically(const std::string& path, ContentProducer produce) {
+  return WriteAtomically(path, produce, /*replace=*/false);
+}
+
+absl::Status RenameNoReplace(const std::string& from, const std::string& to) {
+  // The kernel refuses atomically when `to` appeared since it was checked; a filesystem without
+  // RENAME_NOREPLACE (EINVAL) falls back to the check just made and a plain rename.
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return absl::OkStatus();
+  }
+  const int err = errno;
+  if (err == EEXIST) return absl::AlreadyExistsError(absl::StrCat(to, ": exists; not overwritten"));
+  if (err != EINVAL && err != ENOSYS) return ErrnoStatus("rename to", to, err);
+  if (absl::Status s = CheckReplaceable(to, /*replace=*/false); !s.ok()) return s;
+  if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename to", to, errno);
+  return absl::OkStatus();
 }
 
 absl::Status CheckNewFilePath(const std::string& path) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -23,6 +24,14 @@ namespace snapsim {
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view content);
 absl::Status WriteNewFileAtomically(const std::string& path, std::string_view content);
+// The same for content too large to hold at once: `produce` calls its PieceWriter with each
+// piece in order and returns the first error (its own or the writer's).
+using PieceWriter = absl::FunctionRef<absl::Status(std::string_view)>;
+using ContentProducer = absl::FunctionRef<absl::Status(PieceWriter)>;
+absl::Status WriteNewFileAtomically(const std::string& path, ContentProducer produce);
+// Renames `from` to `to` unless something is at `to` (AlreadyExists, `from` left): atomically
+// with renameat2(RENAME_NOREPLACE), or where the filesystem lacks it by a check just before.
+absl::Status RenameNoReplace(const std::string& from, const std::string& to);
 // What WriteNewFileAtomically would refuse, checked up front: OK when nothing is at `path`.
 absl::Status CheckNewFilePath(const std::string& path);
 

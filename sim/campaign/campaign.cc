@@ -17,6 +17,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,7 @@
 #include "sim/check/invariants.h"
 #include "sim/world/prng.h"
 #include "sim/world/trace.h"
+#include "util/absl_view.h"
 #include "util/assert.h"
 #include "util/atomic_file.h"
 
@@ -43,6 +45,7 @@ constexpr const char* kNondeterminismDir = "nondeterminism";
 constexpr size_t kMaxQuotedEvent = 300;        // of a trace line, in a first difference
 constexpr size_t kMaxWorkerOutput = 64 << 20;  // a RunResult larger than this is garbage
 constexpr int kWorkerExceptionExit = 70;       // the SeedFunction threw
+constexpr int kWorkerPipeExit = 71;            // the result could not be written to the pipe
 constexpr uint64_t kPollMs = 100;
 constexpr uint64_t kPlainProgressMs = 5000;
 constexpr size_t kMaxQuotedOutput = 200;  // of garbage output, in a finding's detail
@@ -113,6 +116,26 @@ RunResult WorkerFailure(const CampaignOptions& options, const std::string& scena
   return r;
 }
 
+// A job whose worker the environment took: no result, no finding (RunResult::environment_failure).
+RunResult EnvironmentFailureResult(const CampaignOptions& options, const std::string& scenario,
+                                   uint64_t seed, const std::string& detail) {
+  RunResult r;
+  r.scenario = scenario;
+  r.seed = seed;
+  r.environment_failure = detail;
+  r.outcome = absl::StrCat("environment failure: ", detail);
+  r.replay_command = ReplayCommand(options.replay_prefix, scenario, seed);
+  return r;
+}
+
+// Signals a process gets from its own faults (abort() of an assertion, a bad memory access, a
+// trap): a worker dying of one crashed. Any other signal (SIGKILL of the OOM killer or of a
+// user, SIGTERM, SIGHUP, SIGPIPE) was sent from outside: the environment's doing.
+bool IsSelfRaisedSignal(int sig) {
+  return sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+         sig == SIGTRAP || sig == SIGSYS;
+}
+
 std::string Quote(const std::string& output) {
   std::string shown = output.substr(0, kMaxQuotedOutput);
   for (char& c : shown) {
@@ -156,7 +179,7 @@ RunResult AssertionResult(const std::string& scenario, uint64_t seed,
   while (!rest.empty()) {
     ssize_t n = ::write(fd, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) _exit(kWorkerExceptionExit + 1);
+    if (n < 0) _exit(kWorkerPipeExit);
     rest.remove_prefix(static_cast<size_t>(n));
   }
   _exit(code);
@@ -192,12 +215,7 @@ class JobQueue {
     Skip();
   }
   // Total jobs of this shard when the seed range is bounded.
-  std::optional<uint64_t> total() const {
-    if (!config_.seed_last) return std::nullopt;
-    uint64_t all = (*config_.seed_last - config_.seed_first + 1) * config_.scenarios.size();
-    if (all <= config_.shard_index) return 0;
-    return (all - config_.shard_index + config_.shard_count - 1) / config_.shard_count;
-  }
+  std::optional<uint64_t> total() const { return ShardJobCount(config_); }
 
  private:
   void Advance() {
@@ -280,42 +298,59 @@ class Progress {
   uint64_t next_ms_ = 0;
 };
 
-// Reads a JSON-lines file of records of T (RunResult, Recheck) keyed by job; a later line of a
-// job replaces an earlier one. An unterminated last line is a record that was not finished.
+// Parses JSON lines of records of T (RunResult, Recheck) keyed by job; a later line of a job
+// replaces an earlier one. An unterminated last line is a record that was not finished: it is
+// not parsed and *complete_bytes ends before it. `source` names the text in errors.
 template <typename T>
-absl::StatusOr<std::map<JobKey, T>> ReadJobLines(const std::string& path,
-                                                 const CampaignConfig& config,
-                                                 uint64_t* complete_bytes) {
+absl::StatusOr<std::map<JobKey, T>> ParseJobLines(std::string_view text, std::string_view source,
+                                                  const CampaignConfig& config,
+                                                  uint64_t* complete_bytes) {
   std::map<JobKey, T> records;
   *complete_bytes = 0;
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (absl::IsNotFound(text.status())) return records;
-  if (!text.ok()) return text.status();
   size_t pos = 0;
-  for (uint64_t line_no = 1; pos < text->size(); ++line_no) {
-    size_t end = text->find('\n', pos);
-    if (end == std::string::npos) break;  // unterminated: that job did not finish
-    std::string_view line(text->data() + pos, end - pos);
+  for (uint64_t line_no = 1; pos < text.size(); ++line_no) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) break;  // unterminated: that job did not finish
+    std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     if (line.empty()) continue;
     T r;
     try {
-      r = nlohmann::json::parse(line).get<T>();
+      const nlohmann::json parsed = nlohmann::json::parse(line);
+      if (!HoldsOnlyIntegers(parsed)) {
+        return absl::DataLossError(absl::StrCat(AbslView(source), " line ", line_no,
+                                                " is corrupt: a number is not an integer"));
+      }
+      r = parsed.get<T>();
     } catch (const nlohmann::json::exception& e) {
-      return absl::DataLossError(absl::StrCat(path, " line ", line_no, " is corrupt: ", e.what()));
+      return absl::DataLossError(
+          absl::StrCat(AbslView(source), " line ", line_no, " is corrupt: ", e.what()));
     }
     RunResult identity;
     identity.scenario = r.scenario;
     identity.seed = r.seed;
     std::optional<JobKey> key = KeyOf(config, identity);
     if (!key) {
-      return absl::DataLossError(absl::StrCat(path, " line ", line_no, ": scenario ", r.scenario,
-                                              " seed ", r.seed, " is not in ", config.Describe()));
+      return absl::DataLossError(absl::StrCat(AbslView(source), " line ", line_no, ": scenario ",
+                                              r.scenario, " seed ", r.seed, " is not in ",
+                                              config.Describe()));
     }
     records.insert_or_assign(*key, std::move(r));
     *complete_bytes = pos;
   }
   return records;
+}
+
+// ParseJobLines over the file at `path`; a missing file holds no record.
+template <typename T>
+absl::StatusOr<std::map<JobKey, T>> ReadJobLines(const std::string& path,
+                                                 const CampaignConfig& config,
+                                                 uint64_t* complete_bytes) {
+  *complete_bytes = 0;
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (absl::IsNotFound(text.status())) return std::map<JobKey, T>{};
+  if (!text.ok()) return text.status();
+  return ParseJobLines<T>(*text, path, config, complete_bytes);
 }
 
 absl::StatusOr<JobResults> ReadResults(const std::string& path, const CampaignConfig& config,
@@ -414,7 +449,10 @@ class Runner {
   uint64_t findings_ = 0;
   // Jobs to re-check, each with jobs_started_ when it ended: due once another job has started.
   std::deque<std::pair<JobKey, uint64_t>> recheck_queue_;
-  std::vector<JobKey> mismatched_;          // by this invocation, to trace
+  std::vector<JobKey> mismatched_;  // by this invocation, to trace
+  // Jobs lost to the environment once, to run again (each at most once per invocation).
+  std::deque<JobKey> retry_queue_;
+  std::set<JobKey> retried_;
   std::optional<RunResult> traced_result_;  // of the kTraced worker that finished last
   std::vector<RateSample> rate_;
   uint64_t rate_interval_ms_ = 1000;
@@ -459,10 +497,21 @@ RunResult Runner::WorkerOutcome(const Worker& w, int status, bool timed_out) con
     r = WorkerFailure(options_, scenario, w.key.seed, kSimulationTimeout,
                       absl::StrCat("ran longer than the per-seed limit of ",
                                    options_.seed_timeout_ms, " ms and was killed"));
+  } else if (WIFSIGNALED(status) && !IsSelfRaisedSignal(WTERMSIG(status))) {
+    int sig = WTERMSIG(status);
+    r = EnvironmentFailureResult(
+        options_, scenario, w.key.seed,
+        absl::StrCat("killed by signal ", sig, " (", strsignal(sig), ") from outside"));
   } else if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     r = WorkerFailure(options_, scenario, w.key.seed, kSimulationCrashed,
                       absl::StrCat("killed by signal ", sig, " (", strsignal(sig), ")"));
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerPipeExit) {
+    r = EnvironmentFailureResult(options_, scenario, w.key.seed,
+                                 "could not write its result: the result pipe broke");
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && w.output.empty()) {
+    r = EnvironmentFailureResult(options_, scenario, w.key.seed,
+                                 "exited without a result: the result pipe was empty");
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     r = WorkerFailure(
         options_, scenario, w.key.seed, kSimulationCrashed,
@@ -493,13 +542,19 @@ absl::Status Runner::Finish(Worker& w, int status, bool timed_out) {
     return absl::OkStatus();
   }
   if (w.kind == JobKind::kRecheck) {
-    return FinishRecheck(w.key, r, timed_out || HasRunnerFinding(r));
+    return FinishRecheck(w.key, r,
+                         timed_out || HasRunnerFinding(r) || !r.environment_failure.empty());
+  }
+  // A job lost to the environment runs once more before it is recorded as lost.
+  if (!r.environment_failure.empty() && retried_.insert(w.key).second) {
+    retry_queue_.push_back(w.key);
+    return absl::OkStatus();
   }
   nlohmann::json j = r;
   absl::Status appended = AppendLine(results_path_, j.dump());
   findings_ += r.findings.size();
   const bool recheck =
-      !options_.recheck.Off() && !HasRunnerFinding(r) &&
+      !options_.recheck.Off() && !HasRunnerFinding(r) && r.environment_failure.empty() &&
       (!r.findings.empty() || InRecheckSample(options_.recheck, r.scenario, r.seed));
   if (recheck) recheck_queue_.emplace_back(w.key, jobs_started_);
   results_.insert_or_assign(w.key, std::move(r));
@@ -558,7 +613,10 @@ absl::Status Runner::TraceMismatch(const JobKey& key) {
       if (absl::Status s = Collect(); !s.ok()) return s;
     }
     if (g_stop_requested) return absl::OkStatus();
-    if (!traced_result_ || HasRunnerFinding(*traced_result_)) continue;
+    if (!traced_result_ || HasRunnerFinding(*traced_result_) ||
+        !traced_result_->environment_failure.empty()) {
+      continue;
+    }
     seen.push_back(traced_result_->trace_hash);
     const bool new_hash = std::none_of(kept.begin(), kept.end(), [&](const auto& k) {
       return k.first == traced_result_->trace_hash;
@@ -695,8 +753,14 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
   if (!rechecked.ok()) return rechecked.status();
   rechecks_ = *std::move(rechecked);
   DropUnfinishedLine(rechecks_path_, complete_bytes);
-  const uint64_t skipped = results_.size();
+  // Jobs an earlier invocation lost to the environment are run again; until then their result
+  // stays, so that an interrupted campaign still reports them.
+  JobResults done_before;
   for (const auto& [key, r] : results_) {
+    if (r.environment_failure.empty()) done_before.emplace(key, r);
+  }
+  const uint64_t skipped = done_before.size();
+  for (const auto& [key, r] : done_before) {
     findings_ += r.findings.size();
     // Selected by an earlier invocation (or by this one's ratio) but not re-checked yet.
     const bool selected =
@@ -705,7 +769,6 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
       recheck_queue_.emplace_back(key, 0);
     }
   }
-  const JobResults done_before = results_;
 
   StopSignalScope signals;
   JobQueue queue(config_, done_before);
@@ -728,6 +791,11 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
              jobs_run_ + running_.size() < options_.stop_after_jobs;
     };
     while (status.ok() && running_.size() < jobs) {
+      if (!retry_queue_.empty()) {
+        status = Start(retry_queue_.front(), JobKind::kRun);
+        retry_queue_.pop_front();
+        continue;
+      }
       if (StartDueRecheck(false, status)) continue;
       if (next_job_ready()) {
         status = Start(queue.front(), JobKind::kRun);
@@ -777,6 +845,12 @@ absl::StatusOr<CampaignOutcome> Runner::Run() {
 }
 
 }  // namespace
+
+absl::StatusOr<JobResults> ParseResultsJsonl(std::string_view text, std::string_view source,
+                                             const CampaignConfig& config) {
+  uint64_t complete_bytes = 0;
+  return ParseJobLines<RunResult>(text, source, config, &complete_bytes);
+}
 
 std::string ReplayCommand(const std::string& prefix, const std::string& scenario, uint64_t seed) {
   return absl::StrCat(prefix, " --scenario ", scenario, " --seed ", seed);

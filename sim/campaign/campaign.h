@@ -10,6 +10,10 @@
 //    of a signal, exits non-zero, writes something that is not a RunResult, or outlives the
 //    per-seed limit (the parent kills it) becomes a RunResult with one finding
 //    "simulation_crashed" / "simulation_timeout" carrying its seed and replay command.
+//  - Except a worker lost to the environment: killed by a signal it did not raise itself (any
+//    but SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), unable to write its result
+//    to the pipe, or exiting 0 without one. Its job runs once more; lost again, it is recorded
+//    with RunResult::environment_failure and no finding, and a resumed campaign runs it again.
 //  - Which jobs run is fixed by the config alone: seeds ascending, scenarios in the given order
 //    within a seed; a shard runs the jobs whose index in that order is shard_index modulo
 //    shard_count. --jobs only changes how many run at a time, never which or what is reported.
@@ -35,6 +39,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -113,6 +118,12 @@ struct CampaignDir {
   JobRechecks rechecks;
   std::optional<WallClockStats> wall_clock;  // from summary.json when there is one
 };
+
+// The RunResults of results.jsonl text, keyed by job: a later line of a job replaces an earlier
+// one, an unterminated last line (a job that did not finish) is ignored, and any other line that
+// is not a RunResult of `config` is a DataLoss error naming `source` and the line.
+absl::StatusOr<JobResults> ParseResultsJsonl(std::string_view text, std::string_view source,
+                                             const CampaignConfig& config);
 
 // Reads campaign.json, results.jsonl and rechecks.jsonl (an unterminated last line is a job that
 // did not finish and is ignored; any other unreadable line is an error) and the wall clock of

@@ -61,6 +61,35 @@ uint64_t CompletedSeeds(const CampaignConfig& config, const JobResults& results)
   }
 }
 
+std::optional<uint64_t> ShardJobCount(const CampaignConfig& config) {
+  if (!config.seed_last) return std::nullopt;
+  if (*config.seed_last < config.seed_first || config.shard_count == 0) return 0;
+  using Wide = unsigned __int128;  // 2^64 seeds times the scenarios
+  const Wide all = (Wide{*config.seed_last} - config.seed_first + 1) * config.scenarios.size();
+  if (all <= config.shard_index) return 0;
+  const Wide count = (all - config.shard_index + config.shard_count - 1) / config.shard_count;
+  return count > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(count);
+}
+
+bool HoldsOnlyIntegers(const nlohmann::json& j) {
+  // Iterative: the nesting depth is the input's. Each node is visited once.
+  std::vector<const nlohmann::json*> todo{&j};
+  while (!todo.empty()) {
+    const nlohmann::json* node = todo.back();
+    todo.pop_back();
+    if (node->is_number_float()) return false;
+    if (node->is_structured()) {
+      for (const nlohmann::json& child : *node) todo.push_back(&child);
+    }
+  }
+  return true;
+}
+
+std::string EnvironmentFailure::Line() const {
+  return absl::StrCat("scenario ", scenario, " seed ", seed, ": ", detail,
+                      " (twice; not a finding, a resumed campaign runs it again)");
+}
+
 bool IsRunnerInvariant(std::string_view invariant) {
   return invariant == kSimulationCrashed || invariant == kSimulationTimeout ||
          invariant == kNondeterminism;
@@ -130,6 +159,11 @@ CampaignSummary Summarize(const CampaignConfig& config, const JobResults& plain_
   for (const auto& [key, r] : results) {
     if (key.scenario_index >= config.scenarios.size()) continue;
     if (key.seed < config.seed_first || (config.seed_last && key.seed > *config.seed_last)) {
+      continue;
+    }
+    if (!r.environment_failure.empty()) {
+      s.environment_failures.push_back(
+          EnvironmentFailure{r.scenario, r.seed, r.environment_failure});
       continue;
     }
     ScenarioStats& per = s.scenarios[config.scenarios[key.scenario_index]];
@@ -361,6 +395,10 @@ void to_json(nlohmann::json& j, const CampaignSummary& s) {
   for (const FindingGroup& g : s.findings) findings.push_back(GroupToJson(g));
   nlohmann::json rate = nlohmann::json::array();
   for (const RateSample& r : s.wall_clock.rate) rate.push_back({r.wall_ms, r.seeds_done});
+  nlohmann::json environment = nlohmann::json::array();
+  for (const EnvironmentFailure& e : s.environment_failures) {
+    environment.push_back({{"scenario", e.scenario}, {"seed", e.seed}, {"detail", e.detail}});
+  }
   nlohmann::json hashes = nlohmann::json::object();
   for (const auto& [name, runs] : s.trace_hashes) {
     nlohmann::json& list = hashes[name] = nlohmann::json::array();
@@ -393,6 +431,7 @@ void to_json(nlohmann::json& j, const CampaignSummary& s) {
       {"findings", findings},
       {"causes", s.causes},
       {"rechecks", RechecksToJson(s.rechecks)},
+      {"environment_failures", environment},
       {"trace_hashes", hashes},
       {"wall_clock",
        {{"wall_ms", s.wall_clock.wall_ms},
@@ -440,6 +479,14 @@ void from_json(const nlohmann::json& j, CampaignSummary& s) {
   if (j.contains("causes")) s.causes = j.at("causes").get<std::vector<Cause>>();  // schema >= 2
   // Absent in files written before re-checks: no re-check, no trace hash.
   if (j.contains("rechecks")) s.rechecks = RechecksFromJson(j.at("rechecks"));
+  // Absent in files written before environment failures were told apart from findings.
+  if (j.contains("environment_failures")) {
+    for (const nlohmann::json& e : j.at("environment_failures")) {
+      s.environment_failures.push_back(EnvironmentFailure{e.at("scenario").get<std::string>(),
+                                                          e.at("seed").get<uint64_t>(),
+                                                          e.at("detail").get<std::string>()});
+    }
+  }
   if (j.contains("trace_hashes")) {
     for (const auto& [name, runs] : j.at("trace_hashes").items()) {
       auto& list = s.trace_hashes[name];

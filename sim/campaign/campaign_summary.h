@@ -77,6 +77,9 @@ using JobResults = std::map<JobKey, RunResult>;
 // leaves a contiguous range of whole seeds done. Shard membership is JobIndex % shard_count.
 uint64_t JobIndex(const CampaignConfig& config, const JobKey& key);
 bool InShard(const CampaignConfig& config, const JobKey& key);
+// The jobs of this shard, nullopt for an open seed range. A range of all 2^64 seeds has more jobs
+// than a uint64_t counts: the count saturates at UINT64_MAX (it is shown, never iterated).
+std::optional<uint64_t> ShardJobCount(const CampaignConfig& config);
 // The key of `result` in `config`, or nullopt when its scenario or seed is outside the config.
 std::optional<JobKey> KeyOf(const CampaignConfig& config, const RunResult& result);
 
@@ -139,6 +142,17 @@ struct WallClockStats {
 };
 inline constexpr size_t kMaxRateSamples = 512;
 
+// A job whose worker was lost to the environment twice (RunResult::environment_failure): neither
+// a run nor a finding; a resumed campaign runs it again.
+struct EnvironmentFailure {
+  std::string scenario;
+  uint64_t seed = 0;
+  std::string detail;  // what happened to the worker the second time
+
+  // One line for people: "scenario S seed N: <detail> (twice; not a finding)".
+  std::string Line() const;
+};
+
 struct ScenarioStats {
   uint64_t seeds_run = 0;
   uint64_t runs_with_findings = 0;
@@ -162,6 +176,7 @@ struct CampaignSummary {
   std::vector<FindingGroup> findings;  // severity (critical first), then id
   std::vector<Cause> causes;           // filled by attribution: unexplained first, then by runs
   RecheckStats rechecks;
+  std::vector<EnvironmentFailure> environment_failures;  // in job order; not counted in seeds_run
   // Scenario -> (seed, trace hash) of every run that produced a RunResult, in seed order.
   std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> trace_hashes;
   WallClockStats wall_clock;
@@ -187,6 +202,12 @@ absl::StatusOr<CampaignSummary> MergeSummaries(
 
 // Fills the wall-clock rates from wall_ms and the totals.
 void ComputeRates(CampaignSummary& summary);
+
+// True when no number in `j` is floating-point. nlohmann converts a floating-point value read
+// into an integer field with a cast that is undefined behaviour when it does not fit (found by
+// fuzz_campaign_files): the reader of results.jsonl refuses such lines first (summary.json is
+// checked field by field by ValidateSummaryJson).
+bool HoldsOnlyIntegers(const nlohmann::json& j);
 
 void to_json(nlohmann::json& j, const CampaignConfig& c);
 void from_json(const nlohmann::json& j, CampaignConfig& c);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "sim/check/invariants.h"
 #include "sim/workload/stamp.h"
+#include "util/errno_name.h"
 
 namespace snapsim {
 
@@ -181,7 +182,7 @@ void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
     if (error != 0) {
       held = false;
       verdicts_.Tally(name, false);
-      verdicts_.AddFinding(name, "the read succeeds", absl::StrCat("error ", error),
+      verdicts_.AddFinding(name, "the read succeeds", ErrorText(error),
                            absl::StrFormat("Reading %s chunk %u after %s failed.", ViewName(view),
                                            chunk, after_crash ? "recovery" : "a drain"));
       break;
@@ -261,7 +262,7 @@ void Checker::UserReadEnded(View view, sector_t first_sector, uint32_t count, co
     verdicts_.Tally(name, allowed);
     if (!allowed) {
       verdicts_.AddFinding(
-          name, "the read succeeds", absl::StrCat("error ", error),
+          name, "the read succeeds", ErrorText(error),
           absl::StrFormat("A %s read of sectors [%u, +%u) failed with no fault injected.",
                           ViewName(view), first_sector, count));
     }

@@ -84,6 +84,7 @@ void to_json(nlohmann::json& j, const RunResult& r) {
                      {"findings", r.findings},
                      {"outcome", r.outcome},
                      {"replay_command", r.replay_command}};
+  if (!r.environment_failure.empty()) j["environment_failure"] = r.environment_failure;
 }
 
 void from_json(const nlohmann::json& j, RunResult& r) {
@@ -101,6 +102,7 @@ void from_json(const nlohmann::json& j, RunResult& r) {
   r.findings = j.value("findings", std::vector<Finding>{});
   r.outcome = j.value("outcome", "");
   r.replay_command = j.value("replay_command", "");
+  r.environment_failure = j.value("environment_failure", "");
 }
 
 }  // namespace snapsim

@@ -66,8 +66,12 @@ struct RunResult {
   std::map<std::string, uint64_t> probes;   // probe name -> times fired (sorted by name)
   std::map<std::string, Verdict> verdicts;  // invariant -> counts (sorted by name)
   std::vector<Finding> findings;
-  std::string outcome;  // "clean", "findings", "error: <text>"
+  std::string outcome;  // "clean", "findings", "error: <text>", "environment failure: <text>"
   std::string replay_command;
+  // Non-empty: the job's worker was lost to the machine, not to the code (killed from outside, its
+  // result pipe broken), twice (sim/campaign/campaign.h); the run has no result and no finding.
+  // In JSON only when set, so other results read and write as before.
+  std::string environment_failure;
 };
 
 void to_json(nlohmann::json& j, const Finding& f);

@@ -134,7 +134,10 @@ absl::Status World::ExportDurableImages(const std::string& dir) const {
   std::filesystem::create_directories(dir, error);
   if (error) return absl::InternalError(dir + ": " + error.message());
   absl::Status s = origin_dev_->durable_image().ExportToFile(dir + "/origin.img");
-  if (s.ok()) s = cow_dev_->durable_image().ExportToFile(dir + "/cow.img");
+  if (!s.ok()) return s;
+  s = cow_dev_->durable_image().ExportToFile(dir + "/cow.img");
+  // Both images or neither: an origin.img alone would make the retry refuse to overwrite it.
+  if (!s.ok()) std::filesystem::remove(dir + "/origin.img", error);
   return s;
 }
 

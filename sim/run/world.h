@@ -59,7 +59,8 @@ class World {
   void AbandonTarget() { target_.reset(); }
   // After a power cut: the devices come back holding only their durable images.
   void PowerOn();
-  // Writes the durable images to "<dir>/origin.img" and "<dir>/cow.img".
+  // Writes the durable images to "<dir>/origin.img" and "<dir>/cow.img": both or neither, never
+  // over an existing file.
   absl::Status ExportDurableImages(const std::string& dir) const;
 
   // Quiet faults while checking or recovering (see the header comment).

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include "util/assert.h"
+#include "util/atomic_file.h"
 
 namespace snapsim {
 
@@ -147,20 +147,19 @@ size_t PageStore::unshared_page_count() const {
 }
 
 absl::Status PageStore::ExportToFile(const std::string& path) const {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return absl::UnavailableError("cannot open " + path + " for writing");
+  // A new file, written whole or not at all: an image already there is not replaced, and a full
+  // filesystem leaves no truncated image that would make a retry refuse.
   constexpr uint64_t kChunkSectors = 2048;  // 1 MiB at a time
   std::vector<uint8_t> buffer(kChunkSectors * kSectorSize);
-  for (sector_t s = 0; s < size_sectors_; s += kChunkSectors) {
-    const uint64_t n = std::min<uint64_t>(kChunkSectors, size_sectors_ - s);
-    Read(s, n, buffer.data());
-    out.write(reinterpret_cast<const char*>(buffer.data()),
-              static_cast<std::streamsize>(n * kSectorSize));
-    if (!out) return absl::UnavailableError("write to " + path + " failed");
-  }
-  out.close();
-  if (!out) return absl::UnavailableError("close of " + path + " failed");
-  return absl::OkStatus();
+  return WriteNewFileAtomically(path, [&](PieceWriter write) {
+    for (sector_t s = 0; s < size_sectors_; s += kChunkSectors) {
+      const uint64_t n = std::min<uint64_t>(kChunkSectors, size_sectors_ - s);
+      Read(s, n, buffer.data());
+      const std::string_view piece(reinterpret_cast<const char*>(buffer.data()), n * kSectorSize);
+      if (absl::Status status = write(piece); !status.ok()) return status;
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace snapsim

@@ -105,7 +105,8 @@ class PageStore final : public SectorSource {
   // Pages held by this store alone (not shared with a clone).
   size_t unshared_page_count() const;
 
-  // Writes the whole content to `path` (size_sectors() * 512 bytes: for images of test size).
+  // Writes the whole content to a new file `path` (size_sectors() * 512 bytes: for images of
+  // test size), whole or not at all; refuses (AlreadyExists) when something is at `path`.
   absl::Status ExportToFile(const std::string& path) const;
 
  private:
