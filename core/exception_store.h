@@ -88,9 +88,10 @@ class ExceptionStore {
   // Records e; callback(success) runs when its batch is on disk (maybe inside this call).
   virtual void CommitException(const Exception& e, CommitCallback callback) = 0;
   // The copy for a prepared exception failed. The later upstream store takes it through the
-  // commit path with valid = 0: the store becomes invalid, the exception is not recorded, and it
-  // leaves the batch (pending_count) so the batch still completes. 3.7.1 has no such call; only
-  // TargetOptions::commit_failed_copies uses it.
+  // commit path with valid = 0: the store becomes invalid, and it leaves the batch
+  // (pending_count) so the batch still completes. The persistent store gives it a slot in the
+  // in-memory area as upstream does (never written: the store is invalid from then on). 3.7.1 has
+  // no such call; only TargetOptions::commit_failed_copies uses it.
   virtual void CommitFailedException(const Exception& e, CommitCallback callback) = 0;
   // Returns n >= 1 consecutive exceptions ending at (*last_old, *last_new), 0 if none, or <0.
   virtual int PrepareMerge(chunk_t* last_old_chunk, chunk_t* last_new_chunk) = 0;

@@ -280,22 +280,22 @@ int PersistentStore::PrepareException(Exception* e) {
 }
 
 void PersistentStore::CommitException(const Exception& e, CommitCallback callback) {
-  Commit(&e, std::move(callback));
+  Commit(&e, std::move(callback), /*copied=*/true);
 }
 
 void PersistentStore::CommitFailedException(const Exception& e, CommitCallback callback) {
-  (void)e;
-  Commit(nullptr, std::move(callback));
+  Commit(&e, std::move(callback), /*copied=*/false);
 }
 
-void PersistentStore::Commit(const Exception* e, CommitCallback callback) {
+void PersistentStore::Commit(const Exception* e, CommitCallback callback, bool copied) {
   SNAPSIM_ASSERT(!committing_ && "CommitException must not be re-entered");
   SNAPSIM_ASSERT(callbacks_allocated_ && pending_count_ > 0);
-  if (e != nullptr) {
-    WriteException(current_committed_++, DiskException{e->old_chunk, e->new_chunk});
-  } else {
-    valid_ = 0;  // a failed copy: the snapshot is lost, but the batch must still end
-  }
+  // A failed copy (commit_failed_copies): the snapshot is lost, but the batch must still end.
+  // It takes its slot like any other, as upstream's fix does: every callback then has a slot,
+  // so the callbacks never outnumber the area's entries, and with valid_ 0 the area is never
+  // written again.
+  if (!copied) valid_ = 0;
+  WriteException(current_committed_++, DiskException{e->old_chunk, e->new_chunk});
   // Invariant: a full area always flushes the batch, so the queue never exceeds E.
   SNAPSIM_ASSERT(callbacks_.size() < exceptions_per_area_);
   callbacks_.push_back(std::move(callback));

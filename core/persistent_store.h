@@ -112,8 +112,9 @@ class PersistentStore final : public ExceptionStore {
   uint32_t pending_count_ = 0;
   bool callbacks_allocated_ = false;
   std::vector<CommitCallback> callbacks_;
-  // The commit path shared by both commits: `e` null means a failed copy (nothing recorded).
-  void Commit(const Exception* e, CommitCallback callback);
+  // The commit path shared by both commits; `copied` false: a failed copy (the store becomes
+  // invalid, and the exception still takes its slot in memory, as upstream's fix does).
+  void Commit(const Exception* e, CommitCallback callback, bool copied);
 
   bool committing_ = false;  // guards the no-re-entry contract of CommitException
 };

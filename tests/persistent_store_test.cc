@@ -438,6 +438,32 @@ TEST_F(PersistentStoreTest, FullAreaZeroesNextAreaThenWritesAreaDurablyThenAdvan
   EXPECT_EQ(SlotOnDisk(kSmallChunk, kArea1, 0).new_chunk, kArea1 + 1);
 }
 
+// commit_failed_copies: a failed exception takes its slot like a good one, as upstream's fix
+// does, so one failed and E - 1 good ones fill the area and end the batch, and the callbacks
+// never outnumber the area's entries (E). Taking a callback but no slot overfilled the callback
+// array: swarm seed 2673 of the corrected store (docs/findings.md, "Found in the corrections").
+TEST_F(PersistentStoreTest, AFailedExceptionTakesItsSlotSoTheCallbacksNeverOverfill) {
+  auto store = Activated();
+  std::vector<Exception> prepared(kSmallE + 2);
+  for (auto& e : prepared) ASSERT_EQ(store->PrepareException(&e), 0);
+  std::vector<bool> results;
+  store->CommitFailedException(prepared[0], [&results](bool ok) { results.push_back(ok); });
+  for (uint32_t i = 1; i < kSmallE; ++i) {
+    prepared[i].old_chunk = 1000 + i;
+    store->CommitException(prepared[i], [&results](bool ok) { results.push_back(ok); });
+    if (i + 1 < kSmallE) {
+      ASSERT_THAT(results, IsEmpty()) << "the batch is still open after " << i << " commits";
+    }
+  }
+  // The failed one and E - 1 good ones filled the area: the batch ended with the last, the next
+  // area was zeroed, and the invalid store wrote no area.
+  EXPECT_EQ(results, std::vector<bool>(kSmallE, false)) << "the failed copy invalidated the store";
+  EXPECT_THAT(cow_.records(), ElementsAre(SameIo(Io(BioOp::kWrite, kArea1, 1))));
+  EXPECT_EQ(store->current_area(), 1u);
+  EXPECT_EQ(store->current_committed(), 0u);
+  EXPECT_EQ(store->pending_count(), 2u);
+}
+
 TEST_F(PersistentStoreTest, NextAreaZeroingFailureInvalidatesAndSkipsTheAreaWrite) {
   auto store = Activated();
   std::vector<Exception> prepared(kSmallE);

@@ -152,6 +152,19 @@ TEST(SimulationTest, AMergeCommitInFlightAtACrashMayLandWithoutAFinding) {
   }
 }
 
+// Regression (found by the 10,000-seed corrected campaign): with commit_failed_copies a failed
+// copy took a callback slot but no area slot, and a full area of good ones after it overfilled
+// the store's callback array (assertions_hold in PersistentStore::Commit).
+TEST(SimulationTest, AFailedCopyBeforeAFullAreaOfGoodOnesIsCleanWhenCorrected) {
+  Scenario scenario = Load("swarm");
+  ApplyCorrectedOptions(scenario);
+  RunResult r = RunSeed(scenario, 2673);
+  EXPECT_GT(r.probes["io.range_eio"], 0u) << "the seed no longer fails a copy";
+  for (const Finding& f : r.findings) {
+    EXPECT_NE(f.contract, Contract::kWithin) << f.invariant << ": " << f.actual;
+  }
+}
+
 TEST(SimulationTest, FaithfulStoreHandsOutAnAreaChunkAfterAReloadAtAnAreaBoundary) {
   // 32 one-sector chunks fill area 0; a reload then puts next_free on area 1's chunk.
   Scenario scenario = Load("area-boundary-reload");
