@@ -304,7 +304,7 @@ void Simulation::SubmitUser(std::unique_ptr<UserBio> user, Bio bio) {
   };
   user_bios_.emplace(id, std::move(user));
   if (view == View::kOrigin) {
-    target().SubmitOrigin(std::move(bio));
+    world_->SubmitOrigin(std::move(bio));
   } else {
     target().SubmitSnapshot(std::move(bio));
   }
