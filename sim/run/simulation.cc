@@ -388,6 +388,7 @@ RunResult Simulation::Run(const std::vector<Step>& steps) {
   RunResult result;
   result.scenario = scenario_.name;
   result.seed = seed_;
+  result.snapshots = static_cast<uint32_t>(scenario_.SnapshotCount());
   result.replay_command = ReplayCommand();
   if (scenario_.SnapshotCount() > 1) {
     // The scenario format has them; the world, model and checker do not yet (docs/simulator.md).
