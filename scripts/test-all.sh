@@ -21,6 +21,6 @@ ctest --test-dir "$build" -j "$(nproc)" --output-on-failure --timeout 600
 fuzz_build="$build-fuzz"
 cmake -S . -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++-14 -DSNAPSIM_FUZZ=ON -DSNAPSIM_FUZZ_FLAGS=-O0 \
-  -DSNAPSIM_BUILD_BENCH=OFF >/dev/null
+  -DSNAPSIM_BUILD_BENCH=OFF -DSNAPSIM_FUZZ_SECONDS=8 >/dev/null
 cmake --build "$fuzz_build" -j "$(nproc)"
 ctest --test-dir "$fuzz_build" -L fuzz -j "$(nproc)" --output-on-failure --timeout 300

@@ -91,6 +91,20 @@ TEST(CliExploreTest, BadCrashPointOrStateGetsOneLineAndExitTwo) {
   }
 }
 
+TEST(CliExploreTest, AScenarioWithSeveralSnapshotsIsRefusedUntilTheyAreSimulated) {
+  const std::string dir = testing::MakeTempDir("cli_explore_several");
+  ASSERT_TRUE(WriteFileAtomically(absl::StrCat(dir, "/two.toml"),
+                                  "name = \"two\"\ndescription = \"d\"\n[geometry]\n"
+                                  "origin_size = \"1MiB\"\ncow_size = \"256KiB\"\n"
+                                  "[[snapshots]]\ncow_size = \"256KiB\"\n")
+                  .ok());
+  const CliResult r = RunSnapsim(absl::StrCat("explore --scenario-dir ", dir, " --scenario two"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.err,
+            "snapsim explore: scenario two has 2 snapshots ([[snapshots]]): several snapshots of "
+            "one origin are not simulated yet (issue 12)\n");
+}
+
 TEST(CliExploreTest, JsonGivesTheWorkersTheWallTimeAndTheRate) {
   const CliResult r = RunSnapsim("explore --scenario explore-small --bound 6 --jobs 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -445,5 +445,92 @@ TEST(ScenarioDir, EnvironmentOverridesTheDefaultDirectory) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// [[snapshots]]: further snapshots of the origin (issue 12).
+
+constexpr char kTwoFurtherSnapshots[] = R"(
+[workload]
+steps_per_cycle = 10
+cycles = 2
+
+[[snapshots]]
+chunk_sectors = 8
+cow_size = "256KiB"
+
+[[snapshots]]
+cow_size = 2048
+create_at_step = 3
+remove_at_step = 15
+)";
+
+TEST(ScenarioSnapshots, AOneSnapshotScenarioHasNoFurtherSnapshotsAndWritesNoSnapshotsKey) {
+  absl::StatusOr<Scenario> s = LoadScenarioFile(WriteScenario("x", kMinimal));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->further_snapshots.empty());
+  EXPECT_EQ(s->SnapshotCount(), 1u);
+  EXPECT_EQ(ScenarioToToml(*s).find("snapshots"), std::string::npos);
+}
+
+TEST(ScenarioSnapshots, FurtherSnapshotsAreReadInOrderWithTheirDefaults) {
+  absl::StatusOr<Scenario> s =
+      LoadScenarioFile(WriteScenario("x", std::string(kMinimal) + kTwoFurtherSnapshots));
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->further_snapshots.size(), 2u);
+  EXPECT_EQ(s->SnapshotCount(), 3u);
+  const FurtherSnapshot& first = s->further_snapshots[0];
+  EXPECT_EQ(first.chunk_sectors, 8u);
+  EXPECT_EQ(first.cow_sectors, 512u);
+  EXPECT_EQ(first.create_at_step, 0u);
+  EXPECT_EQ(first.remove_at_step, FurtherSnapshot::kNeverRemoved);
+  const FurtherSnapshot& second = s->further_snapshots[1];
+  EXPECT_EQ(second.chunk_sectors, 0u);
+  EXPECT_EQ(EffectiveChunkSectors(second), kDefaultChunkSectors);
+  EXPECT_EQ(second.cow_sectors, 2048u);
+  EXPECT_EQ(second.create_at_step, 3u);
+  EXPECT_EQ(second.remove_at_step, 15u);
+}
+
+TEST(ScenarioSnapshots, FurtherSnapshotsSurviveTheTomlRoundTrip) {
+  absl::StatusOr<Scenario> s =
+      LoadScenarioFile(WriteScenario("x", std::string(kMinimal) + kTwoFurtherSnapshots));
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::string text = ScenarioToToml(*s);
+  absl::StatusOr<Scenario> again = ParseScenario(text, "roundtrip.toml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << text;
+  EXPECT_EQ(again->further_snapshots, s->further_snapshots);
+  EXPECT_EQ(ScenarioToToml(*again), text);
+}
+
+TEST(ScenarioSnapshots, AtMostFourSnapshotsInAll) {
+  std::string extra;
+  for (int i = 0; i < 4; ++i) extra += "[[snapshots]]\ncow_size = 1024\n";
+  EXPECT_EQ(ErrorWith(extra), "x.toml:7: snapshots: at most 3 further snapshots (4 in all), got 4");
+}
+
+TEST(ScenarioSnapshots, EachSnapshotIsCheckedAndNamedByItsIndex) {
+  EXPECT_EQ(ErrorWith("[[snapshots]]\nchunk_sectors = 8\n"),
+            "x.toml:7: snapshots[0].cow_size: required key is missing");
+  EXPECT_EQ(ErrorWith("[[snapshots]]\ncow_size = 1024\n[[snapshots]]\ncow_size = 1024\n"
+                      "chunk_sectors = 3\n"),
+            "x.toml:11: snapshots[1].chunk_sectors: Chunk size is not a power of 2, got 3");
+  EXPECT_EQ(ErrorWith("[[snapshots]]\nchunk_sectors = 16\ncow_size = 40\n"),
+            "x.toml:9: snapshots[0].cow_size: must be 48..4294967296 sectors (a header, one "
+            "metadata area and one data chunk), got 40");
+  EXPECT_EQ(ErrorWith("[[snapshots]]\ncow_size = 1024\ncolour = 1\n"),
+            "x.toml:9: snapshots[0].colour: unknown key");
+  EXPECT_EQ(ErrorWith("", std::string("snapshots = 3\n") + kMinimal),
+            "x.toml:1: snapshots: must be an array of tables ([[snapshots]]), got an integer");
+}
+
+TEST(ScenarioSnapshots, EachSnapshotIsMadeInsideTheRunAndRemovedAfterItWasMade) {
+  // kMinimal's run: 64 steps a cycle, 2 cycles, each ending in a crash: steps 0..129.
+  EXPECT_EQ(ErrorWith("[[snapshots]]\ncow_size = 1024\ncreate_at_step = 130\n"),
+            "x.toml:9: snapshots[0].create_at_step: must be a step of the run, 0..129, got 130");
+  EXPECT_EQ(ErrorWith("[[snapshots]]\ncow_size = 1024\ncreate_at_step = 5\nremove_at_step = 5\n"),
+            "x.toml:10: snapshots[0].remove_at_step: must be a step after create_at_step, "
+            "6..129, got 5");
+  EXPECT_EQ(ErrorWith("[[snapshots]]\ncow_size = 1024\nremove_at_step = 129\n"), "");
+}
+
 }  // namespace
 }  // namespace snapsim

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/scenario_toml.h"
@@ -209,6 +210,44 @@ TEST(SimulationTest, CoreFaultPointsFireFromTheFaultStreamAndCount) {
   }
   EXPECT_GT(alloc, 0u);
   EXPECT_GT(chunk_io, 0u);
+}
+
+TEST(SimulationTest, AScenarioWithFurtherSnapshotsIsRefusedUntilTheyAreSimulated) {
+  Scenario scenario = Load("default");
+  FurtherSnapshot further;
+  further.cow_sectors = scenario.geometry.cow_sectors;
+  scenario.further_snapshots.push_back(further);
+  ASSERT_TRUE(ValidateScenario(scenario).ok());
+  const RunResult result = RunSeed(scenario, 1);
+  EXPECT_EQ(result.outcome,
+            "error: scenario default has 2 snapshots ([[snapshots]]): several snapshots of one "
+            "origin are not simulated yet (issue 12)");
+  EXPECT_EQ(result.events, 0u);
+  EXPECT_EQ(result.snapshots, 2u);
+}
+
+TEST(SimulationTest, ARunSaysHowManySnapshotsItHadInItsJson) {
+  const RunResult result = RunSeed(Load("default"), 1);
+  EXPECT_EQ(result.snapshots, 1u);
+  const nlohmann::json j = result;
+  EXPECT_EQ(j.at("snapshots"), 1);
+  for (const nlohmann::json& finding : j.at("findings")) EXPECT_EQ(finding.at("snapshot"), 0);
+  EXPECT_EQ(j.get<RunResult>().snapshots, 1u);
+}
+
+TEST(SimulationTest, AFindingsSnapshotSurvivesJsonAndIsTheFirstWhenAbsent) {
+  Finding finding;
+  finding.invariant = "snapshot_image";
+  finding.scenario = "x";
+  finding.snapshot = 2;
+  nlohmann::json j = finding;
+  EXPECT_EQ(j.at("snapshot"), 2);
+  EXPECT_EQ(j.get<Finding>().snapshot, 2u);
+  j.erase("snapshot");  // a results.jsonl written before several snapshots existed
+  EXPECT_EQ(j.get<Finding>().snapshot, 0u);
+  nlohmann::json result = RunResult{};
+  result.erase("snapshots");
+  EXPECT_EQ(result.get<RunResult>().snapshots, 1u);
 }
 
 }  // namespace

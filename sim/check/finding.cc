@@ -42,7 +42,8 @@ void to_json(nlohmann::json& j, const Finding& f) {
                      {"expected", f.expected},
                      {"actual", f.actual},
                      {"detail", f.detail},
-                     {"replay_command", f.replay_command}};
+                     {"replay_command", f.replay_command},
+                     {"snapshot", f.snapshot}};
 }
 
 void from_json(const nlohmann::json& j, Finding& f) {
@@ -59,6 +60,7 @@ void from_json(const nlohmann::json& j, Finding& f) {
   f.actual = j.value("actual", "");
   f.detail = j.value("detail", "");
   f.replay_command = j.value("replay_command", "");
+  f.snapshot = j.value("snapshot", 0u);  // absent before several snapshots existed
 }
 
 void to_json(nlohmann::json& j, const Verdict& v) {
@@ -79,6 +81,7 @@ void to_json(nlohmann::json& j, const RunResult& r) {
                      {"crash_states_checked", r.crash_states_checked},
                      {"recoveries", r.recoveries},
                      {"sim_time_ns", r.sim_time_ns},
+                     {"snapshots", r.snapshots},
                      {"probes", r.probes},
                      {"verdicts", r.verdicts},
                      {"findings", r.findings},
@@ -97,6 +100,7 @@ void from_json(const nlohmann::json& j, RunResult& r) {
   r.crash_states_checked = j.value("crash_states_checked", uint64_t{0});
   r.recoveries = j.value("recoveries", uint64_t{0});
   r.sim_time_ns = j.value("sim_time_ns", uint64_t{0});
+  r.snapshots = j.value("snapshots", 1u);  // absent before several snapshots existed
   r.probes = j.value("probes", std::map<std::string, uint64_t>{});
   r.verdicts = j.value("verdicts", std::map<std::string, Verdict>{});
   r.findings = j.value("findings", std::vector<Finding>{});

@@ -42,6 +42,7 @@ struct Finding {
   std::string actual;          // what the store returned
   std::string detail;          // one paragraph for people
   std::string replay_command;  // e.g. "snapsim run --scenario default --seed 42"
+  uint32_t snapshot = 0;       // the snapshot it is about: 0 the first, i the i-th further one
 
   // Signature stable across seeds and runs: invariant + scenario + contract (not the seed).
   std::string Signature() const;
@@ -63,6 +64,7 @@ struct RunResult {
   uint64_t crash_states_checked = 0;  // crash states recovered and checked
   uint64_t recoveries = 0;
   uint64_t sim_time_ns = 0;
+  uint32_t snapshots = 1;  // snapshots of the origin the run had (the first and further ones)
   std::map<std::string, uint64_t> probes;   // probe name -> times fired (sorted by name)
   std::map<std::string, Verdict> verdicts;  // invariant -> counts (sorted by name)
   std::vector<Finding> findings;

@@ -147,7 +147,7 @@ std::vector<uint8_t> Simulation::ReadThroughTarget(View view, sector_t sector, u
     done = true;
   };
   if (view == View::kOrigin) {
-    target().SubmitOrigin(std::move(bio));
+    world_->SubmitOrigin(std::move(bio));
   } else {
     target().SubmitSnapshot(std::move(bio));
   }

@@ -3,8 +3,11 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/fault_points.h"
 #include "sim/workload/stamp.h"
 #include "util/assert.h"
@@ -57,11 +60,14 @@ World::World(const Scenario& scenario, FaultProfile faults, Prng device_prng, Pr
 World::~World() {
   // Pending events hold references into the world: drop them before the devices go.
   scheduler_.Clear();
-  target_.reset();
+  AbandonTarget();
 }
 
 void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image,
-                         const std::vector<IoObserver*>& observers) {
+                         const std::vector<IoObserver*>& observers,
+                         std::vector<PageStore> further_cow_images) {
+  SNAPSIM_ASSERT(further_cow_images.empty() ||
+                 further_cow_images.size() == scenario_.further_snapshots.size());
   const Geometry& g = scenario_.geometry;
   SimDeviceConfig origin_config;
   origin_config.name = "origin";
@@ -93,40 +99,177 @@ void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<Pa
   }
   origin_ = std::make_unique<ObservedDevice>(*origin_dev_, observers);
   cow_ = std::make_unique<ObservedDevice>(*cow_dev_, observers);
+
+  // Rebuilding over crash images keeps which further snapshots exist: that is not on a device.
+  // On the first build, the snapshots made with the first exist.
+  std::vector<bool> existed(scenario_.further_snapshots.size(), false);
+  for (size_t i = 0; i < existed.size(); ++i) {
+    existed[i] =
+        further_.empty() ? scenario_.further_snapshots[i].create_at_step == 0 : further_[i].exists;
+  }
+  further_.clear();
+  for (size_t i = 0; i < scenario_.further_snapshots.size(); ++i) {
+    SimDeviceConfig config;
+    config.name = absl::StrCat("cow-", i + 1);
+    config.role = DeviceRole::kCow;
+    config.size_sectors = scenario_.further_snapshots[i].cow_sectors;
+    config.logical_block_size = kMinLogicalBlockBytes;
+    config.initial_content = ZeroContent();
+    FurtherSnapshotSlot slot;
+    if (!further_cow_images.empty()) {
+      slot.device =
+          std::make_unique<SimDevice>(config, std::move(further_cow_images[i]), scheduler_,
+                                      device_prng_, active_faults_, probes_, &trace_);
+    } else {
+      slot.device = std::make_unique<SimDevice>(config, scheduler_, device_prng_, active_faults_,
+                                                probes_, &trace_);
+    }
+    slot.observed = std::make_unique<ObservedDevice>(*slot.device, std::vector<IoObserver*>{});
+    slot.exists = existed[i];
+    further_.push_back(std::move(slot));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotTarget>> World::CreateFurtherTarget(size_t index) {
+  SNAPSIM_ASSERT(index >= 1 && index <= further_.size());
+  SNAPSIM_ASSERT(origin_target_ != nullptr && origin_target_->suspended());
+  FurtherSnapshotSlot& slot = further_[index - 1];
+  const std::vector<std::string> args = {
+      "origin", slot.device->name(), "P",
+      std::to_string(scenario_.further_snapshots[index - 1].chunk_sectors)};
+  absl::StatusOr<std::unique_ptr<SnapshotTarget>> target =
+      SnapshotTarget::Create(TargetKind::kSnapshot, origin_.get(), slot.observed.get(), args,
+                             scenario_.target, scenario_.store, &kernel_log_);
+  if (target.ok()) origin_target_->AddSnapshot(target->get());
+  return target;
 }
 
 absl::Status World::Activate(TargetKind kind) {
   SNAPSIM_ASSERT(target_ == nullptr);
   kind_ = kind;
+  if (several_snapshots()) {
+    // lvm2 after a reboot: every snapshot's table under a suspended origin, then its resume.
+    origin_target_ = std::make_unique<Origin>(origin_.get());
+    origin_target_->Suspend();
+  }
   std::vector<std::string> args = {"origin", "cow", "P",
                                    std::to_string(scenario_.geometry.chunk_sectors)};
   auto target = SnapshotTarget::Create(kind, origin_.get(), cow_.get(), args, scenario_.target,
                                        scenario_.store, &kernel_log_);
   if (!target.ok()) {
     RecordEvent("activate", std::string(target.status().message()), -1);
+    origin_target_.reset();
     return target.status();
   }
   target_ = std::move(*target);
+  if (several_snapshots()) {
+    origin_target_->AddSnapshot(target_.get());
+    for (size_t index = 1; index < snapshot_count(); ++index) {
+      if (!further_[index - 1].exists) continue;
+      absl::StatusOr<std::unique_ptr<SnapshotTarget>> further = CreateFurtherTarget(index);
+      if (!further.ok()) {
+        const absl::Status status =
+            absl::Status(further.status().code(),
+                         absl::StrCat("snapshot ", index, ": ", further.status().message()));
+        RecordEvent("activate", std::string(status.message()), -1);
+        AbandonTarget();
+        return status;
+      }
+      further_[index - 1].target = std::move(*further);
+    }
+    origin_target_->Resume();
+  }
   RecordEvent("activate", kind == TargetKind::kSnapshot ? "snapshot" : "snapshot-merge");
   return absl::OkStatus();
 }
 
 void World::Deactivate() {
-  target_.reset();
+  AbandonTarget();
   RecordEvent("deactivate", "");
+}
+
+void World::AbandonTarget() {
+  // The Origin never touches its snapshots when it goes, nor they it.
+  origin_target_.reset();
+  target_.reset();
+  for (FurtherSnapshotSlot& slot : further_) slot.target.reset();
+}
+
+absl::Status World::MakeSnapshot(size_t index) {
+  SNAPSIM_ASSERT(several_snapshots() && index >= 1 && index <= further_.size());
+  SNAPSIM_ASSERT(!further_[index - 1].exists && origin_target_ != nullptr);
+  origin_target_->Suspend();
+  absl::StatusOr<std::unique_ptr<SnapshotTarget>> target = CreateFurtherTarget(index);
+  origin_target_->Resume();
+  if (!target.ok()) {
+    RecordEvent("make_snapshot", absl::StrCat(index, ": ", target.status().message()), -1);
+    return target.status();
+  }
+  further_[index - 1].target = std::move(*target);
+  further_[index - 1].exists = true;
+  RecordEvent("make_snapshot", absl::StrCat(index));
+  return absl::OkStatus();
+}
+
+void World::RemoveSnapshot(size_t index) {
+  SNAPSIM_ASSERT(several_snapshots() && index >= 1 && index <= further_.size());
+  FurtherSnapshotSlot& slot = further_[index - 1];
+  SNAPSIM_ASSERT(slot.exists && slot.target != nullptr && origin_target_ != nullptr);
+  origin_target_->Suspend();
+  origin_target_->RemoveSnapshot(slot.target.get());
+  slot.target.reset();
+  slot.exists = false;
+  origin_target_->Resume();
+  RecordEvent("remove_snapshot", absl::StrCat(index));
+}
+
+void World::SubmitOrigin(Bio bio) {
+  if (origin_target_ != nullptr) {
+    origin_target_->Submit(std::move(bio));
+  } else {
+    target_->SubmitOrigin(std::move(bio));
+  }
+}
+
+SimDevice& World::cow_device(size_t index) {
+  SNAPSIM_ASSERT(index < snapshot_count());
+  return index == 0 ? *cow_dev_ : *further_[index - 1].device;
+}
+
+const SimDevice& World::cow_device(size_t index) const {
+  SNAPSIM_ASSERT(index < snapshot_count());
+  return index == 0 ? *cow_dev_ : *further_[index - 1].device;
+}
+
+BlockDevice& World::cow(size_t index) {
+  SNAPSIM_ASSERT(index < snapshot_count());
+  return index == 0 ? static_cast<BlockDevice&>(*cow_) : *further_[index - 1].observed;
+}
+
+SnapshotTarget* World::target(size_t index) {
+  SNAPSIM_ASSERT(index < snapshot_count());
+  return index == 0 ? target_.get() : further_[index - 1].target.get();
+}
+
+bool World::snapshot_exists(size_t index) const {
+  SNAPSIM_ASSERT(index < snapshot_count());
+  return index == 0 || further_[index - 1].exists;
 }
 
 void World::PowerCut(Prng& crash_prng) {
   origin_dev_->Crash(crash_prng);
   cow_dev_->Crash(crash_prng);
+  for (FurtherSnapshotSlot& slot : further_) slot.device->Crash(crash_prng);
   scheduler_.Clear();
   origin_->ForgetInFlight();
   cow_->ForgetInFlight();
+  for (FurtherSnapshotSlot& slot : further_) slot.observed->ForgetInFlight();
 }
 
 void World::PowerOn() {
   origin_dev_->Restart();
   cow_dev_->Restart();
+  for (FurtherSnapshotSlot& slot : further_) slot.device->Restart();
 }
 
 absl::Status World::ExportDurableImages(const std::string& dir) const {
@@ -134,10 +277,21 @@ absl::Status World::ExportDurableImages(const std::string& dir) const {
   std::filesystem::create_directories(dir, error);
   if (error) return absl::InternalError(dir + ": " + error.message());
   absl::Status s = origin_dev_->durable_image().ExportToFile(dir + "/origin.img");
-  if (!s.ok()) return s;
-  s = cow_dev_->durable_image().ExportToFile(dir + "/cow.img");
-  // Both images or neither: an origin.img alone would make the retry refuse to overwrite it.
-  if (!s.ok()) std::filesystem::remove(dir + "/origin.img", error);
+  std::vector<std::string> written;
+  if (s.ok()) {
+    written.push_back(dir + "/origin.img");
+    s = cow_dev_->durable_image().ExportToFile(dir + "/cow.img");
+  }
+  if (s.ok()) written.push_back(dir + "/cow.img");
+  for (size_t i = 0; i < further_.size() && s.ok(); ++i) {
+    const std::string path = absl::StrCat(dir, "/cow-", i + 1, ".img");
+    s = further_[i].device->durable_image().ExportToFile(path);
+    if (s.ok()) written.push_back(path);
+  }
+  // All images or none: a partial set would make the retry refuse to overwrite it.
+  if (!s.ok()) {
+    for (const std::string& path : written) std::filesystem::remove(path, error);
+  }
   return s;
 }
 
@@ -168,7 +322,11 @@ void World::UseQuietFaults(bool quiet) {
 bool World::EioFaultsOn() const { return eio_faults_on_; }
 
 bool World::CowMediumFails() const {
-  return !cow_dev_->latent_errors().empty() || scenario_faults_.cow.eio_range_count > 0;
+  if (scenario_faults_.cow.eio_range_count > 0) return true;
+  for (size_t index = 0; index < snapshot_count(); ++index) {
+    if (!cow_device(index).latent_errors().empty()) return true;
+  }
+  return false;
 }
 
 void World::RecordEvent(std::string_view kind, std::string_view detail, int64_t result) {

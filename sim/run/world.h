@@ -5,6 +5,13 @@
 // profile the devices obey and the bridge to core/'s libfiu points. The run (Simulation) drives
 // it; the checker never touches it.
 //
+// Several snapshots (the scenario lists further snapshots, [[snapshots]]): one more COW device per
+// further snapshot ("cow-1", "cow-2", ...), each with its own SnapshotTarget while the snapshot
+// exists, and an Origin (core/origin.h) over every existing snapshot, which takes the origin's
+// bios. A power cut hits the origin and every COW at once. Snapshot 0 is the first ([geometry]'s
+// COW), snapshot i > 0 is further_snapshots[i - 1]. With one snapshot there is no Origin: the
+// target takes the origin's bios itself, as it always did (the pinned trace hashes).
+//
 // Fault profile: the devices always obey active_faults(): the scenario's profile while the
 // workload runs, a quiet one (no new faults, same write cache) while the run checks or
 // recovers. libfiu points are enabled only while the workload runs, and never in a scratch
@@ -21,7 +28,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/kernel_log.h"
+#include "core/origin.h"
 #include "core/snapshot_target.h"
 #include "sim/workload/scenario.h"
 #include "sim/world/fault_profile.h"
@@ -45,23 +54,41 @@ class World {
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 
-  // Builds the devices, blank or from crash images; `observers` watch both, in this order.
+  // Builds the devices, blank or from crash images; `observers` watch the origin and the first
+  // COW, in this order. The further COWs (several snapshots) start blank, or from
+  // `further_cow_images` (one per further snapshot when given), watched by no observer.
   void BuildDevices(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image,
-                    const std::vector<IoObserver*>& observers);
-  // Creates the target over the devices (the dmsetup table load); traces "activate".
+                    const std::vector<IoObserver*>& observers,
+                    std::vector<PageStore> further_cow_images = {});
+  // Creates the target over the devices (the dmsetup table load); traces "activate". With several
+  // snapshots, lvm2's order after a reboot: the origin suspended, every existing snapshot's table
+  // loaded (registered with the origin) in index order, snapshot 0 as `kind` and the others as
+  // plain snapshots, then the origin resumed (its split is now the smallest chunk size).
   absl::Status Activate(TargetKind kind);
-  // Drops the target (dmsetup remove), with whatever it still had in flight.
+  // Drops the target (dmsetup remove), with whatever it still had in flight; with several
+  // snapshots every snapshot's and the origin's. REQUIRES (several): every target idle.
   void Deactivate();
+  // lvcreate -s of further snapshot `index` (>= 1) on the live origin: the origin suspended, the
+  // snapshot's table loaded over its COW (a new snapshot: the COW is zeroed first), the origin
+  // resumed. REQUIRES: several snapshots, the origin idle, snapshot `index` absent.
+  absl::Status MakeSnapshot(size_t index);
+  // lvremove of further snapshot `index` (>= 1): the origin suspended, the snapshot unregistered
+  // and dropped, the origin resumed. REQUIRES: several snapshots, the origin and it idle.
+  void RemoveSnapshot(size_t index);
   // The power fails: every non-durable write meets a fate drawn from `crash_prng`, every
   // pending event is dropped and completions of bios in flight are never shown to observers.
   void PowerCut(Prng& crash_prng);
-  // After a power cut: the target is dropped without a word (no trace, no I/O of its own).
-  void AbandonTarget() { target_.reset(); }
+  // After a power cut: the targets (and the Origin) are dropped without a word (no trace, no I/O
+  // of their own). A further snapshot that existed still exists: its COW says so.
+  void AbandonTarget();
   // After a power cut: the devices come back holding only their durable images.
   void PowerOn();
-  // Writes the durable images to "<dir>/origin.img" and "<dir>/cow.img": both or neither, never
-  // over an existing file.
+  // Writes the durable images to "<dir>/origin.img" and "<dir>/cow.img", and with several
+  // snapshots "<dir>/cow-<i>.img" for each further snapshot i: all or none, never over an
+  // existing file.
   absl::Status ExportDurableImages(const std::string& dir) const;
+  // A bio to the origin device: through the Origin with several snapshots, else the target.
+  void SubmitOrigin(Bio bio);
 
   // Quiet faults while checking or recovering (see the header comment).
   void UseQuietFaults(bool quiet);
@@ -87,6 +114,19 @@ class World {
   const SnapshotTarget* target() const { return target_.get(); }
   TargetKind target_kind() const { return kind_; }
 
+  // Several snapshots: snapshot 0 is target() over cow_device(); i > 0 the further ones.
+  size_t snapshot_count() const { return 1 + further_.size(); }
+  bool several_snapshots() const { return !further_.empty(); }
+  SimDevice& cow_device(size_t index);
+  const SimDevice& cow_device(size_t index) const;
+  BlockDevice& cow(size_t index);
+  // Null while snapshot `index` does not exist (not made yet, removed, or after a power cut).
+  SnapshotTarget* target(size_t index);
+  // Snapshot `index` exists: made and not removed (it survives power cuts).
+  bool snapshot_exists(size_t index) const;
+  // The origin side over every existing snapshot; null with one snapshot or while deactivated.
+  Origin* origin() { return origin_target_.get(); }
+
  private:
   const Scenario& scenario_;
   const bool scratch_;
@@ -107,7 +147,19 @@ class World {
   std::unique_ptr<ObservedDevice> cow_;
   std::unique_ptr<SnapshotTarget> target_;
   TargetKind kind_ = TargetKind::kSnapshot;
-  std::unique_ptr<FiuBridge> fiu_;  // the core's fault points, while the workload runs
+
+  // A further snapshot: its COW device for the whole run, its target while it is active.
+  struct FurtherSnapshotSlot {
+    std::unique_ptr<SimDevice> device;
+    std::unique_ptr<ObservedDevice> observed;
+    std::unique_ptr<SnapshotTarget> target;
+    bool exists = false;  // made and not removed
+  };
+  // Registers `target` with the origin (register_snapshot): the Origin must be suspended.
+  absl::StatusOr<std::unique_ptr<SnapshotTarget>> CreateFurtherTarget(size_t index);
+  std::vector<FurtherSnapshotSlot> further_;  // index i - 1 holds snapshot i
+  std::unique_ptr<Origin> origin_target_;     // several snapshots, while activated
+  std::unique_ptr<FiuBridge> fiu_;            // the core's fault points, while the workload runs
 };
 
 }  // namespace snapsim

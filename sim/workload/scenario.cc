@@ -173,6 +173,51 @@ absl::Status ValidateCrash(const CrashPolicy& c, uint32_t crash_count) {
   return CheckRange("crash.events_max", c.events_max, c.events_min, kMaxCrashEvents);
 }
 
+// The further snapshots: each COW as the kernel and the store require, each made inside the run
+// and removed after it was made. Field names "snapshots[i].<key>", as the TOML file spells them.
+absl::Status ValidateFurtherSnapshots(const Scenario& s) {
+  if (s.further_snapshots.size() + 1 > kMaxScenarioSnapshots) {
+    return Invalid("snapshots", absl::StrCat("at most ", kMaxScenarioSnapshots - 1,
+                                             " further snapshots (", kMaxScenarioSnapshots,
+                                             " in all), got ", s.further_snapshots.size()));
+  }
+  const uint64_t steps = s.StepCount();
+  for (size_t i = 0; i < s.further_snapshots.size(); ++i) {
+    const FurtherSnapshot& snapshot = s.further_snapshots[i];
+    const std::string prefix = absl::StrCat("snapshots[", i, "].");
+    const uint32_t chunk = EffectiveChunkSectors(snapshot);
+    const char* error = nullptr;
+    if (ValidateChunkSize(chunk, s.geometry.origin_block_bytes, kMinLogicalBlockBytes, &error) !=
+        0) {
+      return Invalid(prefix + "chunk_sectors", absl::StrCat(error, ", got ", chunk));
+    }
+    if (chunk > kMaxBioSectors) {
+      return Invalid(prefix + "chunk_sectors",
+                     absl::StrCat("must be at most ", kMaxBioSectors, ", got ", chunk));
+    }
+    const sector_t cow_min = sector_t{3} * chunk;
+    if (snapshot.cow_sectors < cow_min || snapshot.cow_sectors > kMaxDeviceSectors) {
+      return Invalid(prefix + "cow_size",
+                     absl::StrCat("must be ", cow_min, "..", kMaxDeviceSectors,
+                                  " sectors (a header, one metadata area and one data chunk), got ",
+                                  snapshot.cow_sectors));
+    }
+    if (snapshot.create_at_step >= steps) {
+      return Invalid(prefix + "create_at_step",
+                     absl::StrCat("must be a step of the run, 0..", steps - 1, ", got ",
+                                  snapshot.create_at_step));
+    }
+    if (snapshot.remove_at_step != FurtherSnapshot::kNeverRemoved &&
+        (snapshot.remove_at_step <= snapshot.create_at_step || snapshot.remove_at_step >= steps)) {
+      return Invalid(
+          prefix + "remove_at_step",
+          absl::StrCat("must be a step after create_at_step, ", snapshot.create_at_step + 1, "..",
+                       steps - 1, ", got ", snapshot.remove_at_step));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsScenarioName(std::string_view name) {
@@ -190,6 +235,10 @@ const char* AccessPatternName(AccessPattern value) {
 uint32_t EffectiveChunkSectors(const Geometry& geometry) {
   if (geometry.chunk_sectors != 0) return geometry.chunk_sectors;
   return std::max<uint32_t>(kDefaultChunkSectors, geometry.cow_block_bytes / kSectorSize);
+}
+
+uint32_t EffectiveChunkSectors(const FurtherSnapshot& snapshot) {
+  return snapshot.chunk_sectors != 0 ? snapshot.chunk_sectors : kDefaultChunkSectors;
 }
 
 uint32_t IoBlockSectors(const Geometry& geometry) {
@@ -218,6 +267,7 @@ absl::Status ValidateScenario(const Scenario& s) {
   if (auto st = ValidateGeometry(s.geometry); !st.ok()) return st;
   if (auto st = ValidateWorkload(s.workload); !st.ok()) return st;
   if (auto st = ValidateCrash(s.crash, s.CrashCount()); !st.ok()) return st;
+  if (auto st = ValidateFurtherSnapshots(s); !st.ok()) return st;
   if (absl::Status st = Validate(s.faults); !st.ok()) {
     // fault_profile.h names fields "fault_profile.<field>"; a scenario file calls them faults.*.
     std::string message(st.message());

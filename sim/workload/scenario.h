@@ -40,6 +40,8 @@ inline constexpr uint32_t kMaxWeight = 1'000'000;
 inline constexpr uint64_t kMaxThinkNs = 1'000'000'000;  // 1 s
 inline constexpr uint64_t kMaxCrashEvents = 1'000'000;
 inline constexpr size_t kMaxCtestSeeds = 64;
+// Snapshots of the origin in one scenario: the first ([geometry]) and up to three further ones.
+inline constexpr size_t kMaxScenarioSnapshots = 4;
 
 // What the COW device holds before the snapshot is created.
 enum class CowInitial : uint8_t {
@@ -131,12 +133,30 @@ struct CrashPolicy {
   friend bool operator==(const CrashPolicy&, const CrashPolicy&) = default;
 };
 
+// A snapshot of the origin besides the first (whose COW is [geometry]'s), a [[snapshots]] entry:
+// its own COW device and chunk size, and where in the run's steps it exists. Steps are counted
+// over the whole run from 0, crash steps included: the snapshot is made just before step
+// `create_at_step` runs and removed just before step `remove_at_step` runs.
+struct FurtherSnapshot {
+  static constexpr uint32_t kNeverRemoved = UINT32_MAX;
+
+  uint32_t chunk_sectors = 0;               // sectors, as geometry.chunk_sectors; 0 = store default
+  sector_t cow_sectors = 0;                 // sectors, required; 512-byte logical blocks, zeroed
+  uint32_t create_at_step = 0;              // step index; 0 = with the first snapshot
+  uint32_t remove_at_step = kNeverRemoved;  // step index > create_at_step, or never
+
+  friend bool operator==(const FurtherSnapshot&, const FurtherSnapshot&) = default;
+};
+
 struct Scenario {
   std::string name;         // required, [a-z0-9-]+, equal to the file's stem
   std::string description;  // required; its first line is the summary
   std::string source_file;  // where it was loaded from (not written by ScenarioToToml)
 
-  Geometry geometry;
+  Geometry geometry;  // the origin and the first snapshot's COW
+  // The further snapshots of the origin, in the order they were listed (0..3 of them). Empty for
+  // the one-snapshot scenarios, whose files and runs are as before they existed.
+  std::vector<FurtherSnapshot> further_snapshots;
   WorkloadSpec workload;
   FaultProfile faults;
   bool swarm = false;  // the run draws the fault profile with SwarmProfile instead
@@ -147,6 +167,12 @@ struct Scenario {
   std::vector<uint64_t> ctest_seeds = {1, 2, 3, 4};  // seeds ctest runs, 1..kMaxCtestSeeds
   std::string expect = "clean";  // "clean" or the invariant name of a known finding
 
+  // How many snapshots of the origin the run has: the first and the further ones.
+  size_t SnapshotCount() const { return 1 + further_snapshots.size(); }
+  // Steps a generated run contains (crash steps included).
+  uint64_t StepCount() const {
+    return uint64_t{workload.steps_per_cycle} * workload.cycles + CrashCount();
+  }
   // Crash steps a generated run contains.
   uint32_t CrashCount() const { return workload.cycles - (crash.end_with_crash ? 0 : 1); }
 };
@@ -156,6 +182,9 @@ bool operator==(const Scenario& a, const Scenario& b);  // every field but sourc
 // Switches on every corrected behaviour answering a known finding of the faithful 3.7.1 store
 // (docs/findings.md): what `--option corrected` means (the rows of core/named_options.h).
 void ApplyCorrectedOptions(Scenario& scenario);
+
+// The chunk size a further snapshot's store will use (0 means the store default, 32 sectors).
+uint32_t EffectiveChunkSectors(const FurtherSnapshot& snapshot);
 
 // OK, or InvalidArgument "<field>: <problem>" (no file or line: the struct has none).
 absl::Status ValidateScenario(const Scenario& scenario);

@@ -162,6 +162,33 @@ void ReadCrash(Section section, CrashPolicy* c) {
   section.Finish();
 }
 
+// [[snapshots]]: the further snapshots, each a table of its own.
+void ReadFurtherSnapshots(Section& root, std::vector<FurtherSnapshot>* snapshots) {
+  const toml::node* node = root.Take("snapshots");
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    return root.TypeError(*node, "snapshots", "an array of tables ([[snapshots]])");
+  }
+  if (array->size() + 1 > kMaxScenarioSnapshots) {
+    root.ctx().Fail(LineOf(node->source()), "snapshots",
+                    absl::StrCat("at most ", kMaxScenarioSnapshots - 1, " further snapshots (",
+                                 kMaxScenarioSnapshots, " in all), got ", array->size()));
+    return;
+  }
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::table* table = array->get(i)->as_table();
+    Section entry(root.ctx(), table, absl::StrCat("snapshots[", i, "]"), LineOf(table->source()));
+    FurtherSnapshot snapshot;
+    entry.Uint("chunk_sectors", &snapshot.chunk_sectors);
+    entry.Size("cow_size", &snapshot.cow_sectors, /*required=*/true);
+    entry.Uint("create_at_step", &snapshot.create_at_step);
+    entry.Uint("remove_at_step", &snapshot.remove_at_step);
+    entry.Finish();
+    snapshots->push_back(snapshot);
+  }
+}
+
 void ReadRoot(Section& root, Scenario* s) {
   root.String("name", &s->name, /*required=*/true);
   root.String("description", &s->description, /*required=*/true);
@@ -180,6 +207,7 @@ void ReadRoot(Section& root, Scenario* s) {
   geometry.Uint("cow_block_bytes", &g.cow_block_bytes);
   geometry.Enum("cow_initial", kCowInitialNames, &g.cow_initial);
   geometry.Finish();
+  ReadFurtherSnapshots(root, &s->further_snapshots);
 
   ReadWorkload(root.Sub("workload"), &s->workload);
   ReadFaults(root.Sub("faults"), s);
@@ -365,6 +393,17 @@ std::string ScenarioToToml(const Scenario& s) {
   absl::StrAppend(&out, "origin_block_bytes = ", g.origin_block_bytes, "\n");
   absl::StrAppend(&out, "cow_block_bytes = ", g.cow_block_bytes, "\n");
   absl::StrAppend(&out, "cow_initial = ", Quote(CowInitialName(g.cow_initial)), "\n");
+
+  // Only a scenario that lists further snapshots has the key: the others' text is as before.
+  for (const FurtherSnapshot& snapshot : s.further_snapshots) {
+    absl::StrAppend(&out, "\n[[snapshots]]\n");
+    absl::StrAppend(&out, "chunk_sectors = ", snapshot.chunk_sectors, "\n");
+    absl::StrAppend(&out, "cow_size = ", SizeText(snapshot.cow_sectors), "\n");
+    absl::StrAppend(&out, "create_at_step = ", snapshot.create_at_step, "\n");
+    if (snapshot.remove_at_step != FurtherSnapshot::kNeverRemoved) {
+      absl::StrAppend(&out, "remove_at_step = ", snapshot.remove_at_step, "\n");
+    }
+  }
 
   const WorkloadSpec& w = s.workload;
   absl::StrAppend(&out, "\n[workload]\n");
