@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 build=${SNAPSIM_TEST_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSNAPSIM_WERROR=ON \
-  -DSNAPSIM_SANITIZE=ON -DSNAPSIM_BUILD_BENCH=ON >/dev/null
+  -DSNAPSIM_SANITIZE=ON -DSNAPSIM_BUILD_BENCH=ON -DSNAPSIM_TEST_PCH=ON >/dev/null
 cmake --build "$build" -j "$(nproc)"
 # The kernel for the kernel_linux test (label kernel), fetched once into the cache
 # ($SNAPSIM_KERNEL_DIR, default ~/.cache/snapsim/kernel). Without it (no apt source reachable)
