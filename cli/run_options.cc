@@ -47,13 +47,6 @@ absl::StatusOr<Scenario> LoadScenarioWithOptions(const std::string& name, const 
       LoadScenarioByName(name, dir.empty() ? DefaultScenarioDir() : dir);
   if (!scenario.ok()) return scenario.status();
   if (absl::Status s = ApplyOptions(options, *scenario); !s.ok()) return s;
-  if (scenario->SnapshotCount() > 1) {
-    // Refused here so that no command reports on runs that end at once (Simulation::Run).
-    return absl::UnimplementedError(absl::StrCat(
-        "scenario ", scenario->name, " has ", scenario->SnapshotCount(),
-        " snapshots ([[snapshots]]): several snapshots of one origin are not simulated yet "
-        "(issue 12)"));
-  }
   return scenario;
 }
 

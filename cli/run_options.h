@@ -25,7 +25,6 @@ std::string OptionFlagHelp();
 void PrintNamedOptions(FILE* out);
 
 // Loads the scenario called `name` from `dir` (empty: the default directory) and applies options.
-// A scenario with further snapshots ([[snapshots]]) is refused: they are not simulated yet.
 absl::StatusOr<Scenario> LoadScenarioWithOptions(const std::string& name, const std::string& dir,
                                                  const std::vector<std::string>& options);
 

@@ -184,6 +184,10 @@ void SnapshotTarget::OriginMap(Bio piece) {
 // retry_origin_bios: back through do_origin, which now finds the completed exception (or an
 // invalid snapshot) here, and may hold the write on another snapshot's exception.
 void SnapshotTarget::RetryOriginWrite(Bio piece) {
+  if (options_.mutation == TargetMutation::kRetrySkipsOtherSnapshots) {
+    origin_->Submit(std::move(piece));  // a planted bug (tests only)
+    return;
+  }
   if (origin_side_ != nullptr) {
     origin_side_->DoOrigin(std::move(piece));
   } else {

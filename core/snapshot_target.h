@@ -75,6 +75,9 @@ enum class TargetMutation : uint8_t {
   kIgnoreCopyWriteError,       // a copy whose COW write failed is committed as if it landed
   kNoWaitForTrackedReads,      // complete an exception while snapshot reads of its chunk are
                                // still in flight to the origin (no __check_for_conflicting_io)
+  kRetrySkipsOtherSnapshots,   // several snapshots: a held origin write whose exception completed
+                               // goes to the origin device, not back through do_origin, so the
+                               // snapshots after the first that needed a copy never get one
 };
 
 // All false is the faithful 3.7 target. Each bool has a row in kNamedOptions
@@ -136,6 +139,7 @@ class SnapshotTarget {
   uint32_t chunk_size() const { return chunk_size_; }
   // Bios accepted and not yet ended + exceptions being copied/committed + a merge step.
   uint64_t in_flight() const;
+  const TargetOptions& options() const { return options_; }
   TargetKind kind() const { return kind_; }
 
   // --- The snapshot's part of the origin side (used by core/origin and by SubmitOrigin). ---

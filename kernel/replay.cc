@@ -63,7 +63,9 @@ std::string StepCommands(const std::vector<Step>& steps, size_t from, size_t to)
       case StepKind::kStartMerge:
       case StepKind::kMergeInterrupt:
       case StepKind::kCrash:
-        break;  // refused (merges) or handled by the caller (crashes)
+      case StepKind::kMakeSnapshot:
+      case StepKind::kRemoveSnapshot:
+        break;  // refused (merges, several snapshots) or handled by the caller (crashes)
     }
   }
   return out;
@@ -136,6 +138,11 @@ void Violate(ReplayResult& result, std::string_view invariant, const std::string
 absl::StatusOr<ReplayCase> LoadKernelCase(const std::string& path) {
   absl::StatusOr<ReplayCase> loaded = LoadReplayCase(path);
   if (!loaded.ok()) return absl::InvalidArgumentError(loaded.status().message());
+  if (loaded->scenario.SnapshotCount() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": scenario ", loaded->scenario.name, " has ", loaded->scenario.SnapshotCount(),
+        " snapshots: several snapshots of one origin are not replayed on the kernel yet"));
+  }
   for (size_t i = 0; i < loaded->steps.size(); ++i) {
     const StepKind kind = loaded->steps[i].kind;
     if (kind == StepKind::kStartMerge || kind == StepKind::kMergeInterrupt) {

@@ -91,7 +91,7 @@ TEST(CliExploreTest, BadCrashPointOrStateGetsOneLineAndExitTwo) {
   }
 }
 
-TEST(CliExploreTest, AScenarioWithSeveralSnapshotsIsRefusedUntilTheyAreSimulated) {
+TEST(CliExploreTest, AScenarioWithSeveralSnapshotsIsRefusedUntilTheExplorerCoversThem) {
   const std::string dir = testing::MakeTempDir("cli_explore_several");
   ASSERT_TRUE(WriteFileAtomically(absl::StrCat(dir, "/two.toml"),
                                   "name = \"two\"\ndescription = \"d\"\n[geometry]\n"
@@ -101,8 +101,8 @@ TEST(CliExploreTest, AScenarioWithSeveralSnapshotsIsRefusedUntilTheyAreSimulated
   const CliResult r = RunSnapsim(absl::StrCat("explore --scenario-dir ", dir, " --scenario two"));
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_EQ(r.err,
-            "snapsim explore: scenario two has 2 snapshots ([[snapshots]]): several snapshots of "
-            "one origin are not simulated yet (issue 12)\n");
+            "snapsim explore: scenario two has 2 snapshots ([[snapshots]]): the crash explorer "
+            "covers one snapshot of an origin so far (issue 12); use snapsim run or campaign\n");
 }
 
 TEST(CliExploreTest, JsonGivesTheWorkersTheWallTimeAndTheRate) {

@@ -89,6 +89,8 @@ const std::vector<MutationCase>& MutationCases() {
        TargetMutation::kIgnoreCopyWriteError},
       {"NoWaitForTrackedReads", "slow-io", StoreMutation::kNone,
        TargetMutation::kNoWaitForTrackedReads},
+      {"RetrySkipsOtherSnapshots", "several-snapshots", StoreMutation::kNone,
+       TargetMutation::kRetrySkipsOtherSnapshots},
   };
   return kCases;
 }
@@ -139,7 +141,7 @@ TEST_P(UnmutatedTest, CorrectedStoreIsCleanOverTheSameSeeds) {
 INSTANTIATE_TEST_SUITE_P(Scenarios, UnmutatedTest,
                          ::testing::Values("default", "garbage-cow", "many-areas",
                                            "overflow-invalidation", "merge-crash", "io-errors",
-                                           "cow-write-errors", "slow-io"),
+                                           "cow-write-errors", "slow-io", "several-snapshots"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return testing::TestNameOf(info.param);
                          });

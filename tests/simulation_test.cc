@@ -212,20 +212,6 @@ TEST(SimulationTest, CoreFaultPointsFireFromTheFaultStreamAndCount) {
   EXPECT_GT(chunk_io, 0u);
 }
 
-TEST(SimulationTest, AScenarioWithFurtherSnapshotsIsRefusedUntilTheyAreSimulated) {
-  Scenario scenario = Load("default");
-  FurtherSnapshot further;
-  further.cow_sectors = scenario.geometry.cow_sectors;
-  scenario.further_snapshots.push_back(further);
-  ASSERT_TRUE(ValidateScenario(scenario).ok());
-  const RunResult result = RunSeed(scenario, 1);
-  EXPECT_EQ(result.outcome,
-            "error: scenario default has 2 snapshots ([[snapshots]]): several snapshots of one "
-            "origin are not simulated yet (issue 12)");
-  EXPECT_EQ(result.events, 0u);
-  EXPECT_EQ(result.snapshots, 2u);
-}
-
 TEST(SimulationTest, ARunSaysHowManySnapshotsItHadInItsJson) {
   const RunResult result = RunSeed(Load("default"), 1);
   EXPECT_EQ(result.snapshots, 1u);

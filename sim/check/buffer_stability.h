@@ -12,11 +12,13 @@
 #define SNAPSIM_SIM_CHECK_BUFFER_STABILITY_H_
 
 #include <cstdint>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
 #include "sim/check/verdicts.h"
+#include "sim/workload/scenario.h"
 #include "sim/world/observed_device.h"
 
 namespace snapsim {
@@ -32,7 +34,8 @@ class BufferStability : public IoObserver {
  private:
   Verdicts& verdicts_;
   // (device, submission number) -> the payload as submitted.
-  absl::btree_map<std::pair<DeviceRole, uint64_t>, std::vector<uint8_t>> in_flight_;
+  // By device (role, whose COW) and the device's bio number.
+  absl::btree_map<std::tuple<DeviceRole, uint32_t, uint64_t>, std::vector<uint8_t>> in_flight_;
 };
 
 }  // namespace snapsim

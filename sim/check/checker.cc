@@ -140,7 +140,7 @@ void Checker::CheckViews(CheckedWorld& world, const InspectReport& report, bool 
   if (!verdicts_.stop_requested() && world.TargetValid()) {
     CheckView(world, View::kSnapshot, after_crash, mapped, table, settings);
   }
-  if (!verdicts_.stop_requested() && !model_.merged()) {
+  if (!verdicts_.stop_requested() && !model_.merged() && settings.check_origin_view) {
     CheckView(world, View::kOrigin, after_crash, {}, table, settings);
   }
 }

@@ -45,6 +45,8 @@ struct CheckSettings {
   // or an unreadable table is then allowed.
   bool eio_faults_on = false;
   std::string_view last_crash_point;  // for messages; the run's, valid while a check runs
+  // False for a further snapshot's checks: the origin view is the first snapshot's to check.
+  bool check_origin_view = true;
 };
 
 class Checker {

@@ -28,6 +28,7 @@
 #ifndef SNAPSIM_SIM_CHECK_MODEL_H_
 #define SNAPSIM_SIM_CHECK_MODEL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -107,6 +108,9 @@ class ViewModel {
   // A crash happened: every sector keeps only what the crash may have left (SettleAtCrash).
   void SettleAtCrash(uint64_t crash_index);
 
+  // Takes every sector's history of `other` (a snapshot made of the origin view).
+  void CopySectorsFrom(const ViewModel& other) { sectors_ = other.sectors_; }
+
   // Sectors with a history (written at least once, or rebased): the ones a check must read.
   const absl::btree_map<sector_t, SectorHistory>& sectors() const { return sectors_; }
   // The history of `sector` (a fresh one holding the initial origin stamp if never written).
@@ -129,6 +133,13 @@ class Model {
   Model() : origin_(View::kOrigin), snapshot_(View::kSnapshot) {}
 
   uint64_t NextSeq() { return ++seq_; }
+  // The last sequence number handed out. Models of one run share one clock: a further
+  // snapshot's model adopts the run's before its checks and gives it back after (AdoptSeq).
+  uint64_t seq() const { return seq_; }
+  void AdoptSeq(uint64_t seq) { seq_ = std::max(seq_, seq); }
+  // A further snapshot made now (several snapshots): its view is what the origin holds, written
+  // history and all; nothing else is known of it yet.
+  void StartSnapshotOf(const ViewModel& origin) { snapshot_.CopySectorsFrom(origin); }
   uint64_t NextWriteId() { return ++last_write_id_; }
 
   // The origin view: the snapshot view itself once a merge started.

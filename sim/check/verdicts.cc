@@ -25,6 +25,7 @@ void Verdicts::AddFinding(std::string_view invariant, std::string expected, std:
   f.expected = std::move(expected);
   f.actual = std::move(actual);
   f.detail = std::move(detail);
+  f.snapshot = snapshot_;
   if (announce_) announce_(f);
   findings_.push_back(std::move(f));
 }

@@ -33,6 +33,9 @@ class Verdicts {
   // Adds another run's counts (the explorer's scratch runs).
   void MergeCounts(const std::map<std::string, Verdict>& counts);
 
+  // Several snapshots: findings added from now on are about snapshot `index` (Finding::snapshot).
+  void set_snapshot(uint32_t index) { snapshot_ = index; }
+
   bool stop_requested() const { return stop_requested_; }
   const std::map<std::string, Verdict>& counts() const { return counts_; }
   const std::vector<Finding>& findings() const { return findings_; }
@@ -42,6 +45,7 @@ class Verdicts {
   std::map<std::string, Verdict> counts_;
   std::vector<Finding> findings_;
   bool stop_requested_ = false;
+  uint32_t snapshot_ = 0;
 };
 
 }  // namespace snapsim

@@ -33,6 +33,9 @@ Simulation::Simulation(const Scenario& scenario, uint64_t seed, const RunOptions
                                      options.trace_out, scratch)),
       triggers_(world_->scheduler(), scratch ? 0 : options.crash_at_completion) {
   chunk_sectors_ = EffectiveChunkSectors(scenario.geometry);
+  for (size_t i = 0; i < scenario_.further_snapshots.size(); ++i) {
+    further_.push_back(std::make_unique<FurtherCheck>(verdicts_));
+  }
 }
 
 Simulation::~Simulation() { world_.reset(); }
@@ -68,8 +71,12 @@ void Simulation::BuildWorld(std::optional<PageStore> origin_image,
                             std::optional<PageStore> cow_image) {
   // The model learns committed areas before a crash trigger may fire on the same completion.
   buffer_stability_.Forget();
+  std::vector<std::vector<IoObserver*>> further_observers;
+  for (const std::unique_ptr<FurtherCheck>& f : further_) {
+    further_observers.push_back({&f->area_learner, &buffer_stability_});
+  }
   world_->BuildDevices(std::move(origin_image), std::move(cow_image),
-                       {&area_learner_, &buffer_stability_, &triggers_});
+                       {&area_learner_, &buffer_stability_, &triggers_}, {}, further_observers);
 }
 
 absl::Status Simulation::Activate(TargetKind kind) {
@@ -82,6 +89,13 @@ absl::Status Simulation::Activate(TargetKind kind) {
   triggers_.set_target_kind(kind);
   invalid_seq_.reset();  // this activation's validity is observed afresh
   error_faults_at_activation_ = ErrorFaultsFired(world_->probes());
+  for (size_t index = 1; index < world_->snapshot_count(); ++index) {
+    if (!FurtherActive(index)) continue;
+    FurtherCheck& f = further(index);
+    f.area_learner.set_chunk_sectors(world_->target(index)->chunk_size());
+    f.invalid_seq.reset();
+    f.error_faults_at_activation = error_faults_at_activation_;
+  }
   // While checking, the merge resumes only after the table was read (CheckImages), so the
   // table the checks compare is the one the crash left.
   if (kind == TargetKind::kSnapshotMerge) {
@@ -133,26 +147,99 @@ void Simulation::ObserveValidity() {
     model_.SawInvalid();
     Say(absl::StrCat("  snapshot invalidated (status ", target->Status(), ")"));
   }
+  for (size_t index = 1; index < world_->snapshot_count(); ++index) {
+    if (!FurtherActive(index)) continue;
+    const SnapshotTarget* further_target = world_->target(index);
+    FurtherCheck& f = further(index);
+    if (further_target->valid() || f.invalid_seq) continue;
+    f.model.AdoptSeq(model_.seq());
+    f.invalid_seq = f.model.NextSeq();
+    model_.AdoptSeq(f.model.seq());
+    f.model.SawInvalid();
+    Say(absl::StrCat("  snapshot ", index, " invalidated (status ", further_target->Status(), ")"));
+  }
 }
 
 void Simulation::CheckNewInvalidations() {
-  const std::vector<CollectingLog::Entry>& lines = world_->kernel_log().entries();
-  for (; kernel_log_seen_ < lines.size(); ++kernel_log_seen_) {
-    const std::optional<InvalidationReason> reason =
-        InvalidationReasonOf(lines[kernel_log_seen_].message);
+  for (size_t index = 0; index < world_->snapshot_count(); ++index) {
+    CheckNewInvalidationsOf(index);
+  }
+}
+
+void Simulation::CheckNewInvalidationsOf(size_t index) {
+  const std::vector<CollectingLog::Entry>& lines = world_->kernel_log(index).entries();
+  size_t& seen = index == 0 ? kernel_log_seen_ : further(index).kernel_log_seen;
+  for (; seen < lines.size(); ++seen) {
+    const std::optional<InvalidationReason> reason = InvalidationReasonOf(lines[seen].message);
     if (!reason) continue;
-    const uint32_t chunk_sectors = chunk_sectors_;
+    const Model& model = index == 0 ? model_ : further(index).model;
+    // A further snapshot's messages can only come from its target, which knows its chunk size.
+    const uint32_t chunk_sectors =
+        index == 0 ? chunk_sectors_ : world_->target(index)->chunk_size();
     absl::btree_set<chunk_t> chunks;
-    for (sector_t sector : model_.touched()) chunks.insert(sector / chunk_sectors);
-    const chunk_t cow_chunks = world_->cow_device().size_sectors() / chunk_sectors;
+    for (sector_t sector : model.touched()) chunks.insert(sector / chunk_sectors);
+    const chunk_t cow_chunks = world_->cow_device(index).size_sectors() / chunk_sectors;
     InvalidationEvidence evidence;
     evidence.distinct_chunks_written = chunks.size();
     evidence.cow_data_chunks = DataChunksBetween(ExceptionsPerArea(chunk_sectors), 0, cow_chunks);
-    evidence.space_rule_applies = !model_.merged();
+    evidence.space_rule_applies = !model.merged();
     evidence.error_faults_since_activation =
-        ErrorFaultsFired(world_->probes()) - error_faults_at_activation_;
+        ErrorFaultsFired(world_->probes()) -
+        (index == 0 ? error_faults_at_activation_ : further(index).error_faults_at_activation);
+    verdicts_.set_snapshot(static_cast<uint32_t>(index));
     CheckInvalidationCause(*reason, evidence, verdicts_);
+    verdicts_.set_snapshot(0);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several snapshots
+
+bool Simulation::FurtherActive(size_t index) {
+  return world_->snapshot_exists(index) && world_->target(index) != nullptr;
+}
+
+void Simulation::WithFurther(size_t index, absl::FunctionRef<void(FurtherCheck&)> check) {
+  FurtherCheck& f = further(index);
+  f.model.AdoptSeq(model_.seq());
+  verdicts_.set_snapshot(static_cast<uint32_t>(index));
+  check(f);
+  verdicts_.set_snapshot(0);
+  model_.AdoptSeq(f.model.seq());
+}
+
+void Simulation::MakeFurtherSnapshot(uint32_t index) {
+  if (world_->snapshot_exists(index) || world_->origin() == nullptr) return;
+  if (model_.merged()) {
+    Say(absl::StrCat("  snapshot ", index,
+                     " not made: lvcreate refuses a snapshot of an origin that is merging"));
+    return;
+  }
+  Drain("snapshot create");  // the origin is suspended to load the table: it must be idle
+  FurtherCheck& f = further(index);
+  f.model = Model();
+  f.model.AdoptSeq(model_.seq());
+  // The snapshot holds what the origin holds now; once merging, that is the merging image.
+  f.model.StartSnapshotOf(model_.origin());
+  f.invalid_seq.reset();
+  f.kernel_log_seen = world_->kernel_log(index).entries().size();
+  f.error_faults_at_activation = ErrorFaultsFired(world_->probes());
+  if (absl::Status s = world_->MakeSnapshot(index); !s.ok()) {
+    // lvcreate failed (the COW could not be set up); the snapshot does not exist.
+    Say(absl::StrCat("  snapshot ", index, " not made: ", s.message()));
+    return;
+  }
+  f.area_learner.set_chunk_sectors(world_->target(index)->chunk_size());
+  Say(absl::StrCat("  snapshot ", index, " made"));
+}
+
+void Simulation::RemoveFurtherSnapshot(uint32_t index) {
+  if (!FurtherActive(index)) return;
+  Drain("snapshot remove");
+  CheckNewInvalidationsOf(index);
+  world_->RemoveSnapshot(index);
+  further(index).model = Model();
+  Say(absl::StrCat("  snapshot ", index, " removed"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,18 +248,14 @@ void Simulation::CheckNewInvalidations() {
 void Simulation::WaitFor(const char* why, absl::FunctionRef<bool()> done) {
   if (done()) return;
   if (!world_->scheduler().RunUntil(done, kMaxDrainEvents)) {
-    const SnapshotTarget* target = world_->target();
     throw SimulationStuck(absl::StrCat(why, ": ", user_bios_.size(), " bios and ",
-                                       target != nullptr ? target->in_flight() : 0,
+                                       world_->TargetsInFlight(),
                                        " target operations never completed"));
   }
 }
 
 void Simulation::Drain(const char* why) {
-  WaitFor(why, [this] {
-    const SnapshotTarget* target = world_->target();
-    return user_bios_.empty() && (target == nullptr || target->in_flight() == 0);
-  });
+  WaitFor(why, [this] { return user_bios_.empty() && world_->TargetsInFlight() == 0; });
 }
 
 void Simulation::WaitForSlot() {
@@ -250,6 +333,13 @@ void Simulation::ExecuteStep(const Step& step) {
     case StepKind::kCrash:
       ArmCrash(step);
       WaitForArmedCrash(step);
+      break;
+    case StepKind::kMakeSnapshot:
+      MakeFurtherSnapshot(step.snapshot);
+      break;
+    case StepKind::kRemoveSnapshot:
+      RemoveFurtherSnapshot(step.snapshot);
+      break;
   }
   ObserveValidity();
 }
@@ -274,6 +364,10 @@ void Simulation::SubmitUserIo(const Step& step) {
     model_.view(user->view)
         .WriteSubmitted(step.sector, step.count, device, user->write_id, user->submit_seq);
     model_.Touch(step.sector, step.count);
+    // What an origin write changes, every further snapshot must have copied first.
+    if (origin) {
+      for (std::unique_ptr<FurtherCheck>& f : further_) f->model.Touch(step.sector, step.count);
+    }
   }
   Bio bio;
   bio.op = user->op;
@@ -334,6 +428,15 @@ void Simulation::EndUserBio(uint64_t id, int error) {
     if (error == 0 && user->view == View::kOrigin && !model_.merged() && TargetValid()) {
       checker_.OriginWriteAcknowledged(user->sector, user->count, Settings());
     }
+    if (error == 0 && user->view == View::kOrigin && !model_.merged()) {
+      for (size_t index = 1; index < world_->snapshot_count(); ++index) {
+        if (!FurtherActive(index) || !world_->target(index)->valid()) continue;
+        const CheckSettings settings = SettingsOf(index);
+        WithFurther(index, [&](FurtherCheck& f) {
+          f.checker.OriginWriteAcknowledged(user->sector, user->count, settings);
+        });
+      }
+    }
     checker_.UserWriteEnded(user->view, user->submit_seq, error, invalid_seq_);
     return;
   }
@@ -390,12 +493,12 @@ RunResult Simulation::Run(const std::vector<Step>& steps) {
   result.seed = seed_;
   result.snapshots = static_cast<uint32_t>(scenario_.SnapshotCount());
   result.replay_command = ReplayCommand();
-  if (scenario_.SnapshotCount() > 1) {
-    // The scenario format has them; the world, model and checker do not yet (docs/simulator.md).
+  if (scenario_.SnapshotCount() > 1 && options_.on_crash_point) {
+    // The explorer enumerates the origin's and the first COW's crash choices only.
     result.outcome =
         absl::StrCat("error: scenario ", scenario_.name, " has ", scenario_.SnapshotCount(),
-                     " snapshots ([[snapshots]]): several snapshots of one origin "
-                     "are not simulated yet (issue 12)");
+                     " snapshots ([[snapshots]]): the crash explorer covers one snapshot of an "
+                     "origin so far (issue 12); use snapsim run or campaign");
     return result;
   }
   Say(absl::StrFormat("snapsim run: scenario %s, seed %u, %u steps", scenario_.name, seed_,

@@ -79,6 +79,21 @@ class Simulation : private CheckedWorld {
     std::vector<uint8_t> buffer;
   };
 
+  // Several snapshots: what the run keeps of further snapshot i >= 1 (the first snapshot's are
+  // the Simulation's own model_, checker_, area_learner_). It lives for the whole run, because
+  // its COW's observer must; `model` starts afresh each time the snapshot is made.
+  struct FurtherCheck {
+    explicit FurtherCheck(Verdicts& verdicts) : checker(model, verdicts), area_learner(model) {}
+    Model model;  // its snapshot view (the origin when it was made) and its COW's areas
+    Checker checker;
+    AreaWriteLearner area_learner;
+    std::optional<uint64_t> invalid_seq;  // when its target was first seen invalid
+    size_t kernel_log_seen = 0;           // its kernel log lines CheckNewInvalidations has read
+    uint64_t error_faults_at_activation = 0;
+  };
+  // The checker's reads of further snapshot `index`: through its target, the origin's medium.
+  class FurtherSnapshotReads;
+
   // `scratch`: an explorer's crash-state check (never enables libfiu).
   Simulation(const Scenario& scenario, uint64_t seed, const RunOptions& options, bool scratch);
 
@@ -92,6 +107,17 @@ class Simulation : private CheckedWorld {
   void ObserveValidity();
   // The kernel log lines since the last call: an invalidation among them must have a cause.
   void CheckNewInvalidations();
+  void CheckNewInvalidationsOf(size_t index);
+
+  // Several snapshots (simulation.cc). Further snapshot `index` (>= 1) exists and is active.
+  bool FurtherActive(size_t index);
+  FurtherCheck& further(size_t index) { return *further_[index - 1]; }
+  // lvcreate -s / lvremove of a further snapshot on the live origin (kMakeSnapshot / kRemove).
+  void MakeFurtherSnapshot(uint32_t index);
+  void RemoveFurtherSnapshot(uint32_t index);
+  // Runs `check` on further snapshot `index`'s checker with the run's clock, its findings
+  // naming the snapshot.
+  void WithFurther(size_t index, absl::FunctionRef<void(FurtherCheck&)> check);
 
   // Steps and user bios (simulation.cc).
   void ExecuteStep(const Step& step);
@@ -111,11 +137,18 @@ class Simulation : private CheckedWorld {
   std::vector<Finding> CheckCrashState(PageStore origin_image, PageStore cow_image);
   void CheckImages(bool after_crash);
   CheckSettings Settings() const;
+  CheckSettings SettingsOf(size_t index);
+  // After a recovery: a further snapshot whose header never became durable is made anew from
+  // the origin the crash left (a new, empty snapshot), as lvm2's activation then does.
+  void ForgetFurtherSnapshotsNeverDurable();
 
   // CheckedWorld: the reads the checker asks for.
   std::vector<uint8_t> ReadThroughTarget(View view, sector_t sector, uint32_t count,
                                          int* error) override;
   void ReadOriginMedium(sector_t sector, uint8_t* out) override;
+  // A check read of the origin (`snapshot` null) or of `snapshot`, once it completed.
+  std::vector<uint8_t> ReadThrough(SnapshotTarget* snapshot, sector_t sector, uint32_t count,
+                                   int* error);
   bool TargetValid() const override;
 
   // Runs `action`; a crash is handled (power cut, recovery, checks), a stuck world or a failed
@@ -142,6 +175,7 @@ class Simulation : private CheckedWorld {
   Checker checker_;
   AreaWriteLearner area_learner_;
   BufferStability buffer_stability_;
+  std::vector<std::unique_ptr<FurtherCheck>> further_;  // index i - 1: snapshot i
   std::unique_ptr<World> world_;  // its devices point at the observers: destroyed first
   CrashTriggers triggers_;
   uint32_t chunk_sectors_ = 0;

@@ -6,11 +6,31 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/format.h"
 #include "core/inspect.h"
 #include "sim/check/invariants.h"
 #include "sim/run/simulation.h"
+#include "util/assert.h"
 
 namespace snapsim {
+
+class Simulation::FurtherSnapshotReads : public CheckedWorld {
+ public:
+  FurtherSnapshotReads(Simulation& run, size_t index) : run_(run), index_(index) {}
+  std::vector<uint8_t> ReadThroughTarget(View view, sector_t sector, uint32_t count,
+                                         int* error) override {
+    SNAPSIM_ASSERT(view == View::kSnapshot && "a further snapshot's checks read the snapshot");
+    return run_.ReadThrough(run_.world_->target(index_), sector, count, error);
+  }
+  void ReadOriginMedium(sector_t sector, uint8_t* out) override {
+    run_.ReadOriginMedium(sector, out);
+  }
+  bool TargetValid() const override { return run_.world_->target(index_)->valid(); }
+
+ private:
+  Simulation& run_;
+  const size_t index_;
+};
 
 void Simulation::ArmCrash(const Step& step) {
   world_->RecordEvent("arm_crash", CrashTriggerName(step.trigger),
@@ -65,6 +85,10 @@ void Simulation::HandleCrash(const std::string& point) {
 void Simulation::RecoverFromCrash() {
   // What the crash may have left is settled now: no FLUSH after it can make a lost write durable.
   model_.SettleAtCrash(crashes_);
+  for (size_t index = 1; index < world_->snapshot_count(); ++index) {
+    if (world_->snapshot_exists(index)) further(index).model.SettleAtCrash(crashes_);
+  }
+  ForgetFurtherSnapshotsNeverDurable();
   world_->UseQuietFaults(true);
   const TargetKind kind = model_.merged() ? TargetKind::kSnapshotMerge : TargetKind::kSnapshot;
   triggers_.set_checking(true);  // no crash trigger fires during recovery
@@ -82,6 +106,11 @@ void Simulation::RecoverFromCrash() {
   CheckImages(/*after_crash=*/true);
   // A snapshot that came back valid with the right data starts afresh.
   if (verdicts_.findings().empty() && target().valid()) model_.ClearSawInvalid();
+  for (size_t index = 1; index < world_->snapshot_count(); ++index) {
+    if (verdicts_.findings().empty() && FurtherActive(index) && world_->target(index)->valid()) {
+      further(index).model.ClearSawInvalid();
+    }
+  }
   world_->UseQuietFaults(false);
   Say(absl::StrFormat(
       "  recovered: status %s; %s", target().Status(),
@@ -107,6 +136,30 @@ std::vector<Finding> Simulation::CheckCrashState(PageStore origin_image, PageSto
   return scratch.verdicts_.findings();
 }
 
+void Simulation::ForgetFurtherSnapshotsNeverDurable() {
+  for (size_t index = 1; index < world_->snapshot_count(); ++index) {
+    if (!world_->snapshot_exists(index)) continue;
+    uint8_t header[kSectorSize];
+    world_->cow_device(index).ReadCurrent(0, 1, header);
+    if (DecodeHeader(header).magic != 0) continue;
+    // Its header was still in a write cache: the store sets it up anew, a snapshot of the
+    // origin as the crash left it (lvm2 committed the snapshot; the COW says it is new).
+    FurtherCheck& f = further(index);
+    f.model = Model();
+    f.model.AdoptSeq(model_.seq());
+    f.model.StartSnapshotOf(model_.origin());
+    Say(absl::StrCat("  snapshot ", index, ": its header never became durable; made anew"));
+  }
+}
+
+CheckSettings Simulation::SettingsOf(size_t index) {
+  CheckSettings settings = Settings();
+  if (index == 0) return settings;
+  settings.chunk_sectors = world_->target(index)->chunk_size();
+  settings.check_origin_view = false;
+  return settings;
+}
+
 CheckSettings Simulation::Settings() const {
   CheckSettings settings;
   settings.chunk_sectors = chunk_sectors_;
@@ -129,12 +182,28 @@ void Simulation::CheckImages(bool after_crash) {
     target().Resume();
   }
   checker_.CheckViews(*this, report, after_crash, settings);
+  for (size_t index = 1; index < world_->snapshot_count() && !verdicts_.stop_requested(); ++index) {
+    if (!FurtherActive(index)) continue;
+    const CheckSettings further_settings = SettingsOf(index);
+    const InspectReport further_report = InspectCow(world_->cow(index));
+    FurtherSnapshotReads reads(*this, index);
+    WithFurther(index, [&](FurtherCheck& f) {
+      f.checker.CheckTable(further_report, after_crash, world_->target(index)->valid(),
+                           further_settings);
+      f.checker.CheckViews(reads, further_report, after_crash, further_settings);
+    });
+  }
   triggers_.set_checking(false);
   world_->UseQuietFaults(was_quiet);
 }
 
 std::vector<uint8_t> Simulation::ReadThroughTarget(View view, sector_t sector, uint32_t count,
                                                    int* error) {
+  return ReadThrough(view == View::kOrigin ? nullptr : &target(), sector, count, error);
+}
+
+std::vector<uint8_t> Simulation::ReadThrough(SnapshotTarget* snapshot, sector_t sector,
+                                             uint32_t count, int* error) {
   std::vector<uint8_t> buffer(size_t{count} << kSectorShift);
   bool done = false;
   Bio bio;
@@ -146,10 +215,10 @@ std::vector<uint8_t> Simulation::ReadThroughTarget(View view, sector_t sector, u
     *error = e;
     done = true;
   };
-  if (view == View::kOrigin) {
+  if (snapshot == nullptr) {
     world_->SubmitOrigin(std::move(bio));
   } else {
-    target().SubmitSnapshot(std::move(bio));
+    snapshot->SubmitSnapshot(std::move(bio));
   }
   WaitFor("check read", [&done] { return done; });
   return buffer;

@@ -55,7 +55,8 @@ World::World(const Scenario& scenario, FaultProfile faults, Prng device_prng, Pr
       scenario_faults_(faults),
       active_faults_(faults),
       eio_faults_on_(AnyEioFaultFamily(faults)),
-      trace_(trace_out) {}
+      trace_(trace_out),
+      further_logs_(scenario.further_snapshots.size()) {}
 
 World::~World() {
   // Pending events hold references into the world: drop them before the devices go.
@@ -65,9 +66,12 @@ World::~World() {
 
 void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image,
                          const std::vector<IoObserver*>& observers,
-                         std::vector<PageStore> further_cow_images) {
+                         std::vector<PageStore> further_cow_images,
+                         const std::vector<std::vector<IoObserver*>>& further_observers) {
   SNAPSIM_ASSERT(further_cow_images.empty() ||
                  further_cow_images.size() == scenario_.further_snapshots.size());
+  SNAPSIM_ASSERT(further_observers.empty() ||
+                 further_observers.size() == scenario_.further_snapshots.size());
   const Geometry& g = scenario_.geometry;
   SimDeviceConfig origin_config;
   origin_config.name = "origin";
@@ -124,7 +128,9 @@ void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<Pa
       slot.device = std::make_unique<SimDevice>(config, scheduler_, device_prng_, active_faults_,
                                                 probes_, &trace_);
     }
-    slot.observed = std::make_unique<ObservedDevice>(*slot.device, std::vector<IoObserver*>{});
+    slot.observed = std::make_unique<ObservedDevice>(
+        *slot.device, further_observers.empty() ? std::vector<IoObserver*>{} : further_observers[i],
+        static_cast<uint32_t>(i + 1));
     slot.exists = existed[i];
     further_.push_back(std::move(slot));
   }
@@ -139,7 +145,7 @@ absl::StatusOr<std::unique_ptr<SnapshotTarget>> World::CreateFurtherTarget(size_
       std::to_string(scenario_.further_snapshots[index - 1].chunk_sectors)};
   absl::StatusOr<std::unique_ptr<SnapshotTarget>> target =
       SnapshotTarget::Create(TargetKind::kSnapshot, origin_.get(), slot.observed.get(), args,
-                             scenario_.target, scenario_.store, &kernel_log_);
+                             scenario_.target, scenario_.store, &further_logs_[index - 1]);
   if (target.ok()) origin_target_->AddSnapshot(target->get());
   return target;
 }
@@ -223,6 +229,15 @@ void World::RemoveSnapshot(size_t index) {
   RecordEvent("remove_snapshot", absl::StrCat(index));
 }
 
+uint64_t World::TargetsInFlight() const {
+  uint64_t in_flight = target_ != nullptr ? target_->in_flight() : 0;
+  if (origin_target_ != nullptr) in_flight += origin_target_->in_flight();
+  for (const FurtherSnapshotSlot& slot : further_) {
+    if (slot.target != nullptr) in_flight += slot.target->in_flight();
+  }
+  return in_flight;
+}
+
 void World::SubmitOrigin(Bio bio) {
   if (origin_target_ != nullptr) {
     origin_target_->Submit(std::move(bio));
@@ -249,6 +264,11 @@ BlockDevice& World::cow(size_t index) {
 SnapshotTarget* World::target(size_t index) {
   SNAPSIM_ASSERT(index < snapshot_count());
   return index == 0 ? target_.get() : further_[index - 1].target.get();
+}
+
+const CollectingLog& World::kernel_log(size_t index) const {
+  SNAPSIM_ASSERT(index < snapshot_count());
+  return index == 0 ? kernel_log_ : further_logs_[index - 1];
 }
 
 bool World::snapshot_exists(size_t index) const {

@@ -56,10 +56,12 @@ class World {
 
   // Builds the devices, blank or from crash images; `observers` watch the origin and the first
   // COW, in this order. The further COWs (several snapshots) start blank, or from
-  // `further_cow_images` (one per further snapshot when given), watched by no observer.
+  // `further_cow_images` (one per further snapshot when given), each watched by the observers
+  // of its entry in `further_observers` (one per further snapshot when given, else none).
   void BuildDevices(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image,
                     const std::vector<IoObserver*>& observers,
-                    std::vector<PageStore> further_cow_images = {});
+                    std::vector<PageStore> further_cow_images = {},
+                    const std::vector<std::vector<IoObserver*>>& further_observers = {});
   // Creates the target over the devices (the dmsetup table load); traces "activate". With several
   // snapshots, lvm2's order after a reboot: the origin suspended, every existing snapshot's table
   // loaded (registered with the origin) in index order, snapshot 0 as `kind` and the others as
@@ -87,6 +89,8 @@ class World {
   // snapshots "<dir>/cow-<i>.img" for each further snapshot i: all or none, never over an
   // existing file.
   absl::Status ExportDurableImages(const std::string& dir) const;
+  // Operations in flight in every target and the Origin (0: the world is idle).
+  uint64_t TargetsInFlight() const;
   // A bio to the origin device: through the Origin with several snapshots, else the target.
   void SubmitOrigin(Bio bio);
 
@@ -105,7 +109,10 @@ class World {
   Scheduler& scheduler() { return scheduler_; }
   const Scheduler& scheduler() const { return scheduler_; }
   Probes& probes() { return probes_; }
+  // The kernel messages of the first snapshot's target (and, with several snapshots, of the
+  // Origin); kernel_log(i) those of further snapshot i >= 1. Kept for the whole run.
   const CollectingLog& kernel_log() const { return kernel_log_; }
+  const CollectingLog& kernel_log(size_t index) const;
   const Trace& trace() const { return trace_; }
   SimDevice& origin_device() { return *origin_dev_; }
   SimDevice& cow_device() { return *cow_dev_; }
@@ -158,6 +165,7 @@ class World {
   // Registers `target` with the origin (register_snapshot): the Origin must be suspended.
   absl::StatusOr<std::unique_ptr<SnapshotTarget>> CreateFurtherTarget(size_t index);
   std::vector<FurtherSnapshotSlot> further_;  // index i - 1 holds snapshot i
+  std::vector<CollectingLog> further_logs_;   // index i - 1: snapshot i's messages, never rebuilt
   std::unique_ptr<Origin> origin_target_;     // several snapshots, while activated
   std::unique_ptr<FiuBridge> fiu_;            // the core's fault points, while the workload runs
 };

@@ -182,6 +182,13 @@ absl::Status ValidateFurtherSnapshots(const Scenario& s) {
                                              " in all), got ", s.further_snapshots.size()));
   }
   const uint64_t steps = s.StepCount();
+  // Each further snapshot may add a make and a remove step to the generated ones.
+  if (!s.further_snapshots.empty() && steps + 2 * s.further_snapshots.size() > kMaxStepsPerRun) {
+    return Invalid("snapshots", absl::StrCat("the run's ", steps,
+                                             " steps and the snapshots' make and remove "
+                                             "steps must be at most ",
+                                             kMaxStepsPerRun));
+  }
   for (size_t i = 0; i < s.further_snapshots.size(); ++i) {
     const FurtherSnapshot& snapshot = s.further_snapshots[i];
     const std::string prefix = absl::StrCat("snapshots[", i, "].");

@@ -11,12 +11,16 @@ namespace {
 
 // Indexed by the enum value; the order must follow the enums.
 constexpr std::array<const char*, kNumStepKinds> kStepKindNames = {
-    "origin_write", "origin_read",     "snapshot_write", "snapshot_read",
-    "origin_flush", "snapshot_flush",  "drain",          "reload",
-    "merge_start",  "merge_interrupt", "crash"};
+    "origin_write",   "origin_read",     "snapshot_write", "snapshot_read", "origin_flush",
+    "snapshot_flush", "drain",           "reload",         "merge_start",   "merge_interrupt",
+    "crash",          "snapshot_create", "snapshot_remove"};
 constexpr std::array<const char*, kNumCrashTriggers> kCrashTriggerNames = {
     "after_events",   "area_write_submitted", "area_write_completed", "next_area_zeroed",
     "copy_completed", "merge_step",           "header_written"};
+
+bool IsSnapshotStep(StepKind kind) {
+  return kind == StepKind::kMakeSnapshot || kind == StepKind::kRemoveSnapshot;
+}
 
 bool IsIo(StepKind kind) {
   return kind == StepKind::kOriginWrite || kind == StepKind::kOriginRead ||
@@ -59,6 +63,7 @@ void to_json(nlohmann::json& j, const Step& s) {
     j["trigger"] = CrashTriggerName(s.trigger);
     j["count"] = s.count;
   }
+  if (IsSnapshotStep(s.kind)) j["snapshot"] = s.snapshot;
   if (s.delay_ns != 0) j["delay_ns"] = s.delay_ns;
 }
 
@@ -66,7 +71,7 @@ void from_json(const nlohmann::json& j, Step& s) {
   if (!j.is_object()) throw std::invalid_argument("a step must be a JSON object");
   for (const auto& [key, value] : j.items()) {
     if (key != "kind" && key != "sector" && key != "count" && key != "trigger" &&
-        key != "delay_ns") {
+        key != "delay_ns" && key != "snapshot") {
       throw std::invalid_argument(absl::StrCat("unknown key \"", key, "\""));
     }
   }
@@ -78,6 +83,7 @@ void from_json(const nlohmann::json& j, Step& s) {
   s.sector = j.value("sector", sector_t{0});
   s.count = j.value("count", uint32_t{0});
   s.delay_ns = j.value("delay_ns", uint64_t{0});
+  s.snapshot = j.value("snapshot", uint32_t{0});
   if (j.contains("trigger")) {
     const std::string trigger = j.at("trigger").get<std::string>();
     const std::optional<CrashTrigger> t = ParseCrashTrigger(trigger);

@@ -29,6 +29,12 @@ enum class StepKind : uint8_t {
   kStartMerge,      // switch to a snapshot-merge target and start merging (drains first)
   kMergeInterrupt,  // stop a running merge (deactivate) and resume it with a new target
   kCrash,           // crash the world at the point `trigger` names, then recover
+  // Several snapshots ([[snapshots]]): lvcreate -s / lvremove of further snapshot `snapshot`
+  // (>= 1) on the live origin (drains first). Placed by GenerateWorkload at the scenario's
+  // create_at_step / remove_at_step; a make of an existing or a removal of an absent snapshot
+  // (a minimized case may hold one) does nothing.
+  kMakeSnapshot,
+  kRemoveSnapshot,
 };
 
 // Where a kCrash step stops the world. The run recognises these points from the I/O stream alone
@@ -55,7 +61,7 @@ const char* StepKindName(StepKind kind);
 std::optional<CrashTrigger> ParseCrashTrigger(std::string_view name);
 std::optional<StepKind> ParseStepKind(std::string_view name);
 
-inline constexpr size_t kNumStepKinds = static_cast<size_t>(StepKind::kCrash) + 1;
+inline constexpr size_t kNumStepKinds = static_cast<size_t>(StepKind::kRemoveSnapshot) + 1;
 inline constexpr size_t kNumCrashTriggers = static_cast<size_t>(CrashTrigger::kHeaderWritten) + 1;
 
 struct Step {
@@ -65,10 +71,12 @@ struct Step {
   CrashTrigger trigger = CrashTrigger::kAfterEvents;  // kCrash only
   // Simulated time to wait before issuing this step, in ns (models think time between bios).
   uint64_t delay_ns = 0;
+  uint32_t snapshot = 0;  // kMakeSnapshot and kRemoveSnapshot only: the further snapshot, >= 1
 };
 
 // JSON form: {"kind": "origin_write", "sector": 8, "count": 4, "delay_ns": 0} (reads and
-// writes), {"kind": "crash", "trigger": "after_events", "count": 12}, {"kind": "drain"}. Fields
+// writes), {"kind": "crash", "trigger": "after_events", "count": 12}, {"kind": "drain"},
+// {"kind": "snapshot_create", "snapshot": 1}. Fields
 // that do not apply to the kind are left out; from_json treats a missing one as 0 and throws
 // std::invalid_argument for an unknown kind, trigger or key.
 void to_json(nlohmann::json& j, const Step& s);

@@ -178,11 +178,37 @@ class Generator {
   uint64_t hot_chunks_ = 1;
 };
 
+// The further snapshots' make and remove steps, each placed just before the generated step its
+// create_at_step / remove_at_step names (0: made with the first snapshot, no step). At one
+// index, removals come first, then makes, each in snapshot order.
+std::vector<Step> WithSnapshotSteps(const Scenario& scenario, std::vector<Step> generated) {
+  if (scenario.further_snapshots.empty()) return generated;
+  std::vector<std::vector<Step>> before(generated.size() + 1);
+  for (bool make : {false, true}) {
+    for (size_t i = 0; i < scenario.further_snapshots.size(); ++i) {
+      const FurtherSnapshot& further = scenario.further_snapshots[i];
+      const uint32_t at = make ? further.create_at_step : further.remove_at_step;
+      if (at == FurtherSnapshot::kNeverRemoved || (make && at == 0)) continue;
+      Step step;
+      step.kind = make ? StepKind::kMakeSnapshot : StepKind::kRemoveSnapshot;
+      step.snapshot = static_cast<uint32_t>(i + 1);
+      before[std::min<size_t>(at, generated.size())].push_back(step);
+    }
+  }
+  std::vector<Step> steps;
+  for (size_t i = 0; i <= generated.size(); ++i) {
+    steps.insert(steps.end(), before[i].begin(), before[i].end());
+    if (i < generated.size()) steps.push_back(generated[i]);
+  }
+  SNAPSIM_ASSERT(steps.size() <= kMaxStepsPerRun);
+  return steps;
+}
+
 }  // namespace
 
 std::vector<Step> GenerateWorkload(const Scenario& scenario, Prng& prng) {
   SNAPSIM_ASSERT(ValidateScenario(scenario).ok());
-  return Generator(scenario, prng).Run();
+  return WithSnapshotSteps(scenario, Generator(scenario, prng).Run());
 }
 
 absl::Status ValidateSteps(const Scenario& scenario, absl::Span<const Step> steps) {
@@ -200,6 +226,12 @@ absl::Status ValidateSteps(const Scenario& scenario, absl::Span<const Step> step
     }
     if (step.kind == StepKind::kCrash && static_cast<size_t>(step.trigger) >= kNumCrashTriggers) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": unknown crash trigger"));
+    }
+    if ((step.kind == StepKind::kMakeSnapshot || step.kind == StepKind::kRemoveSnapshot) &&
+        (step.snapshot == 0 || step.snapshot > scenario.further_snapshots.size())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": snapshot must be a further snapshot of the scenario, 1..",
+                       scenario.further_snapshots.size(), ", got ", step.snapshot));
     }
     if (!IsIo(step.kind)) continue;
     if (step.count == 0 || step.count > kMaxBioSectors) {

@@ -22,6 +22,10 @@
 //    writes stay allowed while merging.
 //  - Every step's delay_ns is drawn from [think_min_ns, think_max_ns] (nothing is drawn when
 //    the range is a single value).
+//  - Several snapshots: a kMakeSnapshot step stands just before generated step create_at_step
+//    of each further snapshot made after the first (create_at_step > 0), a kRemoveSnapshot step
+//    just before generated step remove_at_step; at one index removals come first, then makes,
+//    each in snapshot order. The generated steps are drawn as if those steps were not there.
 //  - At most kMaxStepsPerRun steps (asserted; ValidateScenario bounds the scenario).
 // REQUIRES: ValidateScenario(scenario).ok().
 #ifndef SNAPSIM_SIM_WORKLOAD_WORKLOAD_GENERATOR_H_

@@ -7,14 +7,16 @@
 
 namespace snapsim {
 
-ObservedDevice::ObservedDevice(SimDevice& device, std::vector<IoObserver*> observers)
-    : device_(device), observers_(std::move(observers)) {
+ObservedDevice::ObservedDevice(SimDevice& device, std::vector<IoObserver*> observers,
+                               uint32_t snapshot)
+    : device_(device), observers_(std::move(observers)), snapshot_(snapshot) {
   SNAPSIM_ASSERT(observers_.size() <= kMaxObservers);
 }
 
 void ObservedDevice::Submit(Bio bio) {
   ObservedBio seen;
   seen.role = device_.role();
+  seen.snapshot = snapshot_;
   seen.op = bio.op;
   seen.sector = bio.sector;
   seen.sector_count = bio.sector_count;

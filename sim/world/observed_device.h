@@ -32,6 +32,8 @@ struct ObservedBio {
   bool fua = false;
   const uint8_t* data = nullptr;
   uint64_t number = 0;  // this device's submissions, counted from 1: names the bio across calls
+  // Whose COW (several snapshots): 0 the first snapshot's (and the origin), i further snapshot i.
+  uint32_t snapshot = 0;
 
   bool is_write() const { return op == BioOp::kWrite; }
 };
@@ -47,8 +49,9 @@ class ObservedDevice : public BlockDevice {
  public:
   static constexpr size_t kMaxObservers = 4;
 
-  // REQUIRES: observers.size() <= kMaxObservers; they outlive this device.
-  ObservedDevice(SimDevice& device, std::vector<IoObserver*> observers);
+  // REQUIRES: observers.size() <= kMaxObservers; they outlive this device. `snapshot`: whose
+  // COW this is (ObservedBio::snapshot).
+  ObservedDevice(SimDevice& device, std::vector<IoObserver*> observers, uint32_t snapshot = 0);
 
   sector_t size_sectors() const override { return device_.size_sectors(); }
   uint32_t logical_block_size() const override { return device_.logical_block_size(); }
@@ -62,6 +65,7 @@ class ObservedDevice : public BlockDevice {
  private:
   SimDevice& device_;
   const std::vector<IoObserver*> observers_;
+  const uint32_t snapshot_;
   uint64_t generation_ = 0;
   uint64_t submissions_ = 0;
 };
