@@ -73,13 +73,13 @@ std::optional<uint64_t> ShardJobCount(const CampaignConfig& config) {
 
 bool HoldsOnlyIntegers(const nlohmann::json& j) {
   // Iterative: the nesting depth is the input's. Each node is visited once.
-  std::vector<const nlohmann::json*> todo{&j};
-  while (!todo.empty()) {
-    const nlohmann::json* node = todo.back();
-    todo.pop_back();
+  std::vector<const nlohmann::json*> unvisited{&j};
+  while (!unvisited.empty()) {
+    const nlohmann::json* node = unvisited.back();
+    unvisited.pop_back();
     if (node->is_number_float()) return false;
     if (node->is_structured()) {
-      for (const nlohmann::json& child : *node) todo.push_back(&child);
+      for (const nlohmann::json& child : *node) unvisited.push_back(&child);
     }
   }
   return true;
