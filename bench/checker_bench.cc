@@ -100,7 +100,7 @@ void BM_ExploreSmallReadImagesOnly(benchmark::State& state) {
       options.crash_at_completion = point;
       options.on_crash_point = [&](CrashPointContext& context) {
         const std::vector<CachedWrite> origin_writes = context.origin->NonDurableWrites();
-        const std::vector<CachedWrite> cow_writes = context.cow->NonDurableWrites();
+        const std::vector<CachedWrite> cow_writes = context.cows[0]->NonDurableWrites();
         // As Explore: with tears if the point stays within the state limit, else without, else
         // the point is skipped.
         bool tears = true;
@@ -116,7 +116,7 @@ void BM_ExploreSmallReadImagesOnly(benchmark::State& state) {
         const uint64_t states = origin_enum.count() * cow_enum.count();
         for (uint64_t i = 0; i < states; ++i) {
           read_once(context.origin->CrashImage(origin_enum.At(i % origin_enum.count())));
-          read_once(context.cow->CrashImage(cow_enum.At(i / origin_enum.count())));
+          read_once(context.cows[0]->CrashImage(cow_enum.At(i / origin_enum.count())));
           ++read;
         }
       };

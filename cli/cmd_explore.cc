@@ -69,12 +69,6 @@ int ExploreMain(const std::vector<std::string>& args) {
   absl::StatusOr<Scenario> scenario = LoadScenarioWithOptions(
       absl::GetFlag(FLAGS_scenario), absl::GetFlag(FLAGS_scenario_dir), names);
   if (!scenario.ok()) return Fail(std::string(scenario.status().message()));
-  if (scenario->SnapshotCount() > 1) {
-    // The explorer enumerates the crash choices of the origin and the first COW only.
-    return Fail(absl::StrCat("scenario ", scenario->name, " has ", scenario->SnapshotCount(),
-                             " snapshots ([[snapshots]]): the crash explorer covers one snapshot "
-                             "of an origin so far (issue 12); use snapsim run or campaign"));
-  }
   ExploreOptions options;
   const std::string seed_text = absl::GetFlag(FLAGS_seed).empty() ? "1" : absl::GetFlag(FLAGS_seed);
   absl::StatusOr<uint64_t> seed = ParseSeed(seed_text);

@@ -91,18 +91,15 @@ TEST(CliExploreTest, BadCrashPointOrStateGetsOneLineAndExitTwo) {
   }
 }
 
-TEST(CliExploreTest, AScenarioWithSeveralSnapshotsIsRefusedUntilTheExplorerCoversThem) {
-  const std::string dir = testing::MakeTempDir("cli_explore_several");
-  ASSERT_TRUE(WriteFileAtomically(absl::StrCat(dir, "/two.toml"),
-                                  "name = \"two\"\ndescription = \"d\"\n[geometry]\n"
-                                  "origin_size = \"1MiB\"\ncow_size = \"256KiB\"\n"
-                                  "[[snapshots]]\ncow_size = \"256KiB\"\n")
-                  .ok());
-  const CliResult r = RunSnapsim(absl::StrCat("explore --scenario-dir ", dir, " --scenario two"));
-  EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_EQ(r.err,
-            "snapsim explore: scenario two has 2 snapshots ([[snapshots]]): the crash explorer "
-            "covers one snapshot of an origin so far (issue 12); use snapsim run or campaign\n");
+TEST(CliExploreTest, AScenarioWithSeveralSnapshotsIsExploredOverEveryCow) {
+  const CliResult r =
+      RunSnapsim("explore --scenario explore-snapshots --option corrected --bound 12 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("crash_points"), 12);
+  EXPECT_EQ(j.at("points_over_bound"), 0);
+  EXPECT_GT(j.at("states_checked").get<uint64_t>(), 12u) << "more than one state a point";
+  EXPECT_TRUE(j.at("findings").empty());
 }
 
 TEST(CliExploreTest, JsonGivesTheWorkersTheWallTimeAndTheRate) {

@@ -5,6 +5,7 @@
 // and a planted origin-side bug that only a further snapshot's checks can see.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -13,6 +14,8 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "reports/timeline.h"
+#include "sim/run/explore.h"
+#include "sim/run/minimize.h"
 #include "sim/run/run.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/workload.h"
@@ -172,6 +175,83 @@ TEST(SeveralSnapshotsTest, TheTraceAndTheTimelineShowEveryCowDevice) {
   }
   EXPECT_NE(RenderTimelineSvg(timeline).find(">cow-2</text>"), std::string::npos)
       << "a lane for the COW of the snapshot made mid-run";
+}
+
+// The explorer's crash states are a choice on every device at once: the origin and each COW.
+TEST(SeveralSnapshotsTest, TheExplorerChecksEveryCrashStateOfEveryCowUpToTheBound) {
+  const Scenario scenario = LoadCorrectedScenario("explore-snapshots");
+  ASSERT_EQ(scenario.SnapshotCount(), 3u);
+  ExploreOptions options;
+  options.seed = 1;
+  options.bound = 64;
+  const ExploreResult result = Explore(scenario, options);
+  EXPECT_TRUE(result.findings.empty())
+      << result.findings.front().invariant << ": " << result.findings.front().actual;
+  EXPECT_EQ(result.crash_points, 64u);
+  EXPECT_EQ(result.points_over_bound, 0u) << "no crash point skipped";
+  EXPECT_GT(result.states_checked, 1000u);
+  EXPECT_GT(result.verdicts.at("exception_data_intact").checked, 0u);
+}
+
+// The planted origin-side bug (above) in the explorer: whichever snapshot the held write skipped
+// shows it, and the finding's crash state replays alone.
+TEST(SeveralSnapshotsTest, TheExplorerFindsTheBugPlantedOnTheOriginSide) {
+  Scenario scenario = LoadCorrectedScenario("explore-snapshots");
+  scenario.target.mutation = TargetMutation::kRetrySkipsOtherSnapshots;
+  ExploreOptions options;
+  options.seed = 1;
+  options.bound = 64;
+  options.replay_prefix = "snapsim explore --scenario explore-snapshots";
+  const ExploreResult result = Explore(scenario, options);
+  ASSERT_FALSE(result.findings.empty()) << "the planted origin bug survived every crash state";
+  const Finding& found = result.findings.front();
+
+  // Its replay command names one crash point and state; exploring only that state finds it again.
+  ExploreOptions again = options;
+  const size_t at = found.replay_command.find("--crash-point ");
+  ASSERT_NE(at, std::string::npos) << found.replay_command;
+  uint32_t point = 0;
+  uint64_t state = 0;
+  ASSERT_EQ(std::sscanf(found.replay_command.c_str() + at, "--crash-point %u --state %lu", &point,
+                        &state),
+            2)
+      << found.replay_command;
+  again.only_point = point;
+  again.only_state = state;
+  const ExploreResult replayed = Explore(scenario, again);
+  ASSERT_FALSE(replayed.findings.empty()) << found.replay_command;
+  EXPECT_EQ(replayed.findings.front().invariant, found.invariant);
+}
+
+// A crash trigger fires on a further snapshot's COW as well: the power cut can come inside
+// another snapshot's commit, not only the first's.
+TEST(SeveralSnapshotsTest, RandomCrashesLandInsideTheFurtherSnapshotsCommits) {
+  const Scenario scenario = LoadCorrectedScenario("several-snapshots");
+  bool on_further_cow = false;
+  for (uint64_t seed = 1; seed <= 20 && !on_further_cow; ++seed) {
+    std::ostringstream trace;
+    RunOptions options;
+    options.trace_out = &trace;
+    RunSeed(scenario, seed, options);
+    on_further_cow = trace.str().find(" of cow-") != std::string::npos;
+  }
+  EXPECT_TRUE(on_further_cow) << "no crash fired at a further COW's write in seeds 1..20";
+}
+
+// Minimizing keeps the failure on the snapshot it was found on, not the invariant on any one.
+TEST(SeveralSnapshotsTest, MinimizingKeepsTheSnapshotThatFailed) {
+  const Scenario scenario = LoadTestScenario("snapshot-overflow");
+  MinimizeOptions options;
+  options.invariant = "valid_flag_sticky";
+  const absl::StatusOr<MinimizeResult> minimized = Minimize(scenario, 5, options);
+  ASSERT_TRUE(minimized.ok()) << minimized.status();
+  const ReplayCase& replay = minimized->replay_case;
+  EXPECT_LT(replay.steps.size(), minimized->original_steps);
+  EXPECT_NE(replay.note.find("valid_flag_sticky on snapshot 1"), std::string::npos) << replay.note;
+  const RunResult r = RunSteps(replay.scenario, replay.seed, replay.steps);
+  EXPECT_TRUE(std::any_of(r.findings.begin(), r.findings.end(), [](const Finding& f) {
+    return f.invariant == "valid_flag_sticky" && f.snapshot == 1;
+  }));
 }
 
 }  // namespace

@@ -18,13 +18,16 @@
 #ifndef SNAPSIM_SIM_RUN_CRASH_TRIGGERS_H_
 #define SNAPSIM_SIM_RUN_CRASH_TRIGGERS_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 
 #include "core/snapshot_target.h"
+#include "sim/workload/scenario.h"
 #include "sim/workload/workload.h"
 #include "sim/world/observed_device.h"
 #include "sim/world/scheduler.h"
+#include "util/assert.h"
 
 namespace snapsim {
 
@@ -42,7 +45,12 @@ class CrashTriggers : public IoObserver {
 
   void set_checking(bool checking) { checking_ = checking; }
   bool checking() const { return checking_; }
-  void set_chunk_sectors(uint32_t chunk_sectors) { chunk_sectors_ = chunk_sectors; }
+  // The chunk size of snapshot `snapshot`'s COW (0: not known yet), by which the triggers tell
+  // area writes and copies apart on that COW.
+  void set_chunk_sectors(uint32_t chunk_sectors, uint32_t snapshot = 0) {
+    SNAPSIM_ASSERT(snapshot < chunk_sectors_.size());
+    chunk_sectors_[snapshot] = chunk_sectors;
+  }
   void set_target_kind(TargetKind kind) { kind_ = kind; }
 
   // I/O completions seen outside checks.
@@ -61,7 +69,8 @@ class CrashTriggers : public IoObserver {
   uint64_t fire_at_event_ = 0;
   uint64_t completions_ = 0;
   bool checking_ = false;
-  uint32_t chunk_sectors_ = 0;
+  // By ObservedBio::snapshot; the origin's bios count as snapshot 0's.
+  std::array<uint32_t, kMaxScenarioSnapshots> chunk_sectors_{};
   TargetKind kind_ = TargetKind::kSnapshot;
 };
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/run/explore.h"
 
+#include <iterator>
+#include <vector>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -30,6 +33,12 @@ uint64_t ImageKey(const PageStore& image, const std::vector<CachedWrite>& writes
   return Mix64(hash);
 }
 
+// Per device, so that equal bytes on two devices hash apart: the origin's, then each COW's.
+constexpr uint64_t kImageKeySeeds[] = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL,
+                                       0xa4093822299f31d0ULL, 0x082efa98ec4e6c89ULL,
+                                       0x452821e638d01377ULL};
+static_assert(std::size(kImageKeySeeds) >= 1 + kMaxScenarioSnapshots);
+
 }  // namespace
 
 std::string ExploreResult::Summary(uint32_t bound) const {
@@ -49,10 +58,12 @@ std::string ExploreResult::Summary(uint32_t bound) const {
 
 namespace {
 
-// The command that explores only this crash state again.
-std::string StateReplayCommand(const ExploreOptions& options, uint32_t point, uint64_t state) {
-  std::string command = absl::StrCat(options.replay_prefix, " --seed ", options.seed,
-                                     " --crash-point ", point, " --state ", state);
+// The command that explores crash point `point` again, and with `state` only that crash state.
+std::string ReplayCommandOf(const ExploreOptions& options, uint32_t point,
+                            std::optional<uint64_t> state) {
+  std::string command =
+      absl::StrCat(options.replay_prefix, " --seed ", options.seed, " --crash-point ", point);
+  if (state) absl::StrAppend(&command, " --state ", *state);
   if (!options.tears) absl::StrAppend(&command, " --no-tears");
   if (options.max_states_per_point != kDefaultMaxStatesPerPoint) {
     absl::StrAppend(&command, " --max-states ", options.max_states_per_point);
@@ -88,14 +99,19 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
   run_options.crash_at_completion = point;
   run_options.on_crash_point = [&](CrashPointContext& context) {
     result.reached = true;
-    const std::vector<CachedWrite> origin_writes = context.origin->NonDurableWrites();
-    const std::vector<CachedWrite> cow_writes = context.cow->NonDurableWrites();
+    // The devices' choices: the origin's, then each COW's, as CrashImages lists them.
+    std::vector<std::vector<CachedWrite>> writes;
+    writes.push_back(context.origin->NonDurableWrites());
+    for (const SimDevice* cow : context.cows) writes.push_back(cow->NonDurableWrites());
     bool tears = options.tears;
     auto count_states = [&](bool with_tears) -> uint64_t {
-      const uint64_t a = CrashEnumerator(origin_writes, with_tears).count();
-      const uint64_t b = CrashEnumerator(cow_writes, with_tears).count();
-      if (a == 0 || b == 0 || a > options.max_states_per_point / b) return 0;
-      return a * b;
+      uint64_t product = 1;
+      for (const std::vector<CachedWrite>& device_writes : writes) {
+        const uint64_t n = CrashEnumerator(device_writes, with_tears).count();
+        if (n == 0 || product > options.max_states_per_point / n) return 0;
+        product *= n;
+      }
+      return product;
     };
     uint64_t states = count_states(tears);
     if (states == 0 && tears) {
@@ -117,32 +133,50 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
       first_state = *options.only_state;
       end_state = first_state + 1;
     }
-    CrashEnumerator origin_enum(origin_writes, tears);
-    CrashEnumerator cow_enum(cow_writes, tears);
-    absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;  // lookups only, never iterated
+    std::vector<CrashEnumerator> enumerators;
+    for (const std::vector<CachedWrite>& device_writes : writes) {
+      enumerators.emplace_back(device_writes, tears);
+    }
+    absl::flat_hash_set<std::vector<uint64_t>> seen;  // lookups only, never iterated
     for (uint64_t i = first_state; i < end_state; ++i) {
       ++result.states_enumerated;
-      PageStore origin_image = context.origin->CrashImage(origin_enum.At(i % origin_enum.count()));
-      PageStore cow_image = context.cow->CrashImage(cow_enum.At(i / origin_enum.count()));
-      if (options.prune && !options.only_state) {
-        auto key = std::make_pair(ImageKey(origin_image, origin_writes, 0x243f6a8885a308d3ULL),
-                                  ImageKey(cow_image, cow_writes, 0x13198a2e03707344ULL));
-        if (!seen.insert(key).second) {
-          ++result.states_pruned;
-          continue;
+      // State i in mixed radix, the origin's choice the lowest digit: with one COW, the origin's
+      // choice is i % origin_states and the COW's i / origin_states.
+      uint64_t rest = i;
+      std::vector<PageStore> images;
+      std::vector<uint64_t> key;
+      for (size_t d = 0; d < enumerators.size(); ++d) {
+        const uint64_t count = enumerators[d].count();
+        const SimDevice* device = d == 0 ? context.origin : context.cows[d - 1];
+        images.push_back(device->CrashImage(enumerators[d].At(rest % count)));
+        rest /= count;
+        if (options.prune && !options.only_state) {
+          key.push_back(ImageKey(images.back(), writes[d], kImageKeySeeds[d]));
         }
       }
+      if (options.prune && !options.only_state && !seen.insert(std::move(key)).second) {
+        ++result.states_pruned;
+        continue;
+      }
       ++result.states_checked;
-      std::vector<Finding> found = context.check(std::move(origin_image), std::move(cow_image));
+      CrashImages crash{std::move(images[0]), {}};
+      for (size_t d = 1; d < images.size(); ++d) crash.cows.push_back(std::move(images[d]));
+      std::vector<Finding> found = context.check(std::move(crash));
       for (Finding& f : found) {
         f.crash_point = absl::StrCat(context.crash_point, ", crash state ", i);
-        f.replay_command = StateReplayCommand(options, point, i);
+        f.replay_command = ReplayCommandOf(options, point, i);
         AddIfNewInvariant(std::move(f), result.findings);
       }
     }
   };
   RunResult run = RunSteps(scenario, options.seed, steps, run_options);
   result.verdicts = std::move(run.verdicts);
+  // What the replay itself found (an assertion that fired, a stuck world, also inside a state's
+  // check): findings of this point too, never dropped.
+  for (Finding& f : run.findings) {
+    f.replay_command = ReplayCommandOf(options, point, options.only_state);
+    AddIfNewInvariant(std::move(f), result.findings);
+  }
   return result;
 }
 

@@ -3,9 +3,10 @@
 // Bounded-exhaustive exploration (the model-checker mode). For one scenario and seed, the run's
 // steps are executed without their random crashes; crash point k is the moment just before the
 // k-th I/O completion is delivered, for k = 1..bound. At each crash point every legal crash state
-// is enumerated: every subset of the non-durable writes of both devices, and (when the product
-// stays within max_states_per_point) every sector tear of each. Each state is recovered and
-// checked against every invariant.
+// is enumerated: every subset of the non-durable writes of the origin and of every COW (a
+// scenario with several snapshots has one COW each; a power cut hits them all at once), and (when
+// the product stays within max_states_per_point) every sector tear of each. Each state is recovered
+// and checked against every invariant.
 //
 // Pruning: two crash states that leave the same bytes on every sector any non-durable write
 // touches are the same disk image, so only the first is checked. States are compared by a 64-bit

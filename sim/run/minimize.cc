@@ -14,10 +14,12 @@ namespace {
 
 class Minimizer {
  public:
-  Minimizer(Scenario scenario, uint64_t seed, std::string invariant, const MinimizeOptions& options)
+  Minimizer(Scenario scenario, uint64_t seed, std::string invariant, uint32_t snapshot,
+            const MinimizeOptions& options)
       : scenario_(std::move(scenario)),
         seed_(seed),
         invariant_(std::move(invariant)),
+        snapshot_(snapshot),
         max_runs_(std::min(options.max_runs, kMaxMinimizeRuns)),
         keep_(options.keep),
         log_(options.log_out) {}
@@ -26,8 +28,9 @@ class Minimizer {
     if (runs_ >= max_runs_) return false;
     ++runs_;
     RunResult r = RunSteps(scenario_, seed_, steps);
-    const bool fails = std::any_of(r.findings.begin(), r.findings.end(),
-                                   [&](const Finding& f) { return f.invariant == invariant_; });
+    const bool fails = std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
+      return f.invariant == invariant_ && f.snapshot == snapshot_;
+    });
     if (!fails || !keep_) return fails;
     if (runs_ >= max_runs_) return false;
     ++runs_;
@@ -108,6 +111,7 @@ class Minimizer {
   Scenario scenario_;
   const uint64_t seed_;
   const std::string invariant_;
+  const uint32_t snapshot_;  // whose failure it is (several snapshots): kept while shrinking
   const uint32_t max_runs_;
   const std::function<bool(const Scenario&, uint64_t, const std::vector<Step>&)> keep_;
   std::ostream* log_;
@@ -128,6 +132,16 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
     }
     invariant = original.findings.front().invariant;
   }
+  // With several snapshots the failure is the invariant on one snapshot: the first that fails it.
+  uint32_t snapshot = 0;
+  for (const Finding& f : original.findings) {
+    if (f.invariant == invariant) {
+      snapshot = f.snapshot;
+      break;
+    }
+  }
+  const std::string failure =
+      scenario.SnapshotCount() > 1 ? absl::StrCat(invariant, " on snapshot ", snapshot) : invariant;
   // Fix the swarm draw into the case so it replays without it.
   Scenario fixed = ScenarioForSeed(scenario, seed);
   fixed.faults = EffectiveFaults(scenario, seed);
@@ -135,11 +149,11 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
   MinimizeResult result;
   std::vector<Step> steps = StepsForSeed(scenario, seed);
   result.original_steps = steps.size();
-  Minimizer minimizer(fixed, seed, invariant, options);
+  Minimizer minimizer(fixed, seed, invariant, snapshot, options);
   if (!minimizer.Fails(steps)) {
     return absl::FailedPreconditionError(
         absl::StrFormat("seed %u of scenario %s does not fail invariant %s%s", seed, scenario.name,
-                        invariant, options.keep ? " in the required way" : ""));
+                        failure, options.keep ? " in the required way" : ""));
   }
   steps = minimizer.DeltaDebug(std::move(steps));
   result.fault_families_removed = minimizer.RemoveFaultFamilies(steps);
@@ -155,7 +169,7 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
   out.trace_hash = RunSteps(out.scenario, seed, out.steps).trace_hash;
   out.note = absl::StrFormat(
       "Minimized from seed %u of scenario %s: %u steps -> %u steps in %u runs; fails %s.", seed,
-      scenario.name, result.original_steps, out.steps.size(), result.runs, invariant);
+      scenario.name, result.original_steps, out.steps.size(), result.runs, failure);
   return result;
 }
 

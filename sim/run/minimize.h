@@ -5,7 +5,8 @@
 // Method: delta debugging (Zeller's ddmin) over the workload steps, then over the fault
 // families (each switched off if the failure survives), then single-step removal until no step
 // can go. The candidate "still fails" when RunSteps reports a finding with the same invariant
-// (and, when MinimizeOptions::keep is set, keep holds of it too).
+// on the same snapshot (several snapshots: the snapshot of the original's first finding of that
+// invariant), and, when MinimizeOptions::keep is set, keep holds of it too.
 // The effective fault profile (after swarm selection) is written into the case, so the case
 // replays without the swarm draw. Every candidate run is deterministic, so the result is too.
 #ifndef SNAPSIM_SIM_RUN_MINIMIZE_H_

@@ -35,6 +35,8 @@ Simulation::Simulation(const Scenario& scenario, uint64_t seed, const RunOptions
   chunk_sectors_ = EffectiveChunkSectors(scenario.geometry);
   for (size_t i = 0; i < scenario_.further_snapshots.size(); ++i) {
     further_.push_back(std::make_unique<FurtherCheck>(verdicts_));
+    triggers_.set_chunk_sectors(EffectiveChunkSectors(scenario_.further_snapshots[i]),
+                                static_cast<uint32_t>(i + 1));
   }
 }
 
@@ -67,16 +69,24 @@ void Simulation::AnnounceFinding(Finding& f) {
 // ---------------------------------------------------------------------------------------------
 // Activation
 
-void Simulation::BuildWorld(std::optional<PageStore> origin_image,
-                            std::optional<PageStore> cow_image) {
+void Simulation::BuildWorld(std::optional<CrashImages> images) {
   // The model learns committed areas before a crash trigger may fire on the same completion.
   buffer_stability_.Forget();
   std::vector<std::vector<IoObserver*>> further_observers;
   for (const std::unique_ptr<FurtherCheck>& f : further_) {
-    further_observers.push_back({&f->area_learner, &buffer_stability_});
+    further_observers.push_back({&f->area_learner, &buffer_stability_, &triggers_});
   }
-  world_->BuildDevices(std::move(origin_image), std::move(cow_image),
-                       {&area_learner_, &buffer_stability_, &triggers_}, {}, further_observers);
+  const std::vector<IoObserver*> observers = {&area_learner_, &buffer_stability_, &triggers_};
+  if (!images) {
+    world_->BuildDevices(std::nullopt, std::nullopt, observers, {}, further_observers);
+    return;
+  }
+  SNAPSIM_ASSERT(images->cows.size() == scenario_.SnapshotCount());
+  std::vector<PageStore> further_cows;
+  for (size_t i = 1; i < images->cows.size(); ++i)
+    further_cows.push_back(std::move(images->cows[i]));
+  world_->BuildDevices(std::move(images->origin), std::move(images->cows[0]), observers,
+                       std::move(further_cows), further_observers);
 }
 
 absl::Status Simulation::Activate(TargetKind kind) {
@@ -493,17 +503,9 @@ RunResult Simulation::Run(const std::vector<Step>& steps) {
   result.seed = seed_;
   result.snapshots = static_cast<uint32_t>(scenario_.SnapshotCount());
   result.replay_command = ReplayCommand();
-  if (scenario_.SnapshotCount() > 1 && options_.on_crash_point) {
-    // The explorer enumerates the origin's and the first COW's crash choices only.
-    result.outcome =
-        absl::StrCat("error: scenario ", scenario_.name, " has ", scenario_.SnapshotCount(),
-                     " snapshots ([[snapshots]]): the crash explorer covers one snapshot of an "
-                     "origin so far (issue 12); use snapsim run or campaign");
-    return result;
-  }
   Say(absl::StrFormat("snapsim run: scenario %s, seed %u, %u steps", scenario_.name, seed_,
                       steps.size()));
-  BuildWorld(std::nullopt, std::nullopt);
+  BuildWorld(std::nullopt);
   world_->UseQuietFaults(false);
   absl::Status activated = absl::OkStatus();
   // A crash step that opens the run is armed before the snapshot's first activation, so it can

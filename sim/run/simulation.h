@@ -44,14 +44,21 @@
 
 namespace snapsim {
 
+// One crash state: the image of the origin and of every COW (cows[0] the first snapshot's,
+// cows[i] further snapshot i's, whether or not that snapshot exists).
+struct CrashImages {
+  PageStore origin;
+  std::vector<PageStore> cows;
+};
+
 // A crash point of the exhaustive explorer: the devices just before the crash (their
-// non-durable writes are the choices) and a function that recovers from a pair of crash images
-// and checks every invariant, returning the findings.
+// non-durable writes are the choices) and a function that recovers from one crash state and
+// checks every invariant, returning the findings.
 struct CrashPointContext {
   std::string crash_point;
   const SimDevice* origin = nullptr;
-  const SimDevice* cow = nullptr;
-  std::function<std::vector<Finding>(PageStore origin_image, PageStore cow_image)> check;
+  std::vector<const SimDevice*> cows;  // as CrashImages::cows
+  std::function<std::vector<Finding>(CrashImages images)> check;
 };
 
 class Simulation : private CheckedWorld {
@@ -98,7 +105,8 @@ class Simulation : private CheckedWorld {
   Simulation(const Scenario& scenario, uint64_t seed, const RunOptions& options, bool scratch);
 
   // Activation.
-  void BuildWorld(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image);
+  // Blank devices, or those of a crash state (`images`).
+  void BuildWorld(std::optional<CrashImages> images);
   absl::Status Activate(TargetKind kind);
   // Activate; if an injected fault failed it, once more with faults off.
   absl::Status ActivateRetryingFaults(TargetKind kind);
@@ -134,7 +142,7 @@ class Simulation : private CheckedWorld {
   [[noreturn]] void WaitForArmedCrash(const Step& step);
   void HandleCrash(const std::string& point);
   void RecoverFromCrash();
-  std::vector<Finding> CheckCrashState(PageStore origin_image, PageStore cow_image);
+  std::vector<Finding> CheckCrashState(CrashImages images);
   void CheckImages(bool after_crash);
   CheckSettings Settings() const;
   CheckSettings SettingsOf(size_t index);

@@ -48,19 +48,22 @@ void Simulation::HandleCrash(const std::string& point) {
   ++crashes_;
   last_crash_point_ = point;
   world_->RecordEvent("crash", point);
+  size_t cow_writes_not_durable = 0;  // on every COW
+  for (size_t index = 0; index < world_->snapshot_count(); ++index) {
+    cow_writes_not_durable += world_->cow_device(index).NonDurableWrites().size();
+  }
   Say(absl::StrFormat("crash %u at t=%uns: %s (%u + %u writes not durable)", crashes_,
                       world_->scheduler().now(), point,
-                      world_->origin_device().NonDurableWrites().size(),
-                      world_->cow_device().NonDurableWrites().size()));
+                      world_->origin_device().NonDurableWrites().size(), cow_writes_not_durable));
   if (options_.on_crash_point) {
     world_->UseQuietFaults(true);  // the explorer's scratch simulations own libfiu now
     CrashPointContext context;
     context.crash_point = point;
     context.origin = &world_->origin_device();
-    context.cow = &world_->cow_device();
-    context.check = [this](PageStore origin_image, PageStore cow_image) {
-      return CheckCrashState(std::move(origin_image), std::move(cow_image));
-    };
+    for (size_t index = 0; index < world_->snapshot_count(); ++index) {
+      context.cows.push_back(&world_->cow_device(index));
+    }
+    context.check = [this](CrashImages images) { return CheckCrashState(std::move(images)); };
     options_.on_crash_point(context);
     stop_ = true;
     return;
@@ -117,7 +120,7 @@ void Simulation::RecoverFromCrash() {
       verdicts_.findings().empty() ? "every invariant holds" : "FINDINGS (see below)"));
 }
 
-std::vector<Finding> Simulation::CheckCrashState(PageStore origin_image, PageStore cow_image) {
+std::vector<Finding> Simulation::CheckCrashState(CrashImages images) {
   // A scratch simulation with this one's model and scenario, recovering from the given images.
   RunOptions scratch_options;
   scratch_options.replay_prefix = options_.replay_prefix;
@@ -129,7 +132,12 @@ std::vector<Finding> Simulation::CheckCrashState(PageStore origin_image, PageSto
   scratch.invalid_seq_ = invalid_seq_;
   scratch.crashes_ = crashes_;
   scratch.last_crash_point_ = last_crash_point_;
-  scratch.BuildWorld(std::move(origin_image), std::move(cow_image));
+  for (size_t index = 1; index < world_->snapshot_count(); ++index) {
+    scratch.further(index).model = further(index).model;
+    scratch.further(index).invalid_seq = further(index).invalid_seq;
+  }
+  scratch.BuildWorld(std::move(images));
+  scratch.world_->CopyWhichSnapshotsExist(*world_);
   scratch.RecoverFromCrash();
   ++crash_states_checked_;
   verdicts_.MergeCounts(scratch.verdicts_.counts());

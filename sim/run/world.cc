@@ -136,6 +136,14 @@ void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<Pa
   }
 }
 
+void World::CopyWhichSnapshotsExist(const World& crashed) {
+  SNAPSIM_ASSERT(further_.size() == crashed.further_.size() && origin_target_ == nullptr);
+  for (size_t i = 0; i < further_.size(); ++i) {
+    SNAPSIM_ASSERT(further_[i].target == nullptr);
+    further_[i].exists = crashed.further_[i].exists;
+  }
+}
+
 absl::StatusOr<std::unique_ptr<SnapshotTarget>> World::CreateFurtherTarget(size_t index) {
   SNAPSIM_ASSERT(index >= 1 && index <= further_.size());
   SNAPSIM_ASSERT(origin_target_ != nullptr && origin_target_->suspended());

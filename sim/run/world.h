@@ -62,6 +62,10 @@ class World {
                     const std::vector<IoObserver*>& observers,
                     std::vector<PageStore> further_cow_images = {},
                     const std::vector<std::vector<IoObserver*>>& further_observers = {});
+  // After BuildDevices over crash images in a scratch world: the further snapshots that exist
+  // are those that exist in `crashed`, the world the images came from (lvm2's metadata says so,
+  // not the devices). REQUIRES: no target active, the same scenario.
+  void CopyWhichSnapshotsExist(const World& crashed);
   // Creates the target over the devices (the dmsetup table load); traces "activate". With several
   // snapshots, lvm2's order after a reboot: the origin suspended, every existing snapshot's table
   // loaded (registered with the origin) in index order, snapshot 0 as `kind` and the others as
