@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "reports/timeline.h"
@@ -177,6 +178,67 @@ TEST(SeveralSnapshotsTest, TheTraceAndTheTimelineShowEveryCowDevice) {
       << "a lane for the COW of the snapshot made mid-run";
 }
 
+// Snapshot reads, writes and FLUSHes go to every snapshot that exists at their step, never to one
+// that does not.
+TEST(SeveralSnapshotsTest, SnapshotIoGoesToEverySnapshotThatExistsAtItsStep) {
+  const Scenario scenario = LoadTestScenario("several-snapshots");
+  std::vector<uint64_t> writes_to(scenario.SnapshotCount(), 0);
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    std::vector<bool> exists(scenario.SnapshotCount(), false);
+    exists[0] = true;
+    for (size_t i = 0; i < scenario.further_snapshots.size(); ++i) {
+      exists[i + 1] = scenario.further_snapshots[i].create_at_step == 0;
+    }
+    const std::vector<Step> steps = Steps(scenario, seed);
+    ASSERT_TRUE(ValidateSteps(scenario, steps).ok());
+    for (const Step& step : steps) {
+      if (step.kind == StepKind::kMakeSnapshot) exists[step.snapshot] = true;
+      if (step.kind == StepKind::kRemoveSnapshot) exists[step.snapshot] = false;
+      if (step.kind == StepKind::kSnapshotWrite || step.kind == StepKind::kSnapshotRead ||
+          step.kind == StepKind::kSnapshotFlush) {
+        ASSERT_LT(step.snapshot, exists.size());
+        EXPECT_TRUE(exists[step.snapshot])
+            << "seed " << seed << ": I/O to absent snapshot " << step.snapshot;
+        if (step.kind == StepKind::kSnapshotWrite) ++writes_to[step.snapshot];
+      } else if (!IsSnapshotStep(step.kind)) {
+        EXPECT_EQ(step.snapshot, 0u) << StepKindName(step.kind);
+      }
+    }
+  }
+  for (size_t i = 0; i < writes_to.size(); ++i) EXPECT_GT(writes_to[i], 0u) << "snapshot " << i;
+}
+
+// A write through a further snapshot lands in its own model: after a crash, recovery reads it
+// back from that snapshot, and a FLUSH of that snapshot made it durable there.
+TEST(SeveralSnapshotsTest, AWriteThroughAFurtherSnapshotIsHeldToThatSnapshotsModel) {
+  const Scenario scenario = LoadCorrectedScenario("several-snapshots");
+  std::vector<Step> steps;
+  auto add = [&steps](StepKind kind, sector_t sector, uint32_t count, uint32_t snapshot) {
+    Step step;
+    step.kind = kind;
+    step.sector = sector;
+    step.count = count;
+    step.snapshot = snapshot;
+    steps.push_back(step);
+  };
+  add(StepKind::kSnapshotWrite, 64, 16, 1);
+  add(StepKind::kOriginWrite, 64, 8, 0);
+  add(StepKind::kSnapshotFlush, 0, 0, 1);
+  add(StepKind::kOriginFlush, 0, 0, 0);
+  add(StepKind::kSnapshotRead, 64, 16, 1);
+  add(StepKind::kCrash, 0, 0, 0);
+  add(StepKind::kSnapshotRead, 64, 16, 1);
+  ASSERT_TRUE(ValidateSteps(scenario, steps).ok());
+  const RunResult r = RunSteps(scenario, 1, steps);
+  EXPECT_EQ(r.outcome, "clean") << (r.findings.empty() ? "" : r.findings.front().actual);
+  EXPECT_EQ(r.crashes, 1u);
+  EXPECT_GT(r.verdicts.at("snapshot_image").checked, 0u);
+
+  // A snapshot index the scenario does not have is refused before the run.
+  steps.front().snapshot = 3;
+  EXPECT_FALSE(ValidateSteps(scenario, steps).ok());
+}
+
 // The explorer's crash states are a choice on every device at once: the origin and each COW.
 TEST(SeveralSnapshotsTest, TheExplorerChecksEveryCrashStateOfEveryCowUpToTheBound) {
   const Scenario scenario = LoadCorrectedScenario("explore-snapshots");
@@ -241,16 +303,20 @@ TEST(SeveralSnapshotsTest, RandomCrashesLandInsideTheFurtherSnapshotsCommits) {
 // Minimizing keeps the failure on the snapshot it was found on, not the invariant on any one.
 TEST(SeveralSnapshotsTest, MinimizingKeepsTheSnapshotThatFailed) {
   const Scenario scenario = LoadTestScenario("snapshot-overflow");
+  const std::optional<Finding> found = FirstFindingWithinContract(scenario, 20);
+  ASSERT_TRUE(found.has_value());
+  ASSERT_EQ(found->snapshot, 1u) << found->invariant;
   MinimizeOptions options;
-  options.invariant = "valid_flag_sticky";
-  const absl::StatusOr<MinimizeResult> minimized = Minimize(scenario, 5, options);
+  options.invariant = found->invariant;
+  const absl::StatusOr<MinimizeResult> minimized = Minimize(scenario, found->seed, options);
   ASSERT_TRUE(minimized.ok()) << minimized.status();
   const ReplayCase& replay = minimized->replay_case;
   EXPECT_LT(replay.steps.size(), minimized->original_steps);
-  EXPECT_NE(replay.note.find("valid_flag_sticky on snapshot 1"), std::string::npos) << replay.note;
+  EXPECT_NE(replay.note.find(absl::StrCat(found->invariant, " on snapshot 1")), std::string::npos)
+      << replay.note;
   const RunResult r = RunSteps(replay.scenario, replay.seed, replay.steps);
-  EXPECT_TRUE(std::any_of(r.findings.begin(), r.findings.end(), [](const Finding& f) {
-    return f.invariant == "valid_flag_sticky" && f.snapshot == 1;
+  EXPECT_TRUE(std::any_of(r.findings.begin(), r.findings.end(), [&](const Finding& f) {
+    return f.invariant == found->invariant && f.snapshot == 1;
   }));
 }
 

@@ -19,11 +19,6 @@
 namespace snapsim {
 namespace {
 
-bool IsIo(StepKind kind) {
-  return kind == StepKind::kOriginWrite || kind == StepKind::kOriginRead ||
-         kind == StepKind::kSnapshotWrite || kind == StepKind::kSnapshotRead;
-}
-
 Scenario Small() {
   Scenario s;
   s.name = "small";

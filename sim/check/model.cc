@@ -33,8 +33,10 @@ void SectorHistory::Ack(uint64_t write_id, uint64_t ack_seq) {
   }
 }
 
-void SectorHistory::MarkDurableBefore(uint64_t flush_submit_seq, uint64_t reads_in_flight_from) {
+void SectorHistory::MarkDurableBefore(uint64_t flush_submit_seq, uint64_t reads_in_flight_from,
+                                      std::optional<uint32_t> only_device) {
   for (Candidate& c : writes_) {
+    if (only_device && c.device != *only_device) continue;
     if (c.ack_seq < flush_submit_seq) c.durable = true;
   }
   Forget(reads_in_flight_from);
@@ -196,9 +198,10 @@ void ViewModel::SettleAtCrash(uint64_t crash_index) {
   for (auto& [sector, history] : sectors_) history.SettleAtCrash(sector, crash_index);
 }
 
-void ViewModel::FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from) {
+void ViewModel::FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from,
+                               std::optional<uint32_t> only_device) {
   for (auto& [sector, history] : sectors_) {
-    history.MarkDurableBefore(flush_submit_seq, reads_in_flight_from);
+    history.MarkDurableBefore(flush_submit_seq, reads_in_flight_from, only_device);
   }
 }
 

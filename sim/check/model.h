@@ -65,8 +65,10 @@ class SectorHistory {
   void Ack(uint64_t write_id, uint64_t ack_seq);
   // A FLUSH submitted at flush_submit_seq completed. Writes superseded for good are forgotten,
   // but only if no read still in flight could return them: reads_in_flight_from is the submit
-  // number of the oldest read in flight (kNeverAcked: none).
-  void MarkDurableBefore(uint64_t flush_submit_seq, uint64_t reads_in_flight_from = kNeverAcked);
+  // number of the oldest read in flight (kNeverAcked: none). With `only_device`, only writes
+  // stamped by that device become durable (the FLUSH reached that device alone).
+  void MarkDurableBefore(uint64_t flush_submit_seq, uint64_t reads_in_flight_from = kNeverAcked,
+                         std::optional<uint32_t> only_device = std::nullopt);
   // The read [read_submit, read_complete] may return `observed` (nullopt: not a stamp).
   bool AcceptableRead(sector_t sector, const std::optional<Stamp>& observed, uint64_t read_submit,
                       uint64_t read_complete) const;
@@ -104,7 +106,9 @@ class ViewModel {
   void WriteSubmitted(sector_t sector, uint32_t count, uint32_t device, uint64_t write_id,
                       uint64_t seq);
   void WriteAcked(sector_t sector, uint32_t count, uint64_t write_id, uint64_t seq);
-  void FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from = kNeverAcked);
+  // A FLUSH submitted at flush_submit_seq completed; `only_device` as in MarkDurableBefore.
+  void FlushCompleted(uint64_t flush_submit_seq, uint64_t reads_in_flight_from = kNeverAcked,
+                      std::optional<uint32_t> only_device = std::nullopt);
   // A crash happened: every sector keeps only what the crash may have left (SettleAtCrash).
   void SettleAtCrash(uint64_t crash_index);
 

@@ -2,6 +2,7 @@
 #include "sim/run/minimize.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -133,15 +134,16 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
     invariant = original.findings.front().invariant;
   }
   // With several snapshots the failure is the invariant on one snapshot: the first that fails it.
-  uint32_t snapshot = 0;
+  std::optional<uint32_t> snapshot;
   for (const Finding& f : original.findings) {
     if (f.invariant == invariant) {
       snapshot = f.snapshot;
       break;
     }
   }
-  const std::string failure =
-      scenario.SnapshotCount() > 1 ? absl::StrCat(invariant, " on snapshot ", snapshot) : invariant;
+  const std::string failure = scenario.SnapshotCount() > 1 && snapshot
+                                  ? absl::StrCat(invariant, " on snapshot ", *snapshot)
+                                  : invariant;
   // Fix the swarm draw into the case so it replays without it.
   Scenario fixed = ScenarioForSeed(scenario, seed);
   fixed.faults = EffectiveFaults(scenario, seed);
@@ -149,7 +151,7 @@ absl::StatusOr<MinimizeResult> Minimize(const Scenario& scenario, uint64_t seed,
   MinimizeResult result;
   std::vector<Step> steps = StepsForSeed(scenario, seed);
   result.original_steps = steps.size();
-  Minimizer minimizer(fixed, seed, invariant, snapshot, options);
+  Minimizer minimizer(fixed, seed, invariant, snapshot.value_or(0), options);
   if (!minimizer.Fails(steps)) {
     return absl::FailedPreconditionError(
         absl::StrFormat("seed %u of scenario %s does not fail invariant %s%s", seed, scenario.name,

@@ -284,16 +284,20 @@ void Simulation::ExecuteStep(const Step& step) {
     case StepKind::kOriginRead:
     case StepKind::kSnapshotWrite:
     case StepKind::kSnapshotRead:
+      // I/O to a further snapshot that is not made yet or removed (a minimized case may hold
+      // one): there is no such device to submit to.
+      if (step.snapshot != 0 && !FurtherActive(step.snapshot)) break;
       WaitForSlot();
       SubmitUserIo(step);
       break;
     case StepKind::kOriginFlush:
       WaitForSlot();
-      SubmitUserFlush(View::kOrigin);
+      SubmitUserFlush(View::kOrigin, 0);
       break;
     case StepKind::kSnapshotFlush:
+      if (step.snapshot != 0 && !FurtherActive(step.snapshot)) break;  // no such device now
       WaitForSlot();
-      SubmitUserFlush(View::kSnapshot);
+      SubmitUserFlush(View::kSnapshot, step.snapshot);
       break;
     case StepKind::kDrain:
       Drain("drain");
@@ -359,21 +363,24 @@ void Simulation::SubmitUserIo(const Step& step) {
   const bool write = step.kind == StepKind::kOriginWrite || step.kind == StepKind::kSnapshotWrite;
   auto user = std::make_unique<UserBio>();
   user->view = origin ? View::kOrigin : View::kSnapshot;
+  user->snapshot = origin ? 0 : step.snapshot;
   user->op = write ? BioOp::kWrite : BioOp::kRead;
   user->sector = step.sector;
   user->count = step.count;
   user->buffer.resize(size_t{step.count} << kSectorShift);
   user->submit_seq = model_.NextSeq();
   if (write) {
-    user->write_id = model_.NextWriteId();
+    user->write_id = model_.NextWriteId();  // unique across every snapshot's model
     const uint32_t device = origin ? kStampDeviceOrigin : kStampDeviceSnapshot;
     for (uint32_t i = 0; i < step.count; ++i) {
       FillStampedSector(Stamp{device, step.sector + i, user->write_id},
                         user->buffer.data() + (size_t{i} << kSectorShift));
     }
-    model_.view(user->view)
+    Model& model = user->snapshot == 0 ? model_ : further(user->snapshot).model;
+    model.AdoptSeq(model_.seq());
+    model.view(user->view)
         .WriteSubmitted(step.sector, step.count, device, user->write_id, user->submit_seq);
-    model_.Touch(step.sector, step.count);
+    model.Touch(step.sector, step.count);
     // What an origin write changes, every further snapshot must have copied first.
     if (origin) {
       for (std::unique_ptr<FurtherCheck>& f : further_) f->model.Touch(step.sector, step.count);
@@ -387,9 +394,10 @@ void Simulation::SubmitUserIo(const Step& step) {
   SubmitUser(std::move(user), std::move(bio));
 }
 
-void Simulation::SubmitUserFlush(View view) {
+void Simulation::SubmitUserFlush(View view, uint32_t snapshot) {
   auto user = std::make_unique<UserBio>();
   user->view = view;
+  user->snapshot = snapshot;
   user->op = BioOp::kWrite;
   user->flush = true;
   user->submit_seq = model_.NextSeq();
@@ -403,6 +411,7 @@ void Simulation::SubmitUser(std::unique_ptr<UserBio> user, Bio bio) {
   const uint64_t id = next_user_bio_++;
   const uint64_t generation = generation_;
   const View view = user->view;
+  const uint32_t snapshot = user->snapshot;
   bio.end_io = [this, id, generation](int error) {
     if (generation == generation_) EndUserBio(id, error);
   };
@@ -410,7 +419,7 @@ void Simulation::SubmitUser(std::unique_ptr<UserBio> user, Bio bio) {
   if (view == View::kOrigin) {
     world_->SubmitOrigin(std::move(bio));
   } else {
-    target().SubmitSnapshot(std::move(bio));
+    world_->target(snapshot)->SubmitSnapshot(std::move(bio));
   }
 }
 
@@ -421,15 +430,20 @@ void Simulation::EndUserBio(uint64_t id, int error) {
   user_bios_.erase(it);
   const uint64_t seq = model_.NextSeq();
   ObserveValidity();
+  if (user->snapshot != 0) {
+    EndFurtherSnapshotBio(*user, error, seq);
+    return;
+  }
   ViewModel& view = model_.view(user->view);
   if (user->flush) {
     // While merging, where a FLUSH goes depends on the chunk; be conservative and learn nothing.
-    if (error == 0 && !model_.merged()) {
-      uint64_t oldest_read = kNeverAcked;
-      for (const auto& [other_id, other] : user_bios_) {
-        if (other->op == BioOp::kRead) oldest_read = std::min(oldest_read, other->submit_seq);
+    if (error == 0 && !model_.merged()) view.FlushCompleted(user->submit_seq, OldestReadInFlight());
+    // An origin FLUSH makes durable the origin writes a further snapshot's view took over.
+    if (error == 0 && !model_.merged() && user->view == View::kOrigin) {
+      for (std::unique_ptr<FurtherCheck>& f : further_) {
+        f->model.snapshot().FlushCompleted(user->submit_seq, OldestReadInFlight(),
+                                           kStampDeviceOrigin);
       }
-      view.FlushCompleted(user->submit_seq, oldest_read);
     }
     return;
   }
@@ -452,6 +466,40 @@ void Simulation::EndUserBio(uint64_t id, int error) {
   }
   checker_.UserReadEnded(user->view, user->sector, user->count, user->buffer.data(),
                          user->submit_seq, seq, error, invalid_seq_, Settings());
+}
+
+void Simulation::EndFurtherSnapshotBio(const UserBio& user, int error, uint64_t seq) {
+  const size_t index = user.snapshot;
+  // A removal drains first and a crash forgets every bio: the snapshot is still there.
+  SNAPSIM_ASSERT(FurtherActive(index) && "a further snapshot's bio outlived its snapshot");
+  const CheckSettings settings = SettingsOf(index);
+  WithFurther(index, [&](FurtherCheck& f) {
+    ViewModel& view = f.model.snapshot();
+    if (user.flush) {
+      // A snapshot's FLUSH goes to its COW alone: it makes the snapshot's own writes durable,
+      // not the origin writes its view took over when it was made (still on the origin's
+      // cache until an origin FLUSH).
+      if (error == 0) {
+        view.FlushCompleted(user.submit_seq, OldestReadInFlight(), kStampDeviceSnapshot);
+      }
+      return;
+    }
+    if (user.op == BioOp::kWrite) {
+      if (error == 0) view.WriteAcked(user.sector, user.count, user.write_id, seq);
+      f.checker.UserWriteEnded(View::kSnapshot, user.submit_seq, error, f.invalid_seq);
+      return;
+    }
+    f.checker.UserReadEnded(View::kSnapshot, user.sector, user.count, user.buffer.data(),
+                            user.submit_seq, seq, error, f.invalid_seq, settings);
+  });
+}
+
+uint64_t Simulation::OldestReadInFlight() const {
+  uint64_t oldest = kNeverAcked;
+  for (const auto& [id, other] : user_bios_) {
+    if (other->op == BioOp::kRead) oldest = std::min(oldest, other->submit_seq);
+  }
+  return oldest;
 }
 
 // ---------------------------------------------------------------------------------------------

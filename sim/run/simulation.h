@@ -77,6 +77,7 @@ class Simulation : private CheckedWorld {
   // A bio the workload submitted, until it ends.
   struct UserBio {
     View view = View::kOrigin;
+    uint32_t snapshot = 0;  // View::kSnapshot: whose (0 the first, i further snapshot i)
     BioOp op = BioOp::kRead;
     bool flush = false;
     sector_t sector = 0;
@@ -130,9 +131,13 @@ class Simulation : private CheckedWorld {
   // Steps and user bios (simulation.cc).
   void ExecuteStep(const Step& step);
   void SubmitUserIo(const Step& step);
-  void SubmitUserFlush(View view);
+  void SubmitUserFlush(View view, uint32_t snapshot);
   void SubmitUser(std::unique_ptr<UserBio> user, Bio bio);
   void EndUserBio(uint64_t id, int error);
+  // A bio of further snapshot `user.snapshot` ended: its model and checker learn of it.
+  void EndFurtherSnapshotBio(const UserBio& user, int error, uint64_t seq);
+  // The oldest submission among the reads in flight (kNeverAcked: none).
+  uint64_t OldestReadInFlight() const;
   void WaitForSlot();
   void Drain(const char* why);
   void WaitFor(const char* why, absl::FunctionRef<bool()> done);

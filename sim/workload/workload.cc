@@ -18,16 +18,21 @@ constexpr std::array<const char*, kNumCrashTriggers> kCrashTriggerNames = {
     "after_events",   "area_write_submitted", "area_write_completed", "next_area_zeroed",
     "copy_completed", "merge_step",           "header_written"};
 
+}  // namespace
+
 bool IsSnapshotStep(StepKind kind) {
   return kind == StepKind::kMakeSnapshot || kind == StepKind::kRemoveSnapshot;
+}
+
+bool TakesSnapshotIndex(StepKind kind) {
+  return IsSnapshotStep(kind) || kind == StepKind::kSnapshotWrite ||
+         kind == StepKind::kSnapshotRead || kind == StepKind::kSnapshotFlush;
 }
 
 bool IsIo(StepKind kind) {
   return kind == StepKind::kOriginWrite || kind == StepKind::kOriginRead ||
          kind == StepKind::kSnapshotWrite || kind == StepKind::kSnapshotRead;
 }
-
-}  // namespace
 
 const char* StepKindName(StepKind kind) {
   const size_t i = static_cast<size_t>(kind);
@@ -63,7 +68,9 @@ void to_json(nlohmann::json& j, const Step& s) {
     j["trigger"] = CrashTriggerName(s.trigger);
     j["count"] = s.count;
   }
-  if (IsSnapshotStep(s.kind)) j["snapshot"] = s.snapshot;
+  // Snapshot I/O names its snapshot only when it is not the first: one-snapshot cases read as
+  // they always did.
+  if (IsSnapshotStep(s.kind) || s.snapshot != 0) j["snapshot"] = s.snapshot;
   if (s.delay_ns != 0) j["delay_ns"] = s.delay_ns;
 }
 

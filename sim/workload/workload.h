@@ -58,6 +58,12 @@ inline constexpr size_t kMaxStepsPerRun = 100'000;
 // "after_events", "area_write_submitted", ... Parse* return nullopt for an unknown name.
 const char* CrashTriggerName(CrashTrigger trigger);
 const char* StepKindName(StepKind kind);
+// A read or a write (of the origin or a snapshot): the steps with a sector and a count.
+bool IsIo(StepKind kind);
+// kMakeSnapshot or kRemoveSnapshot.
+bool IsSnapshotStep(StepKind kind);
+// Step::snapshot applies: the make and remove steps, and snapshot reads, writes and FLUSHes.
+bool TakesSnapshotIndex(StepKind kind);
 std::optional<CrashTrigger> ParseCrashTrigger(std::string_view name);
 std::optional<StepKind> ParseStepKind(std::string_view name);
 
@@ -71,7 +77,9 @@ struct Step {
   CrashTrigger trigger = CrashTrigger::kAfterEvents;  // kCrash only
   // Simulated time to wait before issuing this step, in ns (models think time between bios).
   uint64_t delay_ns = 0;
-  uint32_t snapshot = 0;  // kMakeSnapshot and kRemoveSnapshot only: the further snapshot, >= 1
+  // kMakeSnapshot and kRemoveSnapshot: the further snapshot, >= 1. Snapshot reads, writes and
+  // FLUSHes: the snapshot they go to, 0 the first. Other kinds: 0.
+  uint32_t snapshot = 0;
 };
 
 // JSON form: {"kind": "origin_write", "sector": 8, "count": 4, "delay_ns": 0} (reads and

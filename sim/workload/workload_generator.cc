@@ -20,11 +20,6 @@ constexpr std::array<StepKind, 10> kOpKinds = {StepKind::kOriginWrite,   StepKin
 
 enum Shape : size_t { kPartialChunk = 0, kWholeChunk = 1, kSpanning = 2 };
 
-bool IsIo(StepKind kind) {
-  return kind == StepKind::kOriginWrite || kind == StepKind::kOriginRead ||
-         kind == StepKind::kSnapshotWrite || kind == StepKind::kSnapshotRead;
-}
-
 class Generator {
  public:
   Generator(const Scenario& scenario, Prng& prng)
@@ -204,11 +199,39 @@ std::vector<Step> WithSnapshotSteps(const Scenario& scenario, std::vector<Step> 
   return steps;
 }
 
+// Several snapshots: each snapshot read, write and FLUSH goes to one of the snapshots that exist
+// at its generated step (the first always does), drawn from a stream of its own so that the
+// generated steps are the same as without further snapshots.
+void ChooseSnapshotsForSnapshotIo(const Scenario& scenario, const Prng& prng,
+                                  std::vector<Step>& generated) {
+  if (scenario.further_snapshots.empty()) return;
+  Prng choice = prng.Split("snapshot-io");
+  std::vector<uint32_t> existing;
+  for (size_t g = 0; g < generated.size(); ++g) {
+    Step& step = generated[g];
+    if (step.kind != StepKind::kSnapshotWrite && step.kind != StepKind::kSnapshotRead &&
+        step.kind != StepKind::kSnapshotFlush) {
+      continue;
+    }
+    existing.assign(1, 0);
+    for (size_t i = 0; i < scenario.further_snapshots.size(); ++i) {
+      const FurtherSnapshot& further = scenario.further_snapshots[i];
+      const bool made = further.create_at_step <= g;
+      const bool removed =
+          further.remove_at_step != FurtherSnapshot::kNeverRemoved && further.remove_at_step <= g;
+      if (made && !removed) existing.push_back(static_cast<uint32_t>(i + 1));
+    }
+    step.snapshot = existing[choice.UintLessThan(existing.size())];
+  }
+}
+
 }  // namespace
 
 std::vector<Step> GenerateWorkload(const Scenario& scenario, Prng& prng) {
   SNAPSIM_ASSERT(ValidateScenario(scenario).ok());
-  return WithSnapshotSteps(scenario, Generator(scenario, prng).Run());
+  std::vector<Step> generated = Generator(scenario, prng).Run();
+  ChooseSnapshotsForSnapshotIo(scenario, prng, generated);
+  return WithSnapshotSteps(scenario, std::move(generated));
 }
 
 absl::Status ValidateSteps(const Scenario& scenario, absl::Span<const Step> steps) {
@@ -232,6 +255,16 @@ absl::Status ValidateSteps(const Scenario& scenario, absl::Span<const Step> step
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": snapshot must be a further snapshot of the scenario, 1..",
                        scenario.further_snapshots.size(), ", got ", step.snapshot));
+    }
+    if (TakesSnapshotIndex(step.kind) && !IsSnapshotStep(step.kind) &&
+        step.snapshot > scenario.further_snapshots.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": snapshot must be a snapshot of the scenario, 0..",
+                       scenario.further_snapshots.size(), ", got ", step.snapshot));
+    }
+    if (!TakesSnapshotIndex(step.kind) && step.snapshot != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": snapshot applies to snapshot steps only, got ", step.snapshot));
     }
     if (!IsIo(step.kind)) continue;
     if (step.count == 0 || step.count > kMaxBioSectors) {

@@ -26,6 +26,9 @@
 //    of each further snapshot made after the first (create_at_step > 0), a kRemoveSnapshot step
 //    just before generated step remove_at_step; at one index removals come first, then makes,
 //    each in snapshot order. The generated steps are drawn as if those steps were not there.
+//    Each snapshot read, write and FLUSH goes to a snapshot that exists at its generated step
+//    (Step::snapshot: 0 the first, i further snapshot i), drawn uniformly from a stream of its
+//    own (Split("snapshot-io")), so the steps themselves are as with one snapshot.
 //  - At most kMaxStepsPerRun steps (asserted; ValidateScenario bounds the scenario).
 // REQUIRES: ValidateScenario(scenario).ok().
 #ifndef SNAPSIM_SIM_WORKLOAD_WORKLOAD_GENERATOR_H_
