@@ -540,7 +540,7 @@ void SnapshotTarget::MergeNextChunks() {
 // again.
 void SnapshotTarget::MergeWhenOtherSnapshotsCopied() {
   merge_waiting_for_other_snapshots_ = false;
-  if (origin_side_ != nullptr) {
+  if (origin_side_ != nullptr && options_.mutation != TargetMutation::kMergeSkipsOtherSnapshots) {
     const sector_t io_size = sector_t{static_cast<uint32_t>(merge_linear_chunks_)} << chunk_shift_;
     // Another pass only when an exception completed during the last one (the kernel compares
     // the done count taken before origin_write_extent); each pass completes at least one.

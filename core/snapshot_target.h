@@ -78,6 +78,9 @@ enum class TargetMutation : uint8_t {
   kRetrySkipsOtherSnapshots,   // several snapshots: a held origin write whose exception completed
                                // goes to the origin device, not back through do_origin, so the
                                // snapshots after the first that needed a copy never get one
+  kMergeSkipsOtherSnapshots,   // several snapshots: a merge step overwrites the origin without
+                               // origin_write_extent, so the other snapshots lacking the chunks
+                               // never copy them
 };
 
 // All false is the faithful 3.7 target. Each bool has a row in kNamedOptions

@@ -91,6 +91,8 @@ const std::vector<MutationCase>& MutationCases() {
        TargetMutation::kNoWaitForTrackedReads},
       {"RetrySkipsOtherSnapshots", "several-snapshots", StoreMutation::kNone,
        TargetMutation::kRetrySkipsOtherSnapshots},
+      {"MergeSkipsOtherSnapshots", "merge-beside-snapshots", StoreMutation::kNone,
+       TargetMutation::kMergeSkipsOtherSnapshots},
   };
   return kCases;
 }

@@ -178,6 +178,20 @@ TEST(SeveralSnapshotsTest, TheTraceAndTheTimelineShowEveryCowDevice) {
       << "a lane for the COW of the snapshot made mid-run";
 }
 
+// The first snapshot merges while the others stay: every merge step makes the others copy the
+// chunks it overwrites first, and each of them is checked during and after the merge.
+TEST(SeveralSnapshotsTest, TheFirstSnapshotMergesWhileTheOthersStayAndHold) {
+  const Scenario scenario = LoadCorrectedScenario("merge-beside-snapshots");
+  uint64_t merge_checks = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const RunResult r = RunSeed(scenario, seed);
+    EXPECT_EQ(r.outcome, "clean") << seed << ": "
+                                  << (r.findings.empty() ? "" : r.findings.front().actual);
+    merge_checks += r.verdicts.at("merge_image").checked;
+  }
+  EXPECT_GT(merge_checks, 0u) << "no merge ran in seeds 1..4";
+}
+
 // Snapshot reads, writes and FLUSHes go to every snapshot that exists at their step, never to one
 // that does not.
 TEST(SeveralSnapshotsTest, SnapshotIoGoesToEverySnapshotThatExistsAtItsStep) {
