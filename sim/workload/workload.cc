@@ -2,6 +2,7 @@
 #include "sim/workload/workload.h"
 
 #include <array>
+#include <limits>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -74,6 +75,31 @@ void to_json(nlohmann::json& j, const Step& s) {
   if (s.delay_ns != 0) j["delay_ns"] = s.delay_ns;
 }
 
+namespace {
+
+// A count, sector or index field of a step: absent is 0. Only a non-negative integer that fits
+// `T` is taken; nlohmann would cast a floating-point value (1e42, or an integer literal too long
+// for 64 bits) with undefined behaviour (found by fuzz_replay_case).
+template <typename T>
+T UnsignedField(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key)) return T{0};
+  const nlohmann::json& value = j.at(key);
+  const bool non_negative_integer =
+      value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
+  if (!non_negative_integer) {
+    throw std::invalid_argument(
+        absl::StrCat(key, ": must be a non-negative integer, got ", value.dump()));
+  }
+  const uint64_t parsed = value.get<uint64_t>();
+  if (parsed > std::numeric_limits<T>::max()) {
+    throw std::invalid_argument(
+        absl::StrCat(key, ": at most ", std::numeric_limits<T>::max(), ", got ", parsed));
+  }
+  return static_cast<T>(parsed);
+}
+
+}  // namespace
+
 void from_json(const nlohmann::json& j, Step& s) {
   if (!j.is_object()) throw std::invalid_argument("a step must be a JSON object");
   for (const auto& [key, value] : j.items()) {
@@ -87,10 +113,10 @@ void from_json(const nlohmann::json& j, Step& s) {
   if (!parsed) throw std::invalid_argument(absl::StrCat("kind: unknown step kind \"", kind, "\""));
   s = Step{};
   s.kind = *parsed;
-  s.sector = j.value("sector", sector_t{0});
-  s.count = j.value("count", uint32_t{0});
-  s.delay_ns = j.value("delay_ns", uint64_t{0});
-  s.snapshot = j.value("snapshot", uint32_t{0});
+  s.sector = UnsignedField<sector_t>(j, "sector");
+  s.count = UnsignedField<uint32_t>(j, "count");
+  s.delay_ns = UnsignedField<uint64_t>(j, "delay_ns");
+  s.snapshot = UnsignedField<uint32_t>(j, "snapshot");
   if (j.contains("trigger")) {
     const std::string trigger = j.at("trigger").get<std::string>();
     const std::optional<CrashTrigger> t = ParseCrashTrigger(trigger);
