@@ -149,8 +149,9 @@ int ExploreMain(const std::vector<std::string>& args) {
     std::cout << j.dump(2) << "\n";
   } else {
     for (const Finding& f : result.findings) {
-      absl::PrintF("FINDING %s at %s\n  expected: %s\n  actual:   %s\n  %s\n  replay: %s\n",
-                   f.invariant, f.crash_point, f.expected, f.actual, f.detail, f.replay_command);
+      absl::PrintF("FINDING %s%s at %s\n  expected: %s\n  actual:   %s\n  %s\n  replay: %s\n",
+                   f.invariant, OnSnapshot(f, scenario->SnapshotCount()), f.crash_point, f.expected,
+                   f.actual, f.detail, f.replay_command);
     }
     if (options.only_point > 0) {
       absl::PrintF(

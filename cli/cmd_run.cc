@@ -77,10 +77,11 @@ void PrintHuman(const RunResult& r, const std::string& log) {
   absl::PrintF("%s\n", fired == 0 ? " none" : "");
   for (const Finding& f : r.findings) {
     absl::PrintF(
-        "\nFINDING %s (%s, %s contract) at crash %u (%s)\n  expected: %s\n  actual:   %s\n"
+        "\nFINDING %s%s (%s, %s contract) at crash %u (%s)\n  expected: %s\n  actual:   %s\n"
         "  %s\n",
-        f.invariant, FindingSeverityName(f.severity), ContractName(f.contract), f.crash_index,
-        f.crash_point.empty() ? "no crash" : f.crash_point, f.expected, f.actual, f.detail);
+        f.invariant, OnSnapshot(f, r.snapshots), FindingSeverityName(f.severity),
+        ContractName(f.contract), f.crash_index, f.crash_point.empty() ? "no crash" : f.crash_point,
+        f.expected, f.actual, f.detail);
   }
   absl::PrintF("\nseed %u: %s; %u events, %u I/Os, %u crashes, %u crash states checked\n", r.seed,
                r.outcome, r.events, r.ios, r.crashes, r.crash_states_checked);

@@ -39,6 +39,17 @@ TEST(CliRunTest, KnownFindingExitsOneAndTheCorrectionHolds) {
   EXPECT_EQ(corrected.exit_code, 0) << corrected.out;
 }
 
+// With several snapshots a finding names the snapshot it was found on; with one, nothing changes.
+TEST(CliRunTest, AFindingOfARunWithSeveralSnapshotsNamesItsSnapshot) {
+  testing::CliResult r = RunSnapsim("run --scenario snapshot-overflow --seed 18");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("\nFINDING valid_flag_sticky on snapshot 1 (critical, within contract)"),
+            std::string::npos)
+      << r.out;
+  testing::CliResult one = RunSnapsim("run --scenario area-boundary-reload --seed 3");
+  EXPECT_NE(one.out.find("\nFINDING table_well_formed (critical"), std::string::npos) << one.out;
+}
+
 TEST(CliRunTest, RepeatedOptionFlagsAllApplyAndAppearInTheReplayCommand) {
   testing::CliResult r = RunSnapsim(
       "run --scenario area-boundary-reload --seed 3 --option durable_invalidation "

@@ -5,6 +5,10 @@
 
 namespace snapsim {
 
+std::string OnSnapshot(const Finding& f, size_t snapshots) {
+  return snapshots > 1 ? absl::StrCat(" on snapshot ", f.snapshot) : std::string();
+}
+
 const char* FindingSeverityName(FindingSeverity s) {
   switch (s) {
     case FindingSeverity::kCritical:

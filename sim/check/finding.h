@@ -54,6 +54,10 @@ struct Verdict {
   uint64_t failed = 0;
 };
 
+// " on snapshot N" for a finding of a run with several snapshots; nothing with one, so that
+// one-snapshot text reads as it always did.
+std::string OnSnapshot(const Finding& f, size_t snapshots);
+
 struct RunResult {
   std::string scenario;
   uint64_t seed = 0;

@@ -63,7 +63,8 @@ void Simulation::AnnounceFinding(Finding& f) {
   f.crash_point = last_crash_point_;
   f.replay_command = ReplayCommand();
   world_->RecordEvent("finding", f.invariant);
-  Say(absl::StrFormat("  FINDING %s: expected %s; got %s", f.invariant, f.expected, f.actual));
+  Say(absl::StrFormat("  FINDING %s%s: expected %s; got %s", f.invariant,
+                      OnSnapshot(f, scenario_.SnapshotCount()), f.expected, f.actual));
 }
 
 // ---------------------------------------------------------------------------------------------
