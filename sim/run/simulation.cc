@@ -219,6 +219,14 @@ void Simulation::WithFurther(size_t index, absl::FunctionRef<void(FurtherCheck&)
   model_.AdoptSeq(f.model.seq());
 }
 
+void Simulation::StartFurtherModel(size_t index) {
+  Model& model = further(index).model;
+  model = Model();
+  model.AdoptSeq(model_.seq());
+  // The snapshot holds what the origin holds now; once merging, that is the merging image.
+  model.StartSnapshotOf(model_.origin());
+}
+
 void Simulation::MakeFurtherSnapshot(uint32_t index) {
   if (world_->snapshot_exists(index) || world_->origin() == nullptr) return;
   if (model_.merged()) {
@@ -227,11 +235,8 @@ void Simulation::MakeFurtherSnapshot(uint32_t index) {
     return;
   }
   Drain("snapshot create");  // the origin is suspended to load the table: it must be idle
+  StartFurtherModel(index);
   FurtherCheck& f = further(index);
-  f.model = Model();
-  f.model.AdoptSeq(model_.seq());
-  // The snapshot holds what the origin holds now; once merging, that is the merging image.
-  f.model.StartSnapshotOf(model_.origin());
   f.invalid_seq.reset();
   f.kernel_log_seen = world_->kernel_log(index).entries().size();
   f.error_faults_at_activation = ErrorFaultsFired(world_->probes());
@@ -438,12 +443,13 @@ void Simulation::EndUserBio(uint64_t id, int error) {
   ViewModel& view = model_.view(user->view);
   if (user->flush) {
     // While merging, where a FLUSH goes depends on the chunk; be conservative and learn nothing.
-    if (error == 0 && !model_.merged()) view.FlushCompleted(user->submit_seq, OldestReadInFlight());
+    if (error != 0 || model_.merged()) return;
+    const uint64_t oldest_read = OldestReadInFlight();
+    view.FlushCompleted(user->submit_seq, oldest_read);
     // An origin FLUSH makes durable the origin writes a further snapshot's view took over.
-    if (error == 0 && !model_.merged() && user->view == View::kOrigin) {
+    if (user->view == View::kOrigin) {
       for (std::unique_ptr<FurtherCheck>& f : further_) {
-        f->model.snapshot().FlushCompleted(user->submit_seq, OldestReadInFlight(),
-                                           kStampDeviceOrigin);
+        f->model.snapshot().FlushCompleted(user->submit_seq, oldest_read, kStampDeviceOrigin);
       }
     }
     return;

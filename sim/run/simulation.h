@@ -121,6 +121,8 @@ class Simulation : private CheckedWorld {
   // Several snapshots (simulation.cc). Further snapshot `index` (>= 1) exists and is active.
   bool FurtherActive(size_t index);
   FurtherCheck& further(size_t index) { return *further_[index - 1]; }
+  // Further snapshot `index`'s model starts afresh: a snapshot of the origin view as it is now.
+  void StartFurtherModel(size_t index);
   // lvcreate -s / lvremove of a further snapshot on the live origin (kMakeSnapshot / kRemove).
   void MakeFurtherSnapshot(uint32_t index);
   void RemoveFurtherSnapshot(uint32_t index);

@@ -8,7 +8,6 @@
 #include "absl/strings/str_format.h"
 #include "core/format.h"
 #include "core/inspect.h"
-#include "core/memory_device.h"
 #include "sim/check/invariants.h"
 #include "sim/run/simulation.h"
 #include "util/assert.h"
@@ -39,13 +38,29 @@ namespace {
 // the reads of its areas, and a merge of the first snapshot that goes on meanwhile copies into
 // this one and commits: the model would learn an exception the table, read a moment before,
 // cannot hold (a false no_lost_committed_exception, several-snapshots --option corrected seed 25
-// while merges were added there). The content read is the device's current one (cache over
-// medium), as a read would return it; latent read errors do not show here.
+// while merges were added there). This device answers every read at once from the COW's current
+// content (cache over medium, as a read would return it), so no event runs between two reads;
+// latent read errors do not show here.
+class CurrentContentReader final : public BlockDevice {
+ public:
+  explicit CurrentContentReader(const SimDevice& device) : device_(device) {}
+  sector_t size_sectors() const override { return device_.size_sectors(); }
+  uint32_t logical_block_size() const override { return device_.logical_block_size(); }
+  std::string name() const override { return device_.name(); }
+  void Submit(Bio bio) override {
+    SNAPSIM_ASSERT(bio.op == BioOp::kRead && "a check only reads");
+    SNAPSIM_ASSERT(bio.sector + bio.sector_count <= size_sectors());
+    device_.ReadCurrent(bio.sector, bio.sector_count, bio.data);
+    bio.end_io(0);
+  }
+  void WaitFor(const bool& done) override { SNAPSIM_ASSERT(done); }
+
+ private:
+  const SimDevice& device_;
+};
+
 InspectReport InspectCowAsItIsNow(const SimDevice& cow) {
-  std::vector<uint8_t> bytes(cow.size_sectors() << kSectorShift);
-  cow.ReadCurrent(0, cow.size_sectors(), bytes.data());
-  MemoryDevice now =
-      MemoryDevice::FromBytes(std::move(bytes), cow.logical_block_size(), cow.name());
+  CurrentContentReader now(cow);
   return InspectCow(now);
 }
 
@@ -171,10 +186,7 @@ void Simulation::ForgetFurtherSnapshotsNeverDurable() {
     if (DecodeHeader(header).magic != 0) continue;
     // Its header was still in a write cache: the store sets it up anew, a snapshot of the
     // origin as the crash left it (lvm2 committed the snapshot; the COW says it is new).
-    FurtherCheck& f = further(index);
-    f.model = Model();
-    f.model.AdoptSeq(model_.seq());
-    f.model.StartSnapshotOf(model_.origin());
+    StartFurtherModel(index);
     Say(absl::StrCat("  snapshot ", index, ": its header never became durable; made anew"));
   }
 }
