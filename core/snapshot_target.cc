@@ -145,6 +145,12 @@ void SnapshotTarget::MapPiece(Path path, Bio piece) {
   }
 }
 
+std::optional<chunk_t> SnapshotTarget::CompletedException(chunk_t chunk) const {
+  auto it = complete_.find(chunk);
+  if (it == complete_.end()) return std::nullopt;
+  return it->second;
+}
+
 sector_t SnapshotTarget::RemapToCow(chunk_t new_chunk, sector_t sector) const {
   return (new_chunk << chunk_shift_) + (sector & (chunk_size_ - 1));
 }

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,8 @@ class SnapshotTarget {
   uint64_t in_flight() const;
   const TargetOptions& options() const { return options_; }
   TargetKind kind() const { return kind_; }
+  // dm_lookup_exception on the completed table: the COW chunk that holds `chunk`, if any.
+  std::optional<chunk_t> CompletedException(chunk_t chunk) const;
 
   // --- The snapshot's part of the origin side (used by core/origin and by SubmitOrigin). ---
   struct PendingException;  // dm_snap_pending_exception; opaque outside the target

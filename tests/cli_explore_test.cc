@@ -84,7 +84,8 @@ TEST(CliExploreTest, BadCrashPointOrStateGetsOneLineAndExitTwo) {
                            "explore --scenario explore-small --crash-point 200000",
                            "explore --scenario explore-small --crash-point 9999",
                            "explore --scenario explore-small --crash-point 3 --state 99999999",
-                           "explore --scenario explore-small --jobs 100000"}) {
+                           "explore --scenario explore-small --jobs 100000",
+                           "explore --scenario explore-small --check-reads sideways"}) {
     const CliResult r = RunSnapsim(args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
     EXPECT_TRUE(IsOneLine(r.err)) << args << ": " << r.err;
@@ -107,6 +108,7 @@ TEST(CliExploreTest, JsonGivesTheWorkersTheWallTimeAndTheRate) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("jobs"), 2);
+  EXPECT_EQ(j.at("check_reads"), "direct");
   EXPECT_EQ(j.at("crash_points"), 6);
   EXPECT_GT(j.at("states_checked").get<uint64_t>(), 0u);
   EXPECT_GT(j.at("wall_seconds").get<double>(), 0.0);

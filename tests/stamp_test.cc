@@ -83,5 +83,35 @@ TEST(Stamp, InitialOriginContentIsTheWriteIdZeroStampOfEachSector) {
   }
 }
 
+// The memoized decoder gives DecodeStamp's answer on intact, flipped, torn and foreign sectors,
+// for more stamps than its memo holds (slots evicted and refilled, colliding seeds), and a copy
+// sharing the memo does too.
+TEST(StampDecoder, AnswersAsDecodeStampWhateverTheMemoHolds) {
+  const StampDecoder decoder;
+  const StampDecoder copy = decoder;
+  uint32_t intact = 0, rejected = 0;
+  for (uint32_t round = 0; round < 3; ++round) {
+    for (uint64_t write_id = 0; write_id < 700; ++write_id) {
+      const Stamp stamp{static_cast<uint32_t>(write_id % 3), write_id * 7 % 64, write_id};
+      SectorBytes bytes = Stamped(stamp);
+      const StampDecoder& d = write_id % 2 == 0 ? decoder : copy;
+      ASSERT_EQ(d.Decode(bytes.data()), DecodeStamp(bytes.data())) << write_id;
+      intact += d.Decode(bytes.data()).has_value() ? 1 : 0;
+      const SectorBytes other = Stamped({stamp.device, stamp.sector, write_id + 1});
+      const uint32_t cut = 8 + static_cast<uint32_t>(write_id * 8 % (kSectorSize - 8));
+      std::memcpy(bytes.data() + cut, other.data() + cut, kSectorSize - cut);  // torn: a suffix
+      ASSERT_EQ(d.Decode(bytes.data()), DecodeStamp(bytes.data())) << write_id << " cut " << cut;
+      bytes = Stamped(stamp);
+      bytes[write_id % kSectorSize] ^= 0x40;  // one flipped bit
+      ASSERT_EQ(d.Decode(bytes.data()), DecodeStamp(bytes.data())) << write_id;
+      rejected += d.Decode(bytes.data()).has_value() ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(intact, 3u * 700u);
+  EXPECT_EQ(rejected, 3u * 700u);
+  SectorBytes zeros{};
+  EXPECT_FALSE(decoder.Decode(zeros.data()).has_value());
+}
+
 }  // namespace
 }  // namespace snapsim

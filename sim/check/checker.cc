@@ -189,7 +189,7 @@ void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
     }
     for (uint32_t i = 0; i < count; ++i) {
       const sector_t sector = first + i;
-      std::optional<Stamp> observed = DecodeStamp(data.data() + (size_t{i} << kSectorShift));
+      std::optional<Stamp> observed = stamps_.Decode(data.data() + (size_t{i} << kSectorShift));
       const SectorHistory& history = model_view.History(sector);
       const bool ok = after_crash
                           ? history.AcceptableAfterCrash(sector, observed)
@@ -227,7 +227,7 @@ void Checker::CheckMergedOrigin(CheckedWorld& world, const CheckSettings& settin
   const uint64_t seq = model_.NextSeq();
   for (const auto& [sector, history] : model_.snapshot().sectors()) {
     world.ReadOriginMedium(sector, sector_bytes);
-    std::optional<Stamp> observed = DecodeStamp(sector_bytes);
+    std::optional<Stamp> observed = stamps_.Decode(sector_bytes);
     if (!history.AcceptableRead(sector, observed, seq, seq)) {
       held = false;
       verdicts_.AddFinding(invariant::kMergeImage, history.Describe(sector, false),
@@ -283,7 +283,7 @@ void Checker::UserReadEnded(View view, sector_t first_sector, uint32_t count, co
   const ViewModel& model_view = model_.view(view);
   for (uint32_t i = 0; i < count; ++i) {
     const sector_t sector = first_sector + i;
-    std::optional<Stamp> observed = DecodeStamp(data + (size_t{i} << kSectorShift));
+    std::optional<Stamp> observed = stamps_.Decode(data + (size_t{i} << kSectorShift));
     const SectorHistory& history = model_view.History(sector);
     const bool ok = history.AcceptableRead(sector, observed, submit_seq, complete_seq);
     verdicts_.Tally(name, ok);

@@ -20,6 +20,7 @@
 #include "core/inspect.h"
 #include "sim/check/model.h"
 #include "sim/check/verdicts.h"
+#include "sim/workload/stamp.h"
 
 namespace snapsim {
 
@@ -53,6 +54,9 @@ class Checker {
  public:
   Checker(Model& model, Verdicts& verdicts) : model_(model), verdicts_(verdicts) {}
 
+  // Decode stamps with `other`'s memo (a scratch check of a crash state, its parent's).
+  void ShareStampMemoWith(const Checker& other) { stamps_ = other.stamps_; }
+
   // The on-disk table after an activation (inspect's report of the COW device).
   void CheckTable(const InspectReport& report, bool after_crash, bool target_valid,
                   const CheckSettings& settings);
@@ -80,6 +84,7 @@ class Checker {
 
   Model& model_;
   Verdicts& verdicts_;
+  StampDecoder stamps_;
 };
 
 // A sector's content as a person reads it in a finding.

@@ -97,6 +97,7 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
   RunOptions run_options;
   run_options.replay_prefix = options.replay_prefix;
   run_options.crash_at_completion = point;
+  run_options.check_reads = options.check_reads;
   run_options.on_crash_point = [&](CrashPointContext& context) {
     result.reached = true;
     // The devices' choices: the origin's, then each COW's, as CrashImages lists them.

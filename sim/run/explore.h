@@ -30,6 +30,7 @@
 
 #include "nlohmann/json.hpp"
 #include "sim/check/finding.h"
+#include "sim/run/run.h"
 #include "sim/workload/scenario.h"
 #include "sim/workload/workload.h"
 
@@ -43,6 +44,8 @@ struct ExploreOptions {
   uint64_t max_states_per_point = kDefaultMaxStatesPerPoint;  // beyond: no tears; again: skip
   bool tears = true;  // enumerate sector tears of multi-sector writes
   bool prune = true;  // skip states equal to one already checked
+  // How each crash state's checks read (sim/run/run.h); kThroughTarget is the slow reference.
+  CheckReads check_reads = CheckReads::kDirect;
   // Replay of one finding: explore crash point `only_point` alone (the bound is ignored), and
   // of its states only `only_state` (unpruned). 0 / nullopt: every point up to the bound, every
   // state. The state index counts the point's enumeration, so tears and max_states_per_point

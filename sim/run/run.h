@@ -29,6 +29,17 @@ class Model;
 // A crash state handed to the exhaustive explorer instead of drawing fates at random.
 struct CrashPointContext;
 
+// How the checks after a crash read the snapshot and the origin.
+enum class CheckReads : uint8_t {
+  // As a user would: a bio through the target and the simulated I/O path, scheduler included.
+  kThroughTarget,
+  // Where that returns the same bytes (nothing in flight, no merge, quiet faults), straight from
+  // the devices' content: the target's completed table picks COW chunk or origin, a latent read
+  // error still fails the read. Elsewhere through the target. Events no longer run during check
+  // reads, so a run's trace changes; verdicts and findings do not (tests/explore_test.cc).
+  kDirect,
+};
+
 struct RunOptions {
   std::ostream* trace_out = nullptr;  // JSON lines, or null
   std::ostream* log_out = nullptr;    // what happened, for people, or null
@@ -40,6 +51,8 @@ struct RunOptions {
   // (1-based), hand the crash state to `on_crash_point`, and end the run. 0: off.
   uint64_t crash_at_completion = 0;
   std::function<void(CrashPointContext&)> on_crash_point;
+  // How the checks of a crash state read (the explorer's: kDirect unless asked otherwise).
+  CheckReads check_reads = CheckReads::kThroughTarget;
   // Write the durable images at the first crash (or at the end) here, if set: "<dir>/origin.img"
   // and "<dir>/cow.img".
   std::string export_dir;

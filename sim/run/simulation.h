@@ -161,9 +161,15 @@ class Simulation : private CheckedWorld {
   std::vector<uint8_t> ReadThroughTarget(View view, sector_t sector, uint32_t count,
                                          int* error) override;
   void ReadOriginMedium(sector_t sector, uint8_t* out) override;
-  // A check read of the origin (`snapshot` null) or of `snapshot`, once it completed.
-  std::vector<uint8_t> ReadThrough(SnapshotTarget* snapshot, sector_t sector, uint32_t count,
+  // A check read of the origin (kOrigin) or of snapshot `index`, once it completed.
+  std::vector<uint8_t> ReadThrough(View view, size_t index, sector_t sector, uint32_t count,
                                    int* error);
+  // options_.check_reads is kDirect and a read now returns what the devices hold: nothing in
+  // flight on any device or target, every target a plain snapshot (no merge), quiet faults.
+  bool CanReadDirectly() const;
+  // The read CheckReads::kDirect describes.
+  std::vector<uint8_t> ReadDirectly(View view, size_t index, sector_t sector, uint32_t count,
+                                    int* error);
   bool TargetValid() const override;
 
   // Runs `action`; a crash is handled (power cut, recovery, checks), a stuck world or a failed

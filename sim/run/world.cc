@@ -274,6 +274,10 @@ SnapshotTarget* World::target(size_t index) {
   return index == 0 ? target_.get() : further_[index - 1].target.get();
 }
 
+const SnapshotTarget* World::target(size_t index) const {
+  return const_cast<World*>(this)->target(index);
+}
+
 const CollectingLog& World::kernel_log(size_t index) const {
   SNAPSIM_ASSERT(index < snapshot_count());
   return index == 0 ? kernel_log_ : further_logs_[index - 1];

@@ -119,6 +119,7 @@ class World {
   const CollectingLog& kernel_log(size_t index) const;
   const Trace& trace() const { return trace_; }
   SimDevice& origin_device() { return *origin_dev_; }
+  const SimDevice& origin_device() const { return *origin_dev_; }
   SimDevice& cow_device() { return *cow_dev_; }
   BlockDevice& cow() { return *cow_; }
   SnapshotTarget* target() { return target_.get(); }
@@ -133,6 +134,7 @@ class World {
   BlockDevice& cow(size_t index);
   // Null while snapshot `index` does not exist (not made yet, removed, or after a power cut).
   SnapshotTarget* target(size_t index);
+  const SnapshotTarget* target(size_t index) const;
   // Snapshot `index` exists: made and not removed (it survives power cuts).
   bool snapshot_exists(size_t index) const;
   // The origin side over every existing snapshot; null with one snapshot or while deactivated.

@@ -58,18 +58,63 @@ void FillStampedSector(const Stamp& stamp, uint8_t* out) {
   for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) PutLe64(out + w * 8, FillerWord(seed, w));
 }
 
-std::optional<Stamp> DecodeStamp(const uint8_t* sector) {
+namespace {
+
+// The header of a sector that may be a stamp, and its filler seed; nullopt if the magic or the
+// check word says it is not one.
+struct StampHeader {
+  Stamp stamp;
+  uint64_t seed;
+};
+std::optional<StampHeader> DecodeStampHeader(const uint8_t* sector) {
   if (std::memcmp(sector, kMagic, 4) != 0) return std::nullopt;
   Stamp stamp{GetLe32(sector + 4), GetLe64(sector + 8), GetLe64(sector + 16)};
   const uint64_t seed = FillerSeed(stamp.device, stamp.sector, stamp.write_id);
   if (GetLe64(sector + kCheckOffset) != CheckWord(seed)) return std::nullopt;
+  return StampHeader{stamp, seed};
+}
+
+}  // namespace
+
+std::optional<Stamp> DecodeStamp(const uint8_t* sector) {
+  std::optional<StampHeader> header = DecodeStampHeader(sector);
+  if (!header) return std::nullopt;
   // Compare every filler word without an early exit: the loop has no branch to mispredict.
   uint64_t differs = 0;
   for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) {
-    differs |= GetLe64(sector + w * 8) ^ FillerWord(seed, w);
+    differs |= GetLe64(sector + w * 8) ^ FillerWord(header->seed, w);
   }
   if (differs != 0) return std::nullopt;
-  return stamp;
+  return header->stamp;
+}
+
+struct StampDecoder::Memo {
+  static constexpr size_t kSlots = 256;  // 128 KiB: more than the stamps one check reads
+  struct Slot {
+    bool filled = false;
+    uint64_t seed = 0;
+    uint8_t filler[kSectorSize - kFillerOffset];
+  };
+  std::vector<Slot> slots = std::vector<Slot>(kSlots);
+};
+
+StampDecoder::StampDecoder() : memo_(std::make_shared<Memo>()) {}
+
+std::optional<Stamp> StampDecoder::Decode(const uint8_t* sector) const {
+  std::optional<StampHeader> header = DecodeStampHeader(sector);
+  if (!header) return std::nullopt;
+  Memo::Slot& slot = memo_->slots[header->seed % Memo::kSlots];
+  if (!slot.filled || slot.seed != header->seed) {
+    for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) {
+      PutLe64(slot.filler + (w * 8 - kFillerOffset), FillerWord(header->seed, w));
+    }
+    slot.seed = header->seed;
+    slot.filled = true;
+  }
+  if (std::memcmp(sector + kFillerOffset, slot.filler, sizeof(slot.filler)) != 0) {
+    return std::nullopt;
+  }
+  return header->stamp;
 }
 
 Stamp InitialOriginStamp(sector_t sector) { return Stamp{kStampDeviceOrigin, sector, 0}; }

@@ -18,6 +18,7 @@
 #define SNAPSIM_SIM_WORKLOAD_STAMP_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "core/format.h"
@@ -40,6 +41,21 @@ struct Stamp {
 void FillStampedSector(const Stamp& stamp, uint8_t* out);
 // The stamp held by a 512-byte sector, or nullopt if it is not an intact stamp.
 std::optional<Stamp> DecodeStamp(const uint8_t* sector);
+
+// DecodeStamp with a memo of the filler expected of recently decoded stamps: the same answers,
+// a compare of 480 bytes instead of generating 60 words again. The checker decodes the same few
+// stamps over and over (every crash state of a point reads the same sectors); copies share one
+// memo, so a scratch check can use its parent's. The memo only caches what FillStampedSector
+// gives: it changes no answer and decides nothing.
+class StampDecoder {
+ public:
+  StampDecoder();
+  std::optional<Stamp> Decode(const uint8_t* sector) const;
+
+ private:
+  struct Memo;
+  std::shared_ptr<Memo> memo_;
+};
 
 // The origin's point-in-time content before any write: sector s holds {origin, s, write id 0}.
 Stamp InitialOriginStamp(sector_t sector);

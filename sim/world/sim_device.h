@@ -33,6 +33,7 @@
 #ifndef SNAPSIM_SIM_WORLD_SIM_DEVICE_H_
 #define SNAPSIM_SIM_WORLD_SIM_DEVICE_H_
 
+#include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -125,6 +126,14 @@ class SimDevice : public BlockDevice {
   // Reads the current content directly: no time, no faults. For checkers and exports.
   void ReadCurrent(sector_t sector, uint64_t count, uint8_t* out) const {
     current_.Read(sector, count, out);
+  }
+
+  // What a read of [sector, +count) submitted now would return with no fault injected (quiet
+  // faults) and nothing in flight: -EIO on a latent read error, else 0 and the current content.
+  int ReadAsQuietRead(sector_t sector, uint32_t count, uint8_t* out) const {
+    if (medium_.HasLatentError(sector, count)) return -EIO;
+    current_.Read(sector, count, out);
+    return 0;
   }
 
   const absl::btree_set<sector_t>& latent_errors() const { return medium_.latent_errors(); }
