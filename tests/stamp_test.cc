@@ -84,11 +84,11 @@ TEST(Stamp, InitialOriginContentIsTheWriteIdZeroStampOfEachSector) {
 }
 
 // The memoized decoder gives DecodeStamp's answer on intact, flipped, torn and foreign sectors,
-// for more stamps than its memo holds (slots evicted and refilled, colliding seeds), and a copy
-// sharing the memo does too.
+// for more stamps than its memo holds (slots evicted and refilled, colliding seeds), and a
+// decoder sharing the memo does too.
 TEST(StampDecoder, AnswersAsDecodeStampWhateverTheMemoHolds) {
   const StampDecoder decoder;
-  const StampDecoder copy = decoder;
+  const StampDecoder copy = decoder.Share();
   uint32_t intact = 0, rejected = 0;
   for (uint32_t round = 0; round < 3; ++round) {
     for (uint64_t write_id = 0; write_id < 700; ++write_id) {

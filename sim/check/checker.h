@@ -55,7 +55,7 @@ class Checker {
   Checker(Model& model, Verdicts& verdicts) : model_(model), verdicts_(verdicts) {}
 
   // Decode stamps with `other`'s memo (a scratch check of a crash state, its parent's).
-  void ShareStampMemoWith(const Checker& other) { stamps_ = other.stamps_; }
+  void ShareStampMemoWith(const Checker& other) { stamps_ = other.stamps_.Share(); }
 
   // The on-disk table after an activation (inspect's report of the COW device).
   void CheckTable(const InspectReport& report, bool after_crash, bool target_valid,

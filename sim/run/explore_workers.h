@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // ExploreInWorkers: the bounded-exhaustive exploration (explore.h) split over worker processes.
-// Worker w of N explores crash points first + w, first + w + N, ... (interleaved, because a later
-// point replays a longer prefix and costs more), and sends each point's PointResult as one JSON
-// line through a pipe. The parent adds them up in point order, so the result, the findings and
-// the log are those of Explore() whatever N is (tests/explore_test.cc).
+// The parent hands crash points out in order, one at a time, to whichever worker is idle (over
+// a socket per worker: the point number out, the PointResult back as one JSON line), because
+// points differ a hundredfold in cost. It adds the results up in point order, so the result,
+// the findings and the log are those of Explore() whatever N is and whichever worker explored
+// what (tests/explore_test.cc).
 //
-// A worker stops after the first point its workload does not reach; the parent stops every
-// worker once the points it has added reach that end. A worker that dies or sends a line the
+// Once a point reports that the workload ended before it, no later point is handed out; every
+// worker is stopped once the points added reach that end. A worker that dies or sends a line the
 // parent cannot read fails the exploration with an error naming the worker and the point.
 #ifndef SNAPSIM_SIM_RUN_EXPLORE_WORKERS_H_
 #define SNAPSIM_SIM_RUN_EXPLORE_WORKERS_H_

@@ -98,12 +98,20 @@ struct StampDecoder::Memo {
   std::vector<Slot> slots = std::vector<Slot>(kSlots);
 };
 
-StampDecoder::StampDecoder() : memo_(std::make_shared<Memo>()) {}
+StampDecoder::Memo& StampDecoder::memo() const {
+  if (memo_ == nullptr) memo_ = std::make_shared<Memo>();
+  return *memo_;
+}
+
+StampDecoder StampDecoder::Share() const {
+  memo();
+  return *this;
+}
 
 std::optional<Stamp> StampDecoder::Decode(const uint8_t* sector) const {
   std::optional<StampHeader> header = DecodeStampHeader(sector);
   if (!header) return std::nullopt;
-  Memo::Slot& slot = memo_->slots[header->seed % Memo::kSlots];
+  Memo::Slot& slot = memo().slots[header->seed % Memo::kSlots];
   if (!slot.filled || slot.seed != header->seed) {
     for (uint32_t w = kFillerOffset / 8; w < kWords; ++w) {
       PutLe64(slot.filler + (w * 8 - kFillerOffset), FillerWord(header->seed, w));

@@ -44,17 +44,20 @@ std::optional<Stamp> DecodeStamp(const uint8_t* sector);
 
 // DecodeStamp with a memo of the filler expected of recently decoded stamps: the same answers,
 // a compare of 480 bytes instead of generating 60 words again. The checker decodes the same few
-// stamps over and over (every crash state of a point reads the same sectors); copies share one
-// memo, so a scratch check can use its parent's. The memo only caches what FillStampedSector
+// stamps over and over (every crash state of a point reads the same sectors); Share() hands the
+// memo to another decoder, so a scratch check can use its parent's. The memo only caches what FillStampedSector
 // gives: it changes no answer and decides nothing.
 class StampDecoder {
  public:
-  StampDecoder();
   std::optional<Stamp> Decode(const uint8_t* sector) const;
+  // A decoder sharing this one's memo (made now if it was not yet: a decoder that never decodes
+  // costs nothing, and the explorer builds one per crash state).
+  StampDecoder Share() const;
 
  private:
   struct Memo;
-  std::shared_ptr<Memo> memo_;
+  Memo& memo() const;
+  mutable std::shared_ptr<Memo> memo_;
 };
 
 // The origin's point-in-time content before any write: sector s holds {origin, s, write id 0}.
