@@ -24,7 +24,7 @@
 #include "sim/run/explore_workers.h"
 
 ABSL_FLAG(uint32_t, bound, 64, "crash points to explore (I/O completions 1..bound)");
-ABSL_FLAG(uint64_t, max_states, 4096,
+ABSL_FLAG(uint64_t, max_states, snapsim::kDefaultMaxStatesPerPoint,
           "crash states per crash point; beyond it tears are left out, then the point skipped");
 ABSL_FLAG(bool, no_prune, false, "check every enumerated state, even equal images");
 ABSL_FLAG(bool, no_tears, false, "enumerate only whole-write keep/drop, no sector tears");
