@@ -5,10 +5,11 @@
 # qemu-system-x86, busybox-static and dmsetup are for `snapsim kernel` (docs/kernel.md) and the
 # kernel_linux test; the kernel itself is fetched into a cache by `snapsim kernel setup`, never
 # installed (scripts/test-all.sh runs it). clang-14 and libclang-rt-14-dev (libFuzzer) build the
-# fuzz targets (docs/fuzzing.md).
+# fuzz targets (docs/fuzzing.md). libgoogle-perftools-dev is tcmalloc, which the snapsim command
+# and the benchmarks link (SNAPSIM_TCMALLOC).
 set -euo pipefail
 packages=(cmake g++ ninja-build libgtest-dev libgmock-dev librapidcheck-dev libfiu-dev fiu-utils
-  libabsl-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev zstd chromium
+  libabsl-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev libgoogle-perftools-dev zstd chromium
   python3-junitparser jq slurmctld slurmd slurm-client munge
   qemu-system-x86 busybox-static dmsetup clang-14 libclang-rt-14-dev)
 missing=()
