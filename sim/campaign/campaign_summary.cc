@@ -474,7 +474,7 @@ void from_json(const nlohmann::json& j, CampaignSummary& s) {
         ScenarioStats{st.at("runs").get<uint64_t>(), st.at("runs_with_findings").get<uint64_t>()};
   }
   s.probes = j.at("probes").get<std::map<std::string, uint64_t>>();
-  s.verdicts = j.at("verdicts").get<std::map<std::string, Verdict>>();
+  s.verdicts = j.at("verdicts").get<VerdictCounts>();
   for (const nlohmann::json& g : j.at("findings")) s.findings.push_back(GroupFromJson(g));
   if (j.contains("causes")) s.causes = j.at("causes").get<std::vector<Cause>>();  // schema >= 2
   // Absent in files written before re-checks: no re-check, no trace hash.

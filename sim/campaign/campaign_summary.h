@@ -170,8 +170,8 @@ struct CampaignSummary {
   uint64_t events = 0;
   uint64_t ios = 0;
   uint64_t sim_time_ns = 0;
-  std::map<std::string, uint64_t> probes;   // every probe known, fired or not
-  std::map<std::string, Verdict> verdicts;  // invariant -> summed counts
+  std::map<std::string, uint64_t> probes;  // every probe known, fired or not
+  VerdictCounts verdicts;                  // invariant -> summed counts
   std::map<std::string, ScenarioStats> scenarios;
   std::vector<FindingGroup> findings;  // severity (critical first), then id
   std::vector<Cause> causes;           // filled by attribution: unexplained first, then by runs

@@ -2,6 +2,7 @@
 #include "sim/check/buffer_stability.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <tuple>
 
@@ -36,9 +37,11 @@ void BufferStability::OnComplete(const ObservedBio& bio, int error) {
   auto it = in_flight_.find(std::make_tuple(bio.role, bio.snapshot, bio.number));
   if (it == in_flight_.end()) return;
   const std::vector<uint8_t>& submitted = it->second;
-  const size_t first_diff = static_cast<size_t>(
-      std::mismatch(submitted.begin(), submitted.end(), bio.data).first - submitted.begin());
-  const bool held = first_diff == submitted.size();
+  const bool held = std::memcmp(submitted.data(), bio.data, submitted.size()) == 0;
+  const size_t first_diff =
+      held ? submitted.size()
+           : static_cast<size_t>(std::mismatch(submitted.begin(), submitted.end(), bio.data).first -
+                                 submitted.begin());
   in_flight_.erase(it);  // `submitted` is gone from here on
   verdicts_.Tally(invariant::kWriteBufferStable, held);
   if (held) return;

@@ -106,7 +106,7 @@ void from_json(const nlohmann::json& j, RunResult& r) {
   r.sim_time_ns = j.value("sim_time_ns", uint64_t{0});
   r.snapshots = j.value("snapshots", 1u);  // absent before several snapshots existed
   r.probes = j.value("probes", std::map<std::string, uint64_t>{});
-  r.verdicts = j.value("verdicts", std::map<std::string, Verdict>{});
+  r.verdicts = j.value("verdicts", VerdictCounts{});
   r.findings = j.value("findings", std::vector<Finding>{});
   r.outcome = j.value("outcome", "");
   r.replay_command = j.value("replay_command", "");

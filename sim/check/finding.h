@@ -53,6 +53,8 @@ struct Verdict {
   uint64_t checked = 0;
   uint64_t failed = 0;
 };
+// By invariant name, sorted; looked up by string_view (every check tallies one: no string made).
+using VerdictCounts = std::map<std::string, Verdict, std::less<>>;
 
 // " on snapshot N" for a finding of a run with several snapshots; nothing with one, so that
 // one-snapshot text reads as it always did.
@@ -69,8 +71,8 @@ struct RunResult {
   uint64_t recoveries = 0;
   uint64_t sim_time_ns = 0;
   uint32_t snapshots = 1;  // snapshots of the origin the run had (the first and further ones)
-  std::map<std::string, uint64_t> probes;   // probe name -> times fired (sorted by name)
-  std::map<std::string, Verdict> verdicts;  // invariant -> counts (sorted by name)
+  std::map<std::string, uint64_t> probes;  // probe name -> times fired (sorted by name)
+  VerdictCounts verdicts;                  // invariant -> counts (sorted by name)
   std::vector<Finding> findings;
   std::string outcome;  // "clean", "findings", "error: <text>", "environment failure: <text>"
   std::string replay_command;

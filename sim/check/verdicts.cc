@@ -6,7 +6,9 @@
 namespace snapsim {
 
 void Verdicts::Tally(std::string_view invariant, bool held) {
-  Verdict& v = counts_[std::string(invariant)];
+  auto it = counts_.find(invariant);
+  if (it == counts_.end()) it = counts_.emplace(std::string(invariant), Verdict{}).first;
+  Verdict& v = it->second;
   ++v.checked;
   if (!held) ++v.failed;
 }
@@ -30,7 +32,7 @@ void Verdicts::AddFinding(std::string_view invariant, std::string expected, std:
   findings_.push_back(std::move(f));
 }
 
-void Verdicts::MergeCounts(const std::map<std::string, Verdict>& counts) {
+void Verdicts::MergeCounts(const VerdictCounts& counts) {
   for (const auto& [name, verdict] : counts) {
     counts_[name].checked += verdict.checked;
     counts_[name].failed += verdict.failed;

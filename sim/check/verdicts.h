@@ -31,18 +31,18 @@ class Verdicts {
   void AddFinding(std::string_view invariant, std::string expected, std::string actual,
                   std::string detail);
   // Adds another run's counts (the explorer's scratch runs).
-  void MergeCounts(const std::map<std::string, Verdict>& counts);
+  void MergeCounts(const VerdictCounts& counts);
 
   // Several snapshots: findings added from now on are about snapshot `index` (Finding::snapshot).
   void set_snapshot(uint32_t index) { snapshot_ = index; }
 
   bool stop_requested() const { return stop_requested_; }
-  const std::map<std::string, Verdict>& counts() const { return counts_; }
+  const VerdictCounts& counts() const { return counts_; }
   const std::vector<Finding>& findings() const { return findings_; }
 
  private:
   Announce announce_;
-  std::map<std::string, Verdict> counts_;
+  VerdictCounts counts_;
   std::vector<Finding> findings_;
   bool stop_requested_ = false;
   uint32_t snapshot_ = 0;

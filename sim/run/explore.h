@@ -71,7 +71,7 @@ struct ExploreResult {
   uint64_t states_enumerated = 0;
   uint64_t states_pruned = 0;
   uint64_t states_checked = 0;
-  std::map<std::string, Verdict> verdicts;
+  VerdictCounts verdicts;
   std::vector<Finding> findings;  // one per invariant, first crash point that shows it
 
   // "all N states up to bound K hold" or "K findings: ...".
@@ -92,8 +92,8 @@ struct PointResult {
   uint64_t states_enumerated = 0;
   uint64_t states_pruned = 0;
   uint64_t states_checked = 0;
-  std::map<std::string, Verdict> verdicts;  // of the whole replay, as Explore adds them
-  std::vector<Finding> findings;            // one per invariant, the first state that shows it
+  VerdictCounts verdicts;         // of the whole replay, as Explore adds them
+  std::vector<Finding> findings;  // one per invariant, the first state that shows it
 };
 
 // The steps every crash point replays: the seed's workload without its random crashes.
