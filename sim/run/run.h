@@ -33,10 +33,11 @@ struct CrashPointContext;
 enum class CheckReads : uint8_t {
   // As a user would: a bio through the target and the simulated I/O path, scheduler included.
   kThroughTarget,
-  // Where that returns the same bytes (nothing in flight, no merge, quiet faults), straight from
-  // the devices' content: the target's completed table picks COW chunk or origin, a latent read
-  // error still fails the read. Elsewhere through the target. Events no longer run during check
-  // reads, so a run's trace changes; verdicts and findings do not (tests/explore_test.cc).
+  // In an explorer's check of a crash state, where a read returns the same bytes either way
+  // (nothing in flight, no merge, quiet faults), straight from the devices' content: the
+  // target's completed table picks COW chunk or origin, a latent read error still fails the
+  // read. Elsewhere, and in the run that leads to the crash point, through the target. The
+  // scratch check runs fewer events; verdicts and findings are the same (tests/explore_test.cc).
   kDirect,
 };
 

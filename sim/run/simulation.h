@@ -164,9 +164,10 @@ class Simulation : private CheckedWorld {
   // A check read of the origin (kOrigin) or of snapshot `index`, once it completed.
   std::vector<uint8_t> ReadThrough(View view, size_t index, sector_t sector, uint32_t count,
                                    int* error);
-  // options_.check_reads is kDirect and a read now returns what the devices hold: nothing in
-  // flight on any device or target, every target a plain snapshot (no merge), quiet faults.
-  bool CanReadDirectly() const;
+  // A scratch check with options_.check_reads kDirect, and this read returns what the devices
+  // hold: nothing in flight on any device or target, every target a plain snapshot (no merge),
+  // quiet faults, and a snapshot read is one piece of one chunk.
+  bool CanReadDirectly(View view, size_t index, sector_t sector, uint32_t count) const;
   // The read CheckReads::kDirect describes.
   std::vector<uint8_t> ReadDirectly(View view, size_t index, sector_t sector, uint32_t count,
                                     int* error);
