@@ -33,6 +33,7 @@ struct Worker {
   std::string buffer;      // bytes after the last complete line
 };
 
+// Writes all of `text` or exits: the parent sees a short stream as a dead worker.
 void WriteAllOrExit(int fd, std::string_view text) {
   while (!text.empty()) {
     ssize_t n = ::write(fd, text.data(), text.size());

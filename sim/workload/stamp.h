@@ -45,8 +45,8 @@ std::optional<Stamp> DecodeStamp(const uint8_t* sector);
 // DecodeStamp with a memo of the filler expected of recently decoded stamps: the same answers,
 // a compare of 480 bytes instead of generating 60 words again. The checker decodes the same few
 // stamps over and over (every crash state of a point reads the same sectors); Share() hands the
-// memo to another decoder, so a scratch check can use its parent's. The memo only caches what FillStampedSector
-// gives: it changes no answer and decides nothing.
+// memo to another decoder, so a scratch check can use its parent's. The memo only caches what
+// FillStampedSector gives: it changes no answer and decides nothing.
 class StampDecoder {
  public:
   std::optional<Stamp> Decode(const uint8_t* sector) const;
