@@ -23,24 +23,19 @@ constexpr uint32_t kChunk = 8;
 // not in the map) as the initial origin data; counts the reads.
 class FakeWorld : public CheckedWorld {
  public:
-  std::vector<uint8_t> ReadThroughTarget(View view, sector_t sector, uint32_t count,
-                                         int* error) override {
+  int ReadThroughTarget(View view, sector_t sector, uint32_t count, uint8_t* out) override {
     ++reads;
-    *error = read_error;
-    std::vector<uint8_t> data(size_t{count} << kSectorShift);
     for (uint32_t i = 0; i < count; ++i) {
       auto it = stamps.find(sector + i);
       const Stamp stamp = view == View::kOrigin && it != stamps.end()
                               ? it->second
                               : Stamp{kStampDeviceOrigin, sector + i, 0};
-      FillStampedSector(stamp, data.data() + (size_t{i} << kSectorShift));
+      FillStampedSector(stamp, out + (size_t{i} << kSectorShift));
     }
-    return data;
+    return read_error;
   }
   void ReadOriginMedium(sector_t sector, uint8_t* out) override {
-    int error = 0;
-    std::vector<uint8_t> data = ReadThroughTarget(View::kOrigin, sector, 1, &error);
-    std::memcpy(out, data.data(), kSectorSize);
+    ReadThroughTarget(View::kOrigin, sector, 1, out);
   }
   bool TargetValid() const override { return valid; }
 

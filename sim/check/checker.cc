@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "sim/check/invariants.h"
 #include "sim/workload/stamp.h"
+#include "util/assert.h"
 #include "util/errno_name.h"
 
 namespace snapsim {
@@ -145,31 +146,77 @@ void Checker::CheckViews(CheckedWorld& world, const InspectReport& report, bool 
   }
 }
 
+void Checker::KeepViewsAcrossStates() { views_memo_ = std::make_unique<ViewsMemo>(); }
+
 void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
                         const absl::btree_set<chunk_t>& extra, const SnapshotTable& table,
                         const CheckSettings& settings) {
   ViewModel& model_view = model_.view(view);
   const uint32_t c = settings.chunk_sectors;
   const sector_t device_sectors = settings.origin_sectors;
-  absl::btree_set<chunk_t> chunks = extra;
-  for (const auto& [sector, history] : model_view.sectors()) chunks.insert(sector / c);
-  // The snapshot must show the point-in-time data wherever the origin moved on.
-  if (view == View::kSnapshot) {
-    for (sector_t sector : model_.touched()) chunks.insert(sector / c);
+  // Reads after a crash ignore their time window; a check that leaves the model alone takes none.
+  const bool model_unchanged = after_crash && settings.model_ends_with_check;
+  ViewsMemo* memo = views_memo_.get();
+  SNAPSIM_ASSERT(memo == nullptr || model_unchanged);
+  const size_t v = static_cast<size_t>(view);
+  absl::btree_set<chunk_t> chunks_now;
+  if (memo == nullptr || !memo->chunks[v]) {
+    chunks_now = extra;
+    for (const auto& [sector, history] : model_view.sectors()) chunks_now.insert(sector / c);
+    // The snapshot must show the point-in-time data wherever the origin moved on.
+    if (view == View::kSnapshot) {
+      for (sector_t sector : model_.touched()) chunks_now.insert(sector / c);
+    }
+    if (memo != nullptr) memo->chunks[v] = std::move(chunks_now);
   }
+  const absl::btree_set<chunk_t>& chunks = memo != nullptr ? *memo->chunks[v] : chunks_now;
   std::string_view fallback = model_.merged()         ? invariant::kMergeImage
                               : view == View::kOrigin ? invariant::kOriginImage
                                                       : invariant::kSnapshotImage;
   bool held = true;
   std::vector<std::pair<sector_t, std::optional<Stamp>>> observed_all;
+  std::vector<uint8_t> data(size_t{c} << kSectorShift);  // one chunk, read after read
   for (chunk_t chunk : chunks) {
     const sector_t first = chunk * c;
     if (first >= device_sectors) continue;
     const uint32_t count = static_cast<uint32_t>(std::min<sector_t>(c, device_sectors - first));
-    int error = 0;
-    const uint64_t submit_seq = model_.NextSeq();
-    std::vector<uint8_t> data = world.ReadThroughTarget(view, first, count, &error);
-    const uint64_t complete_seq = model_.NextSeq();
+    // The read and the model's word on each sector, from the memo where the world says the
+    // read gives what it gave before.
+    ViewsMemo::Chunk* memo_chunk = nullptr;
+    bool known = false;
+    if (memo != nullptr) {
+      auto [it, added] = memo->chunk_reads[v].try_emplace(chunk);
+      memo_chunk = &it->second;
+      if (added) {
+        memo_chunk->stable = world.ReadIsStable(view, first, count);
+      } else {
+        known = memo_chunk->stable;
+      }
+    }
+    ChunkRead read;
+    if (known) {
+      read = memo_chunk->read;
+    } else {
+      const uint64_t submit_seq = model_unchanged ? 0 : model_.NextSeq();
+      read.error = world.ReadThroughTarget(view, first, count, data.data());
+      const uint64_t complete_seq = model_unchanged ? 0 : model_.NextSeq();
+      read.bad_sector = count;
+      for (uint32_t i = 0; i < count && read.error == 0; ++i) {
+        const sector_t sector = first + i;
+        std::optional<Stamp> observed = stamps_.Decode(data.data() + (size_t{i} << kSectorShift));
+        const SectorHistory& history = model_view.History(sector);
+        const bool ok = after_crash
+                            ? history.AcceptableAfterCrash(sector, observed)
+                            : history.AcceptableRead(sector, observed, submit_seq, complete_seq);
+        if (!ok) {
+          read.bad_sector = i;
+          read.bad_observed = observed;
+          break;
+        }
+        if (after_crash && !model_unchanged) observed_all.emplace_back(sector, observed);
+      }
+      if (memo_chunk != nullptr && memo_chunk->stable) memo_chunk->read = read;
+    }
     const bool is_mapped = view == View::kSnapshot && table.contains(chunk);
     std::string_view name =
         is_mapped && !model_.merged() ? invariant::kExceptionDataIntact : fallback;
@@ -178,36 +225,27 @@ void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
     if (view == View::kSnapshot && after_crash && model_.saw_invalid()) {
       name = invariant::kValidFlagSticky;
     }
-    if (error != 0 && settings.eio_faults_on) continue;  // a latent error or a failed medium
-    if (error != 0) {
+    if (read.error != 0 && settings.eio_faults_on) continue;  // a latent error or failed medium
+    if (read.error != 0) {
       held = false;
       verdicts_.Tally(name, false);
-      verdicts_.AddFinding(name, "the read succeeds", ErrorText(error),
+      verdicts_.AddFinding(name, "the read succeeds", ErrorText(read.error),
                            absl::StrFormat("Reading %s chunk %u after %s failed.", ViewName(view),
                                            chunk, after_crash ? "recovery" : "a drain"));
       break;
     }
-    for (uint32_t i = 0; i < count; ++i) {
-      const sector_t sector = first + i;
-      std::optional<Stamp> observed = stamps_.Decode(data.data() + (size_t{i} << kSectorShift));
-      const SectorHistory& history = model_view.History(sector);
-      const bool ok = after_crash
-                          ? history.AcceptableAfterCrash(sector, observed)
-                          : history.AcceptableRead(sector, observed, submit_seq, complete_seq);
-      if (!ok) {
-        held = false;
-        verdicts_.AddFinding(
-            name, history.Describe(sector, after_crash), StampText(observed),
-            absl::StrFormat(
-                "Sector %u (chunk %u%s) of the %s read back %s%s.", sector, chunk,
-                is_mapped ? absl::StrFormat(", mapped to COW chunk %u", table.at(chunk))
-                          : std::string(", not mapped"),
-                model_.merged() ? "merging snapshot" : ViewName(view),
-                after_crash ? "after recovery from crash point " : "at a quiescent point",
-                after_crash ? settings.last_crash_point : std::string_view()));
-        break;
-      }
-      if (after_crash) observed_all.emplace_back(sector, observed);
+    if (read.bad_sector < count) {
+      held = false;
+      const sector_t sector = first + read.bad_sector;
+      verdicts_.AddFinding(
+          name, model_view.History(sector).Describe(sector, after_crash),
+          StampText(read.bad_observed),
+          absl::StrFormat("Sector %u (chunk %u%s) of the %s read back %s%s.", sector, chunk,
+                          is_mapped ? absl::StrFormat(", mapped to COW chunk %u", table.at(chunk))
+                                    : std::string(", not mapped"),
+                          model_.merged() ? "merging snapshot" : ViewName(view),
+                          after_crash ? "after recovery from crash point " : "at a quiescent point",
+                          after_crash ? settings.last_crash_point : std::string_view()));
     }
     if (name != fallback) verdicts_.Tally(name, held);
     if (!held) break;

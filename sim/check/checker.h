@@ -12,11 +12,14 @@
 #define SNAPSIM_SIM_CHECK_CHECKER_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "core/inspect.h"
 #include "sim/check/model.h"
 #include "sim/check/verdicts.h"
@@ -28,14 +31,16 @@ namespace snapsim {
 class CheckedWorld {
  public:
   virtual ~CheckedWorld() = default;
-  // Reads [sector, +count) of a view through the target as a user would and returns once the
-  // read completed; `error` is 0 or -errno.
-  virtual std::vector<uint8_t> ReadThroughTarget(View view, sector_t sector, uint32_t count,
-                                                 int* error) = 0;
+  // Reads [sector, +count) of a view through the target as a user would into `out` (count
+  // sectors) and returns once the read completed: 0 or -errno.
+  virtual int ReadThroughTarget(View view, sector_t sector, uint32_t count, uint8_t* out) = 0;
   // The origin device's current content of one sector (what a read of the medium returns).
   virtual void ReadOriginMedium(sector_t sector, uint8_t* out) = 0;
   // The target's own word on the snapshot (its status line says Invalid when false).
   virtual bool TargetValid() const = 0;
+  // The read ReadThroughTarget(view, sector, count) would do returns the same result (bytes and
+  // error) in every later views' check (Checker::KeepViewsAcrossStates). Default: never.
+  virtual bool ReadIsStable(View view, sector_t sector, uint32_t count) const { return false; }
 };
 
 // Facts of the run the checks depend on.
@@ -48,6 +53,10 @@ struct CheckSettings {
   std::string_view last_crash_point;  // for messages; the run's, valid while a check runs
   // False for a further snapshot's checks: the origin view is the first snapshot's to check.
   bool check_origin_view = true;
+  // An explorer's scratch check of a crash state: nothing reads the model after the checks, so
+  // the views' checks after the crash leave it as it is (no rebase on what they read, no
+  // sequence numbers taken), and a later crash state can be checked against the same model.
+  bool model_ends_with_check = false;
 };
 
 class Checker {
@@ -64,6 +73,11 @@ class Checker {
   // origin (unless merging) and checks each sector. `report` is the table CheckTable saw.
   void CheckViews(CheckedWorld& world, const InspectReport& report, bool after_crash,
                   const CheckSettings& settings);
+  // From now on every CheckViews comes after a crash with model_ends_with_check, this model and
+  // this table (the explorer's crash states that share a recovery): keep what a check computes
+  // that does not depend on the bytes read (the chunks to read), and the outcome of every read
+  // the world calls stable, instead of computing them again.
+  void KeepViewsAcrossStates();
   // After a merge completed: the origin medium itself holds the snapshot image.
   void CheckMergedOrigin(CheckedWorld& world, const CheckSettings& settings);
 
@@ -78,6 +92,24 @@ class Checker {
                      std::optional<uint64_t> invalid_seq, const CheckSettings& settings);
 
  private:
+  // One chunk read of a views' check after a crash: the read's error, else the first sector
+  // the model does not accept (count: none) and what it held.
+  struct ChunkRead {
+    int error = 0;
+    uint32_t bad_sector = 0;
+    std::optional<Stamp> bad_observed;
+  };
+  // KeepViewsAcrossStates: per view (index: View), the chunks to read, and per chunk whether
+  // the world calls its read stable and, if so, what it gave.
+  struct ViewsMemo {
+    struct Chunk {
+      bool stable = false;
+      ChunkRead read;  // when stable
+    };
+    std::optional<absl::btree_set<chunk_t>> chunks[2];
+    absl::flat_hash_map<chunk_t, Chunk> chunk_reads[2];  // lookups only, never iterated
+  };
+
   void CheckView(CheckedWorld& world, View view, bool after_crash,
                  const absl::btree_set<chunk_t>& extra_chunks, const SnapshotTable& table,
                  const CheckSettings& settings);
@@ -85,6 +117,7 @@ class Checker {
   Model& model_;
   Verdicts& verdicts_;
   StampDecoder stamps_;
+  std::unique_ptr<ViewsMemo> views_memo_;  // KeepViewsAcrossStates
 };
 
 // A sector's content as a person reads it in a finding.

@@ -33,10 +33,36 @@ void Verdicts::AddFinding(std::string_view invariant, std::string expected, std:
 }
 
 void Verdicts::MergeCounts(const VerdictCounts& counts) {
+  // Both maps are sorted by name: one pass, each name found from where the last one was.
+  auto at = counts_.begin();
   for (const auto& [name, verdict] : counts) {
-    counts_[name].checked += verdict.checked;
-    counts_[name].failed += verdict.failed;
+    while (at != counts_.end() && at->first < name) ++at;
+    if (at == counts_.end() || at->first != name) at = counts_.emplace_hint(at, name, Verdict{});
+    at->second.checked += verdict.checked;
+    at->second.failed += verdict.failed;
   }
+}
+
+void Verdicts::RestoreFrom(const Verdicts& earlier) {
+  // Assigned in place: the names tallied since are usually the same, so nothing is allocated.
+  auto from = earlier.counts_.begin();
+  for (auto at = counts_.begin(); at != counts_.end();) {
+    while (from != earlier.counts_.end() && from->first < at->first) {
+      counts_.emplace_hint(at, from->first, from->second);
+      ++from;
+    }
+    if (from != earlier.counts_.end() && from->first == at->first) {
+      at->second = from->second;
+      ++from;
+      ++at;
+    } else {
+      at = counts_.erase(at);
+    }
+  }
+  for (; from != earlier.counts_.end(); ++from) counts_.emplace_hint(counts_.end(), *from);
+  findings_ = earlier.findings_;
+  stop_requested_ = earlier.stop_requested_;
+  snapshot_ = earlier.snapshot_;
 }
 
 }  // namespace snapsim

@@ -32,6 +32,9 @@ class Verdicts {
                   std::string detail);
   // Adds another run's counts (the explorer's scratch runs).
   void MergeCounts(const VerdictCounts& counts);
+  // Counts, findings and the stop request become `earlier`'s again (the explorer checks the
+  // next crash state from a checkpoint); the way findings are announced stays this one's.
+  void RestoreFrom(const Verdicts& earlier);
 
   // Several snapshots: findings added from now on are about snapshot `index` (Finding::snapshot).
   void set_snapshot(uint32_t index) { snapshot_ = index; }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/run/explore.h"
 
+#include <algorithm>
 #include <iterator>
 #include <vector>
 
@@ -17,20 +18,27 @@ namespace snapsim {
 namespace {
 
 // The bytes a crash state leaves on the sectors the non-durable writes touch, hashed 8 bytes at a
-// time: equal keys (with equal write lists) mean equal images, up to a 2^-64 collision per pair.
+// time in four independent lanes (so the multiplies overlap): equal keys (with equal write lists)
+// mean equal images, up to a 2^-64 collision per pair.
 uint64_t ImageKey(const PageStore& image, const std::vector<CachedWrite>& writes, uint64_t seed) {
-  uint64_t hash = seed;
-  uint64_t words[kSectorSize / sizeof(uint64_t)];
+  constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
+  constexpr uint32_t kBufferSectors = 8;
+  uint64_t lanes[4] = {seed, ~seed, seed ^ 0x5851f42d4c957f2dULL, seed ^ 0x14057b7ef767814fULL};
+  uint64_t words[kBufferSectors * kSectorSize / sizeof(uint64_t)];
   for (const CachedWrite& w : writes) {
-    for (uint32_t i = 0; i < w.sector_count; ++i) {
-      image.Read(w.sector + i, 1, reinterpret_cast<uint8_t*>(words));
-      for (uint64_t word : words) {
-        hash = (hash ^ word) * 0x9e3779b97f4a7c15ULL;
-        hash ^= hash >> 31;
+    for (uint32_t done = 0; done < w.sector_count;) {
+      const uint32_t n = std::min(kBufferSectors, w.sector_count - done);
+      image.Read(w.sector + done, n, reinterpret_cast<uint8_t*>(words));
+      for (size_t i = 0; i < n * kSectorSize / sizeof(uint64_t); i += 4) {
+        for (size_t lane = 0; lane < 4; ++lane) {
+          uint64_t h = (lanes[lane] ^ words[i + lane]) * kMultiplier;
+          lanes[lane] = h ^ (h >> 31);
+        }
       }
+      done += n;
     }
   }
-  return Mix64(hash);
+  return Mix64(lanes[0] ^ Mix64(lanes[1] ^ Mix64(lanes[2] ^ Mix64(lanes[3]))));
 }
 
 // Per device, so that equal bytes on two devices hash apart: the origin's, then each COW's.
@@ -98,6 +106,7 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
   run_options.replay_prefix = options.replay_prefix;
   run_options.crash_at_completion = point;
   run_options.check_reads = options.check_reads;
+  run_options.reuse_recovery = options.incremental;
   run_options.on_crash_point = [&](CrashPointContext& context) {
     result.reached = true;
     // The devices' choices: the origin's, then each COW's, as CrashImages lists them.
@@ -163,12 +172,14 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
       CrashImages crash{std::move(images[0]), {}};
       for (size_t d = 1; d < images.size(); ++d) crash.cows.push_back(std::move(images[d]));
       std::vector<Finding> found = context.check(std::move(crash));
+      if (options.on_state_checked) options.on_state_checked(point, i, found);
       for (Finding& f : found) {
         f.crash_point = absl::StrCat(context.crash_point, ", crash state ", i);
         f.replay_command = ReplayCommandOf(options, point, i);
         AddIfNewInvariant(std::move(f), result.findings);
       }
     }
+    result.states_recovered = *context.states_recovered;
   };
   RunResult run = RunSteps(scenario, options.seed, steps, run_options);
   result.verdicts = std::move(run.verdicts);
@@ -198,6 +209,7 @@ bool AddPoint(const PointResult& point, const ExploreOptions& options, ExploreRe
   total.states_enumerated += point.states_enumerated;
   total.states_pruned += point.states_pruned;
   total.states_checked += point.states_checked;
+  total.states_recovered += point.states_recovered;
   for (const Finding& f : point.findings) AddIfNewInvariant(f, total.findings);
   if (options.log_out != nullptr) {
     *options.log_out << absl::StrFormat("crash point %u: %u states checked so far, %u pruned\n",
@@ -229,6 +241,7 @@ void to_json(nlohmann::json& j, const PointResult& p) {
        {"states_enumerated", p.states_enumerated},
        {"states_pruned", p.states_pruned},
        {"states_checked", p.states_checked},
+       {"states_recovered", p.states_recovered},
        {"verdicts", p.verdicts},
        {"findings", p.findings}};
 }
@@ -243,6 +256,7 @@ void from_json(const nlohmann::json& j, PointResult& p) {
   j.at("states_enumerated").get_to(p.states_enumerated);
   j.at("states_pruned").get_to(p.states_pruned);
   j.at("states_checked").get_to(p.states_checked);
+  j.at("states_recovered").get_to(p.states_recovered);
   j.at("verdicts").get_to(p.verdicts);
   j.at("findings").get_to(p.findings);
 }

@@ -22,6 +22,7 @@
 #define SNAPSIM_SIM_RUN_EXPLORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -49,6 +50,14 @@ struct ExploreOptions {
   bool prune = true;  // skip states equal to one already checked
   // How each crash state's checks read (sim/run/run.h); kThroughTarget is the slow reference.
   CheckReads check_reads = CheckReads::kDirect;
+  // A state whose metadata bytes equal those of the last state recovered from scratch at its
+  // point reuses that recovery and checks only the views again (RunOptions::reuse_recovery).
+  // False: every state recovers from scratch (the reference the tests compare with).
+  bool incremental = true;
+  // TEST ONLY: called with every checked (not pruned) state's findings, as the check returned
+  // them (before the explorer names the state in them).
+  std::function<void(uint32_t point, uint64_t state, const std::vector<Finding>& findings)>
+      on_state_checked;
   // Replay of one finding: explore crash point `only_point` alone (the bound is ignored), and
   // of its states only `only_state` (unpruned). 0 / nullopt: every point up to the bound, every
   // state. The state index counts the point's enumeration, so tears and max_states_per_point
@@ -71,6 +80,9 @@ struct ExploreResult {
   uint64_t states_enumerated = 0;
   uint64_t states_pruned = 0;
   uint64_t states_checked = 0;
+  // Of the states checked, those recovered from scratch; the others reused the recovery of a
+  // state with the same metadata bytes (ExploreOptions::incremental).
+  uint64_t states_recovered = 0;
   VerdictCounts verdicts;
   std::vector<Finding> findings;  // one per invariant, first crash point that shows it
 
@@ -92,6 +104,7 @@ struct PointResult {
   uint64_t states_enumerated = 0;
   uint64_t states_pruned = 0;
   uint64_t states_checked = 0;
+  uint64_t states_recovered = 0;
   VerdictCounts verdicts;         // of the whole replay, as Explore adds them
   std::vector<Finding> findings;  // one per invariant, the first state that shows it
 };

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "sim/check/area_writes.h"
@@ -59,12 +60,18 @@ struct CrashPointContext {
   const SimDevice* origin = nullptr;
   std::vector<const SimDevice*> cows;  // as CrashImages::cows
   std::function<std::vector<Finding>(CrashImages images)> check;
+  // How many of the states `check` was given it recovered from scratch; the others reused an
+  // earlier state's recovery (RunOptions::reuse_recovery).
+  const uint64_t* states_recovered = nullptr;
 };
 
 class Simulation : private CheckedWorld {
  public:
   // Events a drain may run before the world counts as stuck (liveness).
   static constexpr uint64_t kMaxDrainEvents = uint64_t{1} << 26;
+  // Recovered scratch checks a crash point keeps for reuse (RunOptions::reuse_recovery): the
+  // states of a point cycle through a few metadata choices.
+  static constexpr size_t kMaxReusableRecoveries = 8;
 
   Simulation(const Scenario& scenario, uint64_t seed, const RunOptions& options);
   ~Simulation() override;
@@ -150,7 +157,37 @@ class Simulation : private CheckedWorld {
   void HandleCrash(const std::string& point);
   void RecoverFromCrash();
   std::vector<Finding> CheckCrashState(CrashImages images);
+  // What a scratch check keeps to check further crash states with the same metadata bytes
+  // (RunOptions::reuse_recovery): the sectors its recovery and table checks read, and the state
+  // of the checks just before the views.
+  struct ViewsCheckpoint {
+    absl::btree_set<sector_t> origin_reads;
+    absl::btree_set<sector_t> cow_reads;
+    // The sectors a non-durable write of the crash point touches, origin's and COW's: the only
+    // ones where two crash states of the point differ.
+    absl::btree_set<sector_t> origin_volatile;
+    absl::btree_set<sector_t> cow_volatile;
+    std::optional<InspectReport> report;  // set once kept
+    uint64_t model_seq = 0;               // the views' checks leave the model alone
+    bool saw_invalid = false;             // but the end of a recovery may clear this mark
+    std::optional<Verdicts> verdicts;
+  };
+  // In a scratch check: record the sectors recovery reads, to keep a ViewsCheckpoint; the
+  // sectors this run's crash point may leave either way are given.
+  void StartRecordingReads(const absl::btree_set<sector_t>& origin_volatile,
+                           const absl::btree_set<sector_t>& cow_volatile);
+  // In a scratch check, before the views are checked: keep a checkpoint if a later state may
+  // reuse this recovery (nothing written, nothing in flight, reads direct, one snapshot).
+  void KeepViewsCheckpoint(const InspectReport& report);
+  // The images hold the checkpoint's bytes on every sector its recovery read.
+  bool SameMetadata(const CrashImages& images) const;
+  // Checks the views again on `images`, from the checkpoint. REQUIRES: SameMetadata(images).
+  std::vector<Finding> RecheckViews(CrashImages images);
   void CheckImages(bool after_crash);
+  // CheckImages after the tables: every snapshot's views (and the further snapshots' tables).
+  void CheckViewsOfEverySnapshot(const InspectReport& report, bool after_crash);
+  // The end of RecoverFromCrash, once the checks ran.
+  void FinishRecovery();
   CheckSettings Settings() const;
   CheckSettings SettingsOf(size_t index);
   // After a recovery: a further snapshot whose header never became durable is made anew from
@@ -158,20 +195,22 @@ class Simulation : private CheckedWorld {
   void ForgetFurtherSnapshotsNeverDurable();
 
   // CheckedWorld: the reads the checker asks for.
-  std::vector<uint8_t> ReadThroughTarget(View view, sector_t sector, uint32_t count,
-                                         int* error) override;
+  int ReadThroughTarget(View view, sector_t sector, uint32_t count, uint8_t* out) override;
   void ReadOriginMedium(sector_t sector, uint8_t* out) override;
   // A check read of the origin (kOrigin) or of snapshot `index`, once it completed.
-  std::vector<uint8_t> ReadThrough(View view, size_t index, sector_t sector, uint32_t count,
-                                   int* error);
+  int ReadThrough(View view, size_t index, sector_t sector, uint32_t count, uint8_t* out);
   // A scratch check with options_.check_reads kDirect, and this read returns what the devices
   // hold: nothing in flight on any device or target, every target a plain snapshot (no merge),
   // quiet faults, and a snapshot read is one piece of one chunk.
   bool CanReadDirectly(View view, size_t index, sector_t sector, uint32_t count) const;
+  // The world part of CanReadDirectly: a scratch check reading directly, quiet faults, nothing in
+  // flight anywhere, every target a plain snapshot.
+  bool WorldAllowsDirectReads() const;
   // The read CheckReads::kDirect describes.
-  std::vector<uint8_t> ReadDirectly(View view, size_t index, sector_t sector, uint32_t count,
-                                    int* error);
+  int ReadDirectly(View view, size_t index, sector_t sector, uint32_t count, uint8_t* out);
   bool TargetValid() const override;
+  // With a kept ViewsCheckpoint: the read is direct and touches no volatile sector.
+  bool ReadIsStable(View view, sector_t sector, uint32_t count) const override;
 
   // Runs `action`; a crash is handled (power cut, recovery, checks), a stuck world or a failed
   // assertion becomes its finding.
@@ -201,6 +240,15 @@ class Simulation : private CheckedWorld {
   std::unique_ptr<World> world_;  // its devices point at the observers: destroyed first
   CrashTriggers triggers_;
   uint32_t chunk_sectors_ = 0;
+
+  // Explorer (RunOptions::reuse_recovery): in a scratch check, the sectors its recovery read
+  // while recording, and the checkpoint kept for later states; in the run, the last scratch
+  // check of this crash point that kept one.
+  std::unique_ptr<ViewsCheckpoint> views_checkpoint_;
+  std::vector<std::unique_ptr<Simulation>> reusable_scratches_;  // the last used first
+  // In the run at its crash point: ViewsCheckpoint's volatile sectors, once computed.
+  std::optional<std::pair<absl::btree_set<sector_t>, absl::btree_set<sector_t>>> volatile_sectors_;
+  uint64_t states_recovered_ = 0;  // crash states checked by a new scratch check
 
   std::map<uint64_t, std::unique_ptr<UserBio>> user_bios_;  // by id, in flight
   uint64_t next_user_bio_ = 1;

@@ -2,6 +2,9 @@
 //
 // Simulation, part two: the crash (a power cut at the armed trigger), the recovery that follows
 // as after a reboot, and the checks, which the checker runs on reads this file serves.
+#include <algorithm>
+#include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,10 +20,9 @@ namespace snapsim {
 class Simulation::FurtherSnapshotReads : public CheckedWorld {
  public:
   FurtherSnapshotReads(Simulation& run, size_t index) : run_(run), index_(index) {}
-  std::vector<uint8_t> ReadThroughTarget(View view, sector_t sector, uint32_t count,
-                                         int* error) override {
+  int ReadThroughTarget(View view, sector_t sector, uint32_t count, uint8_t* out) override {
     SNAPSIM_ASSERT(view == View::kSnapshot && "a further snapshot's checks read the snapshot");
-    return run_.ReadThrough(View::kSnapshot, index_, sector, count, error);
+    return run_.ReadThrough(View::kSnapshot, index_, sector, count, out);
   }
   void ReadOriginMedium(sector_t sector, uint8_t* out) override {
     run_.ReadOriginMedium(sector, out);
@@ -98,6 +100,7 @@ void Simulation::HandleCrash(const std::string& point) {
       context.cows.push_back(&world_->cow_device(index));
     }
     context.check = [this](CrashImages images) { return CheckCrashState(std::move(images)); };
+    context.states_recovered = &states_recovered_;
     options_.on_crash_point(context);
     stop_ = true;
     return;
@@ -141,6 +144,10 @@ void Simulation::RecoverFromCrash() {
   ++recoveries_;
   ++crash_states_checked_;
   CheckImages(/*after_crash=*/true);
+  FinishRecovery();
+}
+
+void Simulation::FinishRecovery() {
   // A snapshot that came back valid with the right data starts afresh.
   if (verdicts_.findings().empty() && target().valid()) model_.ClearSawInvalid();
   for (size_t index = 1; index < world_->snapshot_count(); ++index) {
@@ -155,30 +162,143 @@ void Simulation::RecoverFromCrash() {
 }
 
 std::vector<Finding> Simulation::CheckCrashState(CrashImages images) {
+  ++crash_states_checked_;
+  for (auto it = reusable_scratches_.begin(); it != reusable_scratches_.end(); ++it) {
+    if (!(*it)->SameMetadata(images)) continue;
+    std::rotate(reusable_scratches_.begin(), it, it + 1);  // the last used first
+    Simulation& reused = *reusable_scratches_.front();
+    std::vector<Finding> found = reused.RecheckViews(std::move(images));
+    verdicts_.MergeCounts(reused.verdicts_.counts());
+    return found;
+  }
+  ++states_recovered_;
   // A scratch simulation with this one's model and scenario, recovering from the given images.
   RunOptions scratch_options;
   scratch_options.replay_prefix = options_.replay_prefix;
   scratch_options.replay_prefix_is_complete = options_.replay_prefix_is_complete;
   scratch_options.check_reads = options_.check_reads;
-  Simulation scratch(scenario_, seed_, scratch_options, /*scratch=*/true);
-  scratch.model_ = model_;
-  scratch.checker_.ShareStampMemoWith(checker_);
+  scratch_options.reuse_recovery = options_.reuse_recovery;
+  std::unique_ptr<Simulation> scratch(
+      new Simulation(scenario_, seed_, scratch_options, /*scratch=*/true));
+  scratch->model_ = model_;
+  scratch->checker_.ShareStampMemoWith(checker_);
   // So findings know whether beyond-contract faults fired.
-  scratch.world_->probes().Merge(world_->probes());
-  scratch.invalid_seq_ = invalid_seq_;
-  scratch.crashes_ = crashes_;
-  scratch.last_crash_point_ = last_crash_point_;
+  scratch->world_->probes().Merge(world_->probes());
+  scratch->invalid_seq_ = invalid_seq_;
+  scratch->crashes_ = crashes_;
+  scratch->last_crash_point_ = last_crash_point_;
   for (size_t index = 1; index < world_->snapshot_count(); ++index) {
-    scratch.further(index).model = further(index).model;
-    scratch.further(index).checker.ShareStampMemoWith(further(index).checker);
-    scratch.further(index).invalid_seq = further(index).invalid_seq;
+    scratch->further(index).model = further(index).model;
+    scratch->further(index).checker.ShareStampMemoWith(further(index).checker);
+    scratch->further(index).invalid_seq = further(index).invalid_seq;
   }
-  scratch.BuildWorld(std::move(images));
-  scratch.world_->CopyWhichSnapshotsExist(*world_);
-  scratch.RecoverFromCrash();
-  ++crash_states_checked_;
-  verdicts_.MergeCounts(scratch.verdicts_.counts());
-  return scratch.verdicts_.findings();
+  scratch->BuildWorld(std::move(images));
+  scratch->world_->CopyWhichSnapshotsExist(*world_);
+  if (options_.reuse_recovery && world_->snapshot_count() == 1) {
+    if (!volatile_sectors_) {
+      auto touched = [](const SimDevice& device) {
+        absl::btree_set<sector_t> sectors;
+        for (const CachedWrite& w : device.NonDurableWrites()) {
+          for (uint32_t i = 0; i < w.sector_count; ++i) sectors.insert(w.sector + i);
+        }
+        return sectors;
+      };
+      volatile_sectors_.emplace(touched(world_->origin_device()), touched(world_->cow_device()));
+    }
+    scratch->StartRecordingReads(volatile_sectors_->first, volatile_sectors_->second);
+  }
+  scratch->RecoverFromCrash();
+  verdicts_.MergeCounts(scratch->verdicts_.counts());
+  std::vector<Finding> found = scratch->verdicts_.findings();
+  if (scratch->views_checkpoint_ != nullptr && scratch->views_checkpoint_->report) {
+    if (reusable_scratches_.size() == kMaxReusableRecoveries) reusable_scratches_.pop_back();
+    reusable_scratches_.insert(reusable_scratches_.begin(), std::move(scratch));
+  }
+  return found;
+}
+
+void Simulation::StartRecordingReads(const absl::btree_set<sector_t>& origin_volatile,
+                                     const absl::btree_set<sector_t>& cow_volatile) {
+  SNAPSIM_ASSERT(scratch_ && world_->snapshot_count() == 1);
+  views_checkpoint_ = std::make_unique<ViewsCheckpoint>();
+  views_checkpoint_->origin_volatile = origin_volatile;
+  views_checkpoint_->cow_volatile = cow_volatile;
+  world_->RecordReadsInto(&views_checkpoint_->origin_reads, &views_checkpoint_->cow_reads);
+}
+
+void Simulation::KeepViewsCheckpoint(const InspectReport& report) {
+  if (views_checkpoint_ == nullptr) return;
+  world_->RecordReadsInto(nullptr, nullptr);
+  // The views' checks must read straight from the devices (CanReadDirectly) and change nothing
+  // but the model and the verdicts, which the checkpoint keeps; what recovery did must depend on
+  // the bytes it read alone: nothing written, nothing in flight, no merge.
+  const bool reusable = WorldAllowsDirectReads() && !resume_pending_ &&
+                        world_->origin_device().writes_submitted() == 0 &&
+                        world_->cow_device().writes_submitted() == 0;
+  if (!reusable) {
+    views_checkpoint_.reset();
+    return;
+  }
+  views_checkpoint_->report = report;
+  views_checkpoint_->model_seq = model_.seq();
+  views_checkpoint_->saw_invalid = model_.saw_invalid();
+  views_checkpoint_->verdicts = verdicts_;
+  checker_.KeepViewsAcrossStates();
+}
+
+bool Simulation::ReadIsStable(View view, sector_t sector, uint32_t count) const {
+  if (views_checkpoint_ == nullptr || !views_checkpoint_->report) return false;
+  if (!CanReadDirectly(view, 0, sector, count)) return false;
+  const absl::btree_set<sector_t>* volatile_sectors = &views_checkpoint_->origin_volatile;
+  sector_t at = sector;
+  if (view == View::kSnapshot) {  // as ReadDirectly maps it
+    const SnapshotTarget& snapshot = *world_->target();
+    if (!snapshot.valid()) return true;  // fails with EIO in every state
+    const uint32_t c = snapshot.chunk_size();
+    if (std::optional<chunk_t> cow_chunk = snapshot.CompletedException(sector / c)) {
+      volatile_sectors = &views_checkpoint_->cow_volatile;
+      at = *cow_chunk * c;
+    }
+  }
+  auto it = volatile_sectors->lower_bound(at);
+  return it == volatile_sectors->end() || *it >= at + count;
+}
+
+bool Simulation::SameMetadata(const CrashImages& images) const {
+  SNAPSIM_ASSERT(views_checkpoint_ != nullptr && images.cows.size() == 1);
+  uint8_t now[kSectorSize];
+  uint8_t then[kSectorSize];
+  auto same = [&](const absl::btree_set<sector_t>& sectors, const PageStore& image,
+                  const SimDevice& device) {
+    for (sector_t sector : sectors) {
+      image.Read(sector, 1, now);
+      device.ReadCurrent(sector, 1, then);  // the checkpoint's bytes: only other sectors change
+      if (std::memcmp(now, then, kSectorSize) != 0) return false;
+    }
+    return true;
+  };
+  return same(views_checkpoint_->cow_reads, images.cows[0], world_->cow_device()) &&
+         same(views_checkpoint_->origin_reads, images.origin, world_->origin_device());
+}
+
+std::vector<Finding> Simulation::RecheckViews(CrashImages images) {
+  SNAPSIM_ASSERT(views_checkpoint_ != nullptr && views_checkpoint_->report);
+  world_->ReplaceDurableImages(std::move(images.origin), std::move(images.cows[0]));
+  // The views' checks left the model as the checkpoint found it (model_ends_with_check); only
+  // the end of the last recovery may have cleared the invalid mark.
+  SNAPSIM_ASSERT(model_.seq() == views_checkpoint_->model_seq);
+  if (views_checkpoint_->saw_invalid) model_.SawInvalid();
+  verdicts_.RestoreFrom(*views_checkpoint_->verdicts);
+  world_->UseQuietFaults(true);
+  triggers_.set_checking(true);
+  const uint64_t events = world_->scheduler().events_run();
+  CheckViewsOfEverySnapshot(*views_checkpoint_->report, /*after_crash=*/true);
+  // Direct reads run no event: the world is as the checkpoint left it for the next state.
+  SNAPSIM_ASSERT(world_->scheduler().events_run() == events);
+  SNAPSIM_ASSERT(model_.seq() == views_checkpoint_->model_seq);
+  triggers_.set_checking(false);
+  FinishRecovery();
+  return verdicts_.findings();
 }
 
 void Simulation::ForgetFurtherSnapshotsNeverDurable() {
@@ -208,6 +328,7 @@ CheckSettings Simulation::Settings() const {
   settings.origin_sectors = scenario_.geometry.origin_sectors;
   settings.eio_faults_on = world_->EioFaultsOn();
   settings.last_crash_point = last_crash_point_;
+  settings.model_ends_with_check = scratch_;
   return settings;
 }
 
@@ -219,11 +340,18 @@ void Simulation::CheckImages(bool after_crash) {
   const CheckSettings settings = Settings();
   InspectReport report = InspectCow(world_->cow());
   checker_.CheckTable(report, after_crash, target().valid(), settings);
+  if (after_crash) KeepViewsCheckpoint(report);
   if (resume_pending_) {
     resume_pending_ = false;
     target().Resume();
   }
-  checker_.CheckViews(*this, report, after_crash, settings);
+  CheckViewsOfEverySnapshot(report, after_crash);
+  triggers_.set_checking(false);
+  world_->UseQuietFaults(was_quiet);
+}
+
+void Simulation::CheckViewsOfEverySnapshot(const InspectReport& report, bool after_crash) {
+  checker_.CheckViews(*this, report, after_crash, Settings());
   for (size_t index = 1; index < world_->snapshot_count() && !verdicts_.stop_requested(); ++index) {
     if (!FurtherActive(index)) continue;
     const CheckSettings further_settings = SettingsOf(index);
@@ -235,29 +363,26 @@ void Simulation::CheckImages(bool after_crash) {
       f.checker.CheckViews(reads, further_report, after_crash, further_settings);
     });
   }
-  triggers_.set_checking(false);
-  world_->UseQuietFaults(was_quiet);
 }
 
-std::vector<uint8_t> Simulation::ReadThroughTarget(View view, sector_t sector, uint32_t count,
-                                                   int* error) {
-  return ReadThrough(view, 0, sector, count, error);
+int Simulation::ReadThroughTarget(View view, sector_t sector, uint32_t count, uint8_t* out) {
+  return ReadThrough(view, 0, sector, count, out);
 }
 
-std::vector<uint8_t> Simulation::ReadThrough(View view, size_t index, sector_t sector,
-                                             uint32_t count, int* error) {
+int Simulation::ReadThrough(View view, size_t index, sector_t sector, uint32_t count,
+                            uint8_t* out) {
   if (CanReadDirectly(view, index, sector, count)) {
-    return ReadDirectly(view, index, sector, count, error);
+    return ReadDirectly(view, index, sector, count, out);
   }
-  std::vector<uint8_t> buffer(size_t{count} << kSectorShift);
+  int error = 0;
   bool done = false;
   Bio bio;
   bio.op = BioOp::kRead;
   bio.sector = sector;
   bio.sector_count = count;
-  bio.data = buffer.data();
-  bio.end_io = [&done, error](int e) {
-    *error = e;
+  bio.data = out;
+  bio.end_io = [&done, &error](int e) {
+    error = e;
     done = true;
   };
   if (view == View::kOrigin) {
@@ -266,17 +391,13 @@ std::vector<uint8_t> Simulation::ReadThrough(View view, size_t index, sector_t s
     world_->target(index)->SubmitSnapshot(std::move(bio));
   }
   WaitFor("check read", [&done] { return done; });
-  return buffer;
+  return error;
 }
 
 bool Simulation::CanReadDirectly(View view, size_t index, sector_t sector, uint32_t count) const {
-  if (!scratch_ || options_.check_reads != CheckReads::kDirect || !world_->quiet()) return false;
-  if (world_->TargetsInFlight() != 0 || world_->origin_device().in_flight() != 0) return false;
-  for (size_t i = 0; i < world_->snapshot_count(); ++i) {
-    const SnapshotTarget* t = world_->target(i);
-    if (t != nullptr && t->kind() != TargetKind::kSnapshot) return false;
-    if (world_->cow_device(i).in_flight() != 0) return false;
-  }
+  // A kept checkpoint found the world so (KeepViewsCheckpoint), and nothing changes it since.
+  const bool world_allows = views_checkpoint_ != nullptr && views_checkpoint_->report;
+  if (!world_allows && !WorldAllowsDirectReads()) return false;
   if (view == View::kOrigin) return true;
   // One piece of one chunk, as the target would map it (a COW whose header has another chunk
   // size than the scenario's splits the read: through the target then).
@@ -284,17 +405,24 @@ bool Simulation::CanReadDirectly(View view, size_t index, sector_t sector, uint3
   return sector % c == 0 && count <= c;
 }
 
-std::vector<uint8_t> Simulation::ReadDirectly(View view, size_t index, sector_t sector,
-                                              uint32_t count, int* error) {
-  std::vector<uint8_t> buffer(size_t{count} << kSectorShift);
+bool Simulation::WorldAllowsDirectReads() const {
+  if (!scratch_ || options_.check_reads != CheckReads::kDirect || !world_->quiet()) return false;
+  if (world_->TargetsInFlight() != 0 || world_->origin_device().in_flight() != 0) return false;
+  for (size_t i = 0; i < world_->snapshot_count(); ++i) {
+    const SnapshotTarget* t = world_->target(i);
+    if (t != nullptr && t->kind() != TargetKind::kSnapshot) return false;
+    if (world_->cow_device(i).in_flight() != 0) return false;
+  }
+  return true;
+}
+
+int Simulation::ReadDirectly(View view, size_t index, sector_t sector, uint32_t count,
+                             uint8_t* out) {
   const SimDevice* device = &world_->origin_device();
   sector_t at = sector;
   if (view == View::kSnapshot) {
     const SnapshotTarget& snapshot = *world_->target(index);
-    if (!snapshot.valid()) {  // snapshot_map fails every bio of an invalid snapshot
-      *error = -EIO;
-      return buffer;
-    }
+    if (!snapshot.valid()) return -EIO;  // snapshot_map fails every bio of an invalid snapshot
     const uint32_t c = snapshot.chunk_size();
     SNAPSIM_ASSERT(sector % c == 0 && count <= c);  // CanReadDirectly
     if (std::optional<chunk_t> cow_chunk = snapshot.CompletedException(sector / c)) {
@@ -302,8 +430,7 @@ std::vector<uint8_t> Simulation::ReadDirectly(View view, size_t index, sector_t 
       at = *cow_chunk * c;
     }
   }
-  *error = device->ReadAsQuietRead(at, count, buffer.data());
-  return buffer;
+  return device->ReadAsQuietRead(at, count, out);
 }
 
 void Simulation::ReadOriginMedium(sector_t sector, uint8_t* out) {

@@ -47,6 +47,13 @@ SimDevice::SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& sched
   last_completion_ = scheduler_.now();
 }
 
+void SimDevice::ReplaceDurableImage(PageStore durable) {
+  SNAPSIM_ASSERT(writes_submitted_ == 0 && in_flight_.empty() && cache_.empty() && !crashed_);
+  SNAPSIM_ASSERT(current_.page_count() == 0);   // nothing written over the medium
+  medium_ = DurableMedium(std::move(durable));  // current_ reads through to it: same address
+  SNAPSIM_ASSERT(medium_.size_sectors() == config_.size_sectors);
+}
+
 const DeviceFaults& SimDevice::faults() const {
   return config_.role == DeviceRole::kOrigin ? profile_.origin : profile_.cow;
 }
@@ -113,7 +120,9 @@ void SimDevice::Submit(Bio bio) {
   io.epoch = flushes_submitted_;
   io.target = bio.sector;
   if (bio.preflush) ++flushes_submitted_;
+  if (bio.op == BioOp::kRead) RecordRead(bio.sector, bio.sector_count);
   if (bio.is_write() && bio.sector_count != 0) {
+    ++writes_submitted_;
     if (io.error == 0 && prng_.Chance(profile_.misdirected_write)) {
       const sector_t room = (config_.size_sectors - bio.sector_count) / lbs_sectors;
       io.target = prng_.UintInclusive(0, room) * lbs_sectors;

@@ -125,12 +125,14 @@ class SimDevice : public BlockDevice {
   const DurableMedium& medium() const { return medium_; }
   // Reads the current content directly: no time, no faults. For checkers and exports.
   void ReadCurrent(sector_t sector, uint64_t count, uint8_t* out) const {
+    RecordRead(sector, count);
     current_.Read(sector, count, out);
   }
 
   // What a read of [sector, +count) submitted now would return with no fault injected (quiet
   // faults) and nothing in flight: -EIO on a latent read error, else 0 and the current content.
   int ReadAsQuietRead(sector_t sector, uint32_t count, uint8_t* out) const {
+    RecordRead(sector, count);
     if (medium_.HasLatentError(sector, count)) return -EIO;
     current_.Read(sector, count, out);
     return 0;
@@ -141,6 +143,16 @@ class SimDevice : public BlockDevice {
   size_t in_flight() const { return in_flight_.size(); }
   size_t cached_writes() const { return cache_.size(); }
   uint64_t ios_submitted() const { return next_io_id_ - 1; }
+  // Write bios with data submitted since the device was built (flushes without data not counted).
+  uint64_t writes_submitted() const { return writes_submitted_; }
+
+  // Every sector read from now on (read bios, ReadCurrent, ReadAsQuietRead) is added to `sectors`
+  // until this is called again with null. The explorer learns what a recovery read this way.
+  void RecordReadsInto(absl::btree_set<sector_t>* sectors) { read_log_ = sectors; }
+  // Starts over on `durable`, as if the device had just been built over it.
+  // REQUIRES: no write submitted since the device was built, nothing in flight, not crashed;
+  // durable.size_sectors() == size_sectors(); durable is not an overlay.
+  void ReplaceDurableImage(PageStore durable);
 
  private:
   struct InFlightIo {
@@ -176,6 +188,10 @@ class SimDevice : public BlockDevice {
                    sector_t intended);
   void TraceIo(std::string_view kind, const Bio& bio, uint64_t id, int64_t result,
                std::string_view detail = {});
+  void RecordRead(sector_t sector, uint64_t count) const {
+    if (read_log_ == nullptr) return;
+    for (uint64_t i = 0; i < count; ++i) read_log_->insert(sector + i);
+  }
 
   SimDeviceConfig config_;
   Scheduler& scheduler_;
@@ -191,6 +207,8 @@ class SimDevice : public BlockDevice {
   std::vector<AppliedFault> applied_faults_;
 
   uint64_t next_io_id_ = 1;
+  uint64_t writes_submitted_ = 0;
+  absl::btree_set<sector_t>* read_log_ = nullptr;  // RecordReadsInto
   uint64_t writes_completed_ = 0;
   uint64_t flushes_submitted_ = 0;
   SimTime last_completion_ = 0;  // latest completion time scheduled (FIFO clamp)
