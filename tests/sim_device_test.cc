@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -310,6 +311,55 @@ TEST(SimDevice, CrashImageChangesNothing) {
   EXPECT_TRUE(IsZero(cow.durable_image(), 0));
   EXPECT_EQ(cow.NonDurableWrites().size(), 1u);
   EXPECT_FALSE(cow.crashed());
+}
+
+// The explorer rebuilds each crash state from the last one (RebuildCrashImage). Every state of the
+// enumeration, in order, must equal the same fates applied to a fresh copy of the medium, faults
+// and all (a corrupted sector, a misdirected write, a latent error), and read as CrashImage's
+// flattened image does.
+TEST(SimDevice, RebuildingCrashImagesOneAfterAnotherGivesEachStateAsIfBuiltAfresh) {
+  constexpr sector_t kSectors = 64;
+  World world;
+  SimDevice& cow = world.Make(DeviceRole::kCow, kSectors);
+  world.profile().cow.latent_read_error = kAlways;
+  ASSERT_EQ(WriteSync(cow, 2, 2, 1, /*fua=*/true), 0);
+  world.profile().cow.latent_read_error = kNever;
+  world.profile().corrupted_sector = kAlways;
+  ASSERT_EQ(WriteSync(cow, 8, 1, 2, /*fua=*/true), 0);
+  world.profile().corrupted_sector = kNever;
+  world.profile().misdirected_write = kAlways;
+  ASSERT_EQ(WriteSync(cow, 16, 2, 3, /*fua=*/true), 0);
+  ASSERT_EQ(WriteSync(cow, 20, 2, 4), 0);  // cached, misdirected too
+  world.profile().misdirected_write = kNever;
+  ASSERT_EQ(WriteSync(cow, 2, 3, 5), 0);  // cached, over the latent error
+  ASSERT_EQ(WriteSync(cow, 3, 2, 6), 0);
+  ASSERT_EQ(WriteSync(cow, 8, 1, 7), 0);  // over the corrupted sector
+  std::vector<std::vector<uint8_t>> keep;
+  WriteAsync(cow, 30, 2, 8, keep);  // in flight at the crash
+  ASSERT_TRUE(cow.medium().has_faults());
+
+  const CrashEnumerator states(cow.NonDurableWrites(), /*include_tears=*/true);
+  ASSERT_GT(states.count(), 100u);
+  DurableMedium rebuilt = cow.medium();
+  uint8_t a[kSectorSize], b[kSectorSize];
+  for (uint64_t i = 0; i < states.count(); ++i) {
+    SCOPED_TRACE(i);
+    const std::vector<WriteFate> fates = states.At(i);
+    cow.RebuildCrashImage(fates, rebuilt);
+    DurableMedium fresh = cow.medium();
+    cow.RebuildCrashImage(fates, fresh);  // on a copy of the medium: CrashImage, not flattened
+    const PageStore image = cow.CrashImage(fates);
+    for (sector_t sector = 0; sector < kSectors; ++sector) {
+      rebuilt.pristine().Read(sector, 1, a);
+      fresh.pristine().Read(sector, 1, b);
+      ASSERT_EQ(std::memcmp(a, b, kSectorSize), 0) << "pristine sector " << sector;
+      rebuilt.Read(sector, 1, a);
+      image.Read(sector, 1, b);
+      ASSERT_EQ(std::memcmp(a, b, kSectorSize), 0) << "sector " << sector;
+    }
+    ASSERT_EQ(rebuilt.damaged_sectors(), fresh.damaged_sectors());
+    ASSERT_EQ(rebuilt.latent_errors(), fresh.latent_errors());
+  }
 }
 
 TEST(SimDeviceAssertions, IoToACrashedDeviceAsserts) {

@@ -20,7 +20,8 @@ namespace {
 // The bytes a crash state leaves on the sectors the non-durable writes touch, hashed 8 bytes at a
 // time in four independent lanes (so the multiplies overlap): equal keys (with equal write lists)
 // mean equal images, up to a 2^-64 collision per pair.
-uint64_t ImageKey(const PageStore& image, const std::vector<CachedWrite>& writes, uint64_t seed) {
+uint64_t ImageKey(const SectorSource& image, const std::vector<CachedWrite>& writes,
+                  uint64_t seed) {
   constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
   constexpr uint32_t kBufferSectors = 8;
   uint64_t lanes[4] = {seed, ~seed, seed ^ 0x5851f42d4c957f2dULL, seed ^ 0x14057b7ef767814fULL};
@@ -144,24 +145,30 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
       end_state = first_state + 1;
     }
     std::vector<CrashEnumerator> enumerators;
-    for (const std::vector<CachedWrite>& device_writes : writes) {
-      enumerators.emplace_back(device_writes, tears);
+    std::vector<const SimDevice*> devices;
+    // Each device's crash image, rebuilt state after state (SimDevice::RebuildCrashImage).
+    std::vector<DurableMedium> images;
+    for (size_t d = 0; d < writes.size(); ++d) {
+      enumerators.emplace_back(writes[d], tears);
+      devices.push_back(d == 0 ? context.origin : context.cows[d - 1]);
+      images.push_back(devices.back()->medium());
     }
+    CrashState state;
+    state.origin = &images[0];
+    for (size_t d = 1; d < images.size(); ++d) state.cows.push_back(&images[d]);
     absl::flat_hash_set<std::vector<uint64_t>> seen;  // lookups only, never iterated
     for (uint64_t i = first_state; i < end_state; ++i) {
       ++result.states_enumerated;
       // State i in mixed radix, the origin's choice the lowest digit: with one COW, the origin's
       // choice is i % origin_states and the COW's i / origin_states.
       uint64_t rest = i;
-      std::vector<PageStore> images;
       std::vector<uint64_t> key;
       for (size_t d = 0; d < enumerators.size(); ++d) {
         const uint64_t count = enumerators[d].count();
-        const SimDevice* device = d == 0 ? context.origin : context.cows[d - 1];
-        images.push_back(device->CrashImage(enumerators[d].At(rest % count)));
+        devices[d]->RebuildCrashImage(enumerators[d].At(rest % count), images[d]);
         rest /= count;
         if (options.prune && !options.only_state) {
-          key.push_back(ImageKey(images.back(), writes[d], kImageKeySeeds[d]));
+          key.push_back(ImageKey(images[d], writes[d], kImageKeySeeds[d]));
         }
       }
       if (options.prune && !options.only_state && !seen.insert(std::move(key)).second) {
@@ -169,9 +176,7 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
         continue;
       }
       ++result.states_checked;
-      CrashImages crash{std::move(images[0]), {}};
-      for (size_t d = 1; d < images.size(); ++d) crash.cows.push_back(std::move(images[d]));
-      std::vector<Finding> found = context.check(std::move(crash));
+      std::vector<Finding> found = context.check(state);
       if (options.on_state_checked) options.on_state_checked(point, i, found);
       for (Finding& f : found) {
         f.crash_point = absl::StrCat(context.crash_point, ", crash state ", i);

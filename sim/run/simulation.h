@@ -52,6 +52,16 @@ struct CrashImages {
   std::vector<PageStore> cows;
 };
 
+// One crash state as the explorer builds it (SimDevice::RebuildCrashImage): what the media hold,
+// read through their faults (DurableMedium::Read), as CrashImages holds them flattened. The media
+// stay at their addresses while the crash point's states are checked, and from one state to the
+// next change only on the sectors a non-durable write of the point touches: a scratch check kept
+// for reuse reads through to them.
+struct CrashState {
+  const DurableMedium* origin = nullptr;
+  std::vector<const DurableMedium*> cows;  // as CrashImages::cows
+};
+
 // A crash point of the exhaustive explorer: the devices just before the crash (their
 // non-durable writes are the choices) and a function that recovers from one crash state and
 // checks every invariant, returning the findings.
@@ -59,7 +69,7 @@ struct CrashPointContext {
   std::string crash_point;
   const SimDevice* origin = nullptr;
   std::vector<const SimDevice*> cows;  // as CrashImages::cows
-  std::function<std::vector<Finding>(CrashImages images)> check;
+  std::function<std::vector<Finding>(const CrashState& state)> check;
   // How many of the states `check` was given it recovered from scratch; the others reused an
   // earlier state's recovery (RunOptions::reuse_recovery).
   const uint64_t* states_recovered = nullptr;
@@ -156,13 +166,19 @@ class Simulation : private CheckedWorld {
   [[noreturn]] void WaitForArmedCrash(const Step& step);
   void HandleCrash(const std::string& point);
   void RecoverFromCrash();
-  std::vector<Finding> CheckCrashState(CrashImages images);
+  std::vector<Finding> CheckCrashState(const CrashState& state);
   // What a scratch check keeps to check further crash states with the same metadata bytes
   // (RunOptions::reuse_recovery): the sectors its recovery and table checks read, and the state
   // of the checks just before the views.
   struct ViewsCheckpoint {
     absl::btree_set<sector_t> origin_reads;
     absl::btree_set<sector_t> cow_reads;
+    // What those sectors held (the devices read through to the explorer's current state).
+    std::vector<std::pair<sector_t, SectorBytes>> origin_metadata;
+    std::vector<std::pair<sector_t, SectorBytes>> cow_metadata;
+    // The explorer's media the devices read through to (CrashState).
+    const DurableMedium* origin_state = nullptr;
+    const DurableMedium* cow_state = nullptr;
     // The sectors a non-durable write of the crash point touches, origin's and COW's: the only
     // ones where two crash states of the point differ.
     absl::btree_set<sector_t> origin_volatile;
@@ -174,15 +190,17 @@ class Simulation : private CheckedWorld {
   };
   // In a scratch check: record the sectors recovery reads, to keep a ViewsCheckpoint; the
   // sectors this run's crash point may leave either way are given.
-  void StartRecordingReads(const absl::btree_set<sector_t>& origin_volatile,
+  void StartRecordingReads(const CrashState& state,
+                           const absl::btree_set<sector_t>& origin_volatile,
                            const absl::btree_set<sector_t>& cow_volatile);
   // In a scratch check, before the views are checked: keep a checkpoint if a later state may
   // reuse this recovery (nothing written, nothing in flight, reads direct, one snapshot).
   void KeepViewsCheckpoint(const InspectReport& report);
-  // The images hold the checkpoint's bytes on every sector its recovery read.
-  bool SameMetadata(const CrashImages& images) const;
-  // Checks the views again on `images`, from the checkpoint. REQUIRES: SameMetadata(images).
-  std::vector<Finding> RecheckViews(CrashImages images);
+  // The state holds the checkpoint's bytes on every sector its recovery read.
+  bool SameMetadata(const CrashState& state) const;
+  // Checks the views again on `state`, from the checkpoint. REQUIRES: SameMetadata(state), and
+  // `state` is of the crash point whose volatile sectors the checkpoint holds.
+  std::vector<Finding> RecheckViews(const CrashState& state);
   void CheckImages(bool after_crash);
   // CheckImages after the tables: every snapshot's views (and the further snapshots' tables).
   void CheckViewsOfEverySnapshot(const InspectReport& report, bool after_crash);

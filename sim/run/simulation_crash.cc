@@ -99,9 +99,10 @@ void Simulation::HandleCrash(const std::string& point) {
     for (size_t index = 0; index < world_->snapshot_count(); ++index) {
       context.cows.push_back(&world_->cow_device(index));
     }
-    context.check = [this](CrashImages images) { return CheckCrashState(std::move(images)); };
+    context.check = [this](const CrashState& state) { return CheckCrashState(state); };
     context.states_recovered = &states_recovered_;
     options_.on_crash_point(context);
+    reusable_scratches_.clear();  // they read through to the explorer's crash states
     stop_ = true;
     return;
   }
@@ -161,13 +162,13 @@ void Simulation::FinishRecovery() {
       verdicts_.findings().empty() ? "every invariant holds" : "FINDINGS (see below)"));
 }
 
-std::vector<Finding> Simulation::CheckCrashState(CrashImages images) {
+std::vector<Finding> Simulation::CheckCrashState(const CrashState& state) {
   ++crash_states_checked_;
   for (auto it = reusable_scratches_.begin(); it != reusable_scratches_.end(); ++it) {
-    if (!(*it)->SameMetadata(images)) continue;
+    if (!(*it)->SameMetadata(state)) continue;
     std::rotate(reusable_scratches_.begin(), it, it + 1);  // the last used first
     Simulation& reused = *reusable_scratches_.front();
-    std::vector<Finding> found = reused.RecheckViews(std::move(images));
+    std::vector<Finding> found = reused.RecheckViews(state);
     verdicts_.MergeCounts(reused.verdicts_.counts());
     return found;
   }
@@ -192,6 +193,9 @@ std::vector<Finding> Simulation::CheckCrashState(CrashImages images) {
     scratch->further(index).checker.ShareStampMemoWith(further(index).checker);
     scratch->further(index).invalid_seq = further(index).invalid_seq;
   }
+  // The scratch's devices read through to the state (CrashState says for how long).
+  CrashImages images{PageStore::OverlayOn(*state.origin), {}};
+  for (const DurableMedium* cow : state.cows) images.cows.push_back(PageStore::OverlayOn(*cow));
   scratch->BuildWorld(std::move(images));
   scratch->world_->CopyWhichSnapshotsExist(*world_);
   if (options_.reuse_recovery && world_->snapshot_count() == 1) {
@@ -205,7 +209,7 @@ std::vector<Finding> Simulation::CheckCrashState(CrashImages images) {
       };
       volatile_sectors_.emplace(touched(world_->origin_device()), touched(world_->cow_device()));
     }
-    scratch->StartRecordingReads(volatile_sectors_->first, volatile_sectors_->second);
+    scratch->StartRecordingReads(state, volatile_sectors_->first, volatile_sectors_->second);
   }
   scratch->RecoverFromCrash();
   verdicts_.MergeCounts(scratch->verdicts_.counts());
@@ -217,10 +221,13 @@ std::vector<Finding> Simulation::CheckCrashState(CrashImages images) {
   return found;
 }
 
-void Simulation::StartRecordingReads(const absl::btree_set<sector_t>& origin_volatile,
+void Simulation::StartRecordingReads(const CrashState& state,
+                                     const absl::btree_set<sector_t>& origin_volatile,
                                      const absl::btree_set<sector_t>& cow_volatile) {
-  SNAPSIM_ASSERT(scratch_ && world_->snapshot_count() == 1);
+  SNAPSIM_ASSERT(scratch_ && world_->snapshot_count() == 1 && state.cows.size() == 1);
   views_checkpoint_ = std::make_unique<ViewsCheckpoint>();
+  views_checkpoint_->origin_state = state.origin;
+  views_checkpoint_->cow_state = state.cows[0];
   views_checkpoint_->origin_volatile = origin_volatile;
   views_checkpoint_->cow_volatile = cow_volatile;
   world_->RecordReadsInto(&views_checkpoint_->origin_reads, &views_checkpoint_->cow_reads);
@@ -239,6 +246,16 @@ void Simulation::KeepViewsCheckpoint(const InspectReport& report) {
     views_checkpoint_.reset();
     return;
   }
+  auto keep = [](const absl::btree_set<sector_t>& sectors, const SimDevice& device,
+                 std::vector<std::pair<sector_t, SectorBytes>>& bytes) {
+    for (sector_t sector : sectors) {
+      bytes.emplace_back(sector, SectorBytes{});
+      device.ReadCurrent(sector, 1, bytes.back().second.data());
+    }
+  };
+  keep(views_checkpoint_->origin_reads, world_->origin_device(),
+       views_checkpoint_->origin_metadata);
+  keep(views_checkpoint_->cow_reads, world_->cow_device(), views_checkpoint_->cow_metadata);
   views_checkpoint_->report = report;
   views_checkpoint_->model_seq = model_.seq();
   views_checkpoint_->saw_invalid = model_.saw_invalid();
@@ -264,26 +281,26 @@ bool Simulation::ReadIsStable(View view, sector_t sector, uint32_t count) const 
   return it == volatile_sectors->end() || *it >= at + count;
 }
 
-bool Simulation::SameMetadata(const CrashImages& images) const {
-  SNAPSIM_ASSERT(views_checkpoint_ != nullptr && images.cows.size() == 1);
-  uint8_t now[kSectorSize];
-  uint8_t then[kSectorSize];
-  auto same = [&](const absl::btree_set<sector_t>& sectors, const PageStore& image,
-                  const SimDevice& device) {
-    for (sector_t sector : sectors) {
-      image.Read(sector, 1, now);
-      device.ReadCurrent(sector, 1, then);  // the checkpoint's bytes: only other sectors change
-      if (std::memcmp(now, then, kSectorSize) != 0) return false;
+bool Simulation::SameMetadata(const CrashState& state) const {
+  SNAPSIM_ASSERT(views_checkpoint_ != nullptr && state.cows.size() == 1);
+  SectorBytes now;
+  auto same = [&](const std::vector<std::pair<sector_t, SectorBytes>>& metadata,
+                  const DurableMedium& medium) {
+    for (const auto& [sector, then] : metadata) {
+      medium.Read(sector, 1, now.data());
+      if (now != then) return false;
     }
     return true;
   };
-  return same(views_checkpoint_->cow_reads, images.cows[0], world_->cow_device()) &&
-         same(views_checkpoint_->origin_reads, images.origin, world_->origin_device());
+  return same(views_checkpoint_->cow_metadata, *state.cows[0]) &&
+         same(views_checkpoint_->origin_metadata, *state.origin);
 }
 
-std::vector<Finding> Simulation::RecheckViews(CrashImages images) {
+std::vector<Finding> Simulation::RecheckViews(const CrashState& state) {
   SNAPSIM_ASSERT(views_checkpoint_ != nullptr && views_checkpoint_->report);
-  world_->ReplaceDurableImages(std::move(images.origin), std::move(images.cows[0]));
+  // The devices read through to the state's media (CrashState): they hold this state now.
+  SNAPSIM_ASSERT(state.origin == views_checkpoint_->origin_state &&
+                 state.cows[0] == views_checkpoint_->cow_state);
   // The views' checks left the model as the checkpoint found it (model_ends_with_check); only
   // the end of the last recovery may have cleared the invalid mark.
   SNAPSIM_ASSERT(model_.seq() == views_checkpoint_->model_seq);

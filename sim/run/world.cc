@@ -71,12 +71,6 @@ void World::RecordReadsInto(absl::btree_set<sector_t>* origin_reads,
   cow_dev_->RecordReadsInto(cow_reads);
 }
 
-void World::ReplaceDurableImages(PageStore origin, PageStore cow) {
-  SNAPSIM_ASSERT(!several_snapshots());
-  origin_dev_->ReplaceDurableImage(std::move(origin));
-  cow_dev_->ReplaceDurableImage(std::move(cow));
-}
-
 void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image,
                          const std::vector<IoObserver*>& observers,
                          std::vector<PageStore> further_cow_images,

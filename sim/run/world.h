@@ -95,11 +95,9 @@ class World {
   // existing file.
   absl::Status ExportDurableImages(const std::string& dir) const;
   // The explorer's incremental checks, one snapshot only: every sector read from the origin and
-  // the COW device is added to `origin_reads` and `cow_reads` (null: no longer), and the devices
-  // start over on other crash images (SimDevice::ReplaceDurableImage).
+  // the COW device is added to `origin_reads` and `cow_reads` (null: no longer).
   void RecordReadsInto(absl::btree_set<sector_t>* origin_reads,
                        absl::btree_set<sector_t>* cow_reads);
-  void ReplaceDurableImages(PageStore origin, PageStore cow);
   // Operations in flight in every target and the Origin (0: the world is idle).
   uint64_t TargetsInFlight() const;
   // A bio to the origin device: through the Origin with several snapshots, else the target.

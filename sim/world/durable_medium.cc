@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/durable_medium.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -9,9 +10,7 @@
 
 namespace snapsim {
 
-DurableMedium::DurableMedium(PageStore pristine) : pristine_(std::move(pristine)) {
-  SNAPSIM_ASSERT(!pristine_.is_overlay() && "a medium holds its own pages");
-}
+DurableMedium::DurableMedium(PageStore pristine) : pristine_(std::move(pristine)) {}
 
 void DurableMedium::Read(sector_t sector, uint64_t count, uint8_t* out) const {
   pristine_.Read(sector, count, out);
@@ -70,6 +69,28 @@ void DurableMedium::Damage(sector_t sector, const uint8_t* bytes) {
   SNAPSIM_ASSERT(sector < size_sectors());
   SectorBytes& slot = damaged_[sector];
   std::memcpy(slot.data(), bytes, kSectorSize);
+}
+
+void DurableMedium::CopySectorsFrom(const DurableMedium& from, sector_t sector, uint64_t count) {
+  SNAPSIM_ASSERT(sector <= size_sectors() && count <= size_sectors() - sector);
+  SNAPSIM_ASSERT(sector <= from.size_sectors() && count <= from.size_sectors() - sector);
+  constexpr uint64_t kBatch = kSectorsPerPage;
+  uint8_t bytes[kBatch * kSectorSize];
+  for (uint64_t done = 0; done < count;) {
+    const uint64_t n = std::min(kBatch, count - done);
+    from.pristine_.Read(sector + done, n, bytes);
+    pristine_.Write(sector + done, n, bytes);
+    done += n;
+  }
+  if (!damaged_.empty() || !from.damaged_.empty()) {
+    damaged_.erase(damaged_.lower_bound(sector), damaged_.lower_bound(sector + count));
+    damaged_.insert(from.damaged_.lower_bound(sector), from.damaged_.lower_bound(sector + count));
+  }
+  if (!latent_errors_.empty() || !from.latent_errors_.empty()) {
+    ClearLatentErrors(sector, count);
+    latent_errors_.insert(from.latent_errors_.lower_bound(sector),
+                          from.latent_errors_.lower_bound(sector + count));
+  }
 }
 
 bool DurableMedium::HasLatentError(sector_t sector, uint64_t count) const {

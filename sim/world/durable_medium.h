@@ -38,7 +38,9 @@ using SectorBytes = std::array<uint8_t, kSectorSize>;
 
 class DurableMedium final : public SectorSource {
  public:
-  // A medium holding `pristine`, with no faults. REQUIRES: !pristine.is_overlay().
+  // A medium holding `pristine`, with no faults. `pristine` may be an overlay
+  // (PageStore::OverlayOn): the explorer's scratch checks read a crash state it builds that way,
+  // and its base must then outlive the medium and keep its address.
   explicit DurableMedium(PageStore pristine);
 
   sector_t size_sectors() const override { return pristine_.size_sectors(); }
@@ -55,6 +57,10 @@ class DurableMedium final : public SectorSource {
   void LoseWrite(sector_t intended, const WriteBuffer& data);
   // The medium holds `bytes` (one sector) at `sector` whatever pristine() says.
   void Damage(sector_t sector, const uint8_t* bytes);
+
+  // [sector, +count) becomes exactly what `from` holds there: pristine bytes, damage and latent
+  // errors. REQUIRES: the range in both media.
+  void CopySectorsFrom(const DurableMedium& from, sector_t sector, uint64_t count);
 
   bool HasLatentError(sector_t sector, uint64_t count) const;
   void AddLatentError(sector_t sector) { latent_errors_.insert(sector); }

@@ -47,13 +47,6 @@ SimDevice::SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& sched
   last_completion_ = scheduler_.now();
 }
 
-void SimDevice::ReplaceDurableImage(PageStore durable) {
-  SNAPSIM_ASSERT(writes_submitted_ == 0 && in_flight_.empty() && cache_.empty() && !crashed_);
-  SNAPSIM_ASSERT(current_.page_count() == 0);   // nothing written over the medium
-  medium_ = DurableMedium(std::move(durable));  // current_ reads through to it: same address
-  SNAPSIM_ASSERT(medium_.size_sectors() == config_.size_sectors);
-}
-
 const DeviceFaults& SimDevice::faults() const {
   return config_.role == DeviceRole::kOrigin ? profile_.origin : profile_.cow;
 }
@@ -264,6 +257,22 @@ PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
   DurableMedium medium = medium_;
   ApplyFates(fates, medium);
   return std::move(medium).Flattened();
+}
+
+void SimDevice::RebuildCrashImage(const std::vector<WriteFate>& fates, DurableMedium& image) const {
+  // A write changes the medium where it was sent and where it lands (a misdirected one differs).
+  auto restore = [&](sector_t intended, sector_t lands, uint32_t count) {
+    image.CopySectorsFrom(medium_, intended, count);
+    if (lands != intended) image.CopySectorsFrom(medium_, lands, count);
+  };
+  for (const CacheEntry& entry : cache_) {
+    restore(entry.intended_sector, entry.sector, entry.sector_count);
+  }
+  for (const auto& [id, io] : in_flight_) {
+    if (!io.bio.is_write() || io.bio.sector_count == 0 || io.error != 0) continue;
+    restore(io.bio.sector, io.target, io.bio.sector_count);
+  }
+  ApplyFates(fates, image);
 }
 
 void SimDevice::ApplyFates(const std::vector<WriteFate>& fates, DurableMedium& medium) const {

@@ -82,7 +82,8 @@ class SimDevice : public BlockDevice {
             Probes& probes, Trace* trace);
   // Reopens a device over an existing durable image (after a crash, or an image file): the
   // image becomes the pristine medium, with no faults.
-  // REQUIRES: durable.size_sectors() == config.size_sectors; durable is not an overlay.
+  // REQUIRES: durable.size_sectors() == config.size_sectors. An overlay's base (the explorer's
+  // crash states) must outlive the device.
   SimDevice(SimDeviceConfig config, PageStore durable, Scheduler& scheduler, Prng& prng,
             const FaultProfile& profile, Probes& probes, Trace* trace);
 
@@ -103,6 +104,11 @@ class SimDevice : public BlockDevice {
   // The durable image a crash with these fates leaves, faults applied; changes nothing.
   // REQUIRES: fates.size() == NonDurableWrites().size(), each FateFits.
   PageStore CrashImage(const std::vector<WriteFate>& fates) const;
+  // The explorer's crash states of one crash point, one after another: makes `image` (a copy of
+  // medium(), or what earlier calls made of one) what CrashImage(fates) is before it is
+  // flattened, restoring and rewriting only the sectors the non-durable writes touch.
+  // REQUIRES: as CrashImage; no I/O on the device since `image` was copied from medium().
+  void RebuildCrashImage(const std::vector<WriteFate>& fates, DurableMedium& image) const;
   // Crashes the device with these fates (bumping the crash probes).
   void ApplyCrash(const std::vector<WriteFate>& fates);
   // Crashes the device with fates drawn from `crash_prng` and the profile.
@@ -149,10 +155,6 @@ class SimDevice : public BlockDevice {
   // Every sector read from now on (read bios, ReadCurrent, ReadAsQuietRead) is added to `sectors`
   // until this is called again with null. The explorer learns what a recovery read this way.
   void RecordReadsInto(absl::btree_set<sector_t>* sectors) { read_log_ = sectors; }
-  // Starts over on `durable`, as if the device had just been built over it.
-  // REQUIRES: no write submitted since the device was built, nothing in flight, not crashed;
-  // durable.size_sectors() == size_sectors(); durable is not an overlay.
-  void ReplaceDurableImage(PageStore durable);
 
  private:
   struct InFlightIo {
