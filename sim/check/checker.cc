@@ -2,6 +2,7 @@
 #include "sim/check/checker.h"
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -148,112 +149,169 @@ void Checker::CheckViews(CheckedWorld& world, const InspectReport& report, bool 
 
 void Checker::KeepViewsAcrossStates() { views_memo_ = std::make_unique<ViewsMemo>(); }
 
+std::vector<Checker::PlannedRead> Checker::PlanView(
+    CheckedWorld& world, View view, bool after_crash, const absl::btree_set<chunk_t>& extra,
+    const SnapshotTable& table, const CheckSettings& settings, bool ask_stable) const {
+  const ViewModel& model_view = model_.view(view);
+  const uint32_t c = settings.chunk_sectors;
+  absl::btree_set<chunk_t> chunks = extra;
+  for (const auto& [sector, history] : model_view.sectors()) chunks.insert(sector / c);
+  // The snapshot must show the point-in-time data wherever the origin moved on.
+  if (view == View::kSnapshot) {
+    for (sector_t sector : model_.touched()) chunks.insert(sector / c);
+  }
+  const std::string_view fallback = model_.merged()         ? invariant::kMergeImage
+                                    : view == View::kOrigin ? invariant::kOriginImage
+                                                            : invariant::kSnapshotImage;
+  std::vector<PlannedRead> plan;
+  for (chunk_t chunk : chunks) {
+    PlannedRead planned;
+    planned.chunk = chunk;
+    planned.first = chunk * c;
+    if (planned.first >= settings.origin_sectors) continue;
+    planned.count =
+        static_cast<uint32_t>(std::min<sector_t>(c, settings.origin_sectors - planned.first));
+    planned.is_mapped = view == View::kSnapshot && table.contains(chunk);
+    planned.name =
+        planned.is_mapped && !model_.merged() ? invariant::kExceptionDataIntact : fallback;
+    // An invalidated snapshot that came back valid (its invalid header was lost) and now reads
+    // wrong data is the valid-flag promise broken, whatever chunk shows it.
+    if (view == View::kSnapshot && after_crash && model_.saw_invalid()) {
+      planned.name = invariant::kValidFlagSticky;
+    }
+    planned.stable = ask_stable && world.ReadIsStable(view, planned.first, planned.count);
+    plan.push_back(planned);
+  }
+  return plan;
+}
+
+Checker::ChunkRead Checker::ReadChunk(
+    CheckedWorld& world, View view, const PlannedRead& planned, bool after_crash,
+    bool model_unchanged, std::vector<uint8_t>& data,
+    std::vector<std::pair<sector_t, std::optional<Stamp>>>& observed_all) {
+  const ViewModel& model_view = model_.view(view);
+  ChunkRead read;
+  const uint64_t submit_seq = model_unchanged ? 0 : model_.NextSeq();
+  read.error = world.ReadThroughTarget(view, planned.first, planned.count, data.data());
+  const uint64_t complete_seq = model_unchanged ? 0 : model_.NextSeq();
+  read.bad_sector = planned.count;
+  for (uint32_t i = 0; i < planned.count && read.error == 0; ++i) {
+    const sector_t sector = planned.first + i;
+    std::optional<Stamp> observed = stamps_.Decode(data.data() + (size_t{i} << kSectorShift));
+    const SectorHistory& history = model_view.History(sector);
+    const bool ok = after_crash
+                        ? history.AcceptableAfterCrash(sector, observed)
+                        : history.AcceptableRead(sector, observed, submit_seq, complete_seq);
+    if (!ok) {
+      read.bad_sector = i;
+      read.bad_observed = observed;
+      break;
+    }
+    if (after_crash && !model_unchanged) observed_all.emplace_back(sector, observed);
+  }
+  return read;
+}
+
+namespace {
+
+// A view's tallies, added to the verdicts once at its end: a handful of names, many chunks.
+class TallyBatch {
+ public:
+  void Add(std::string_view name, bool held) {
+    Entry* entry = nullptr;
+    for (size_t i = 0; i < used_ && entry == nullptr; ++i) {
+      if (entries_[i].name == name) entry = &entries_[i];
+    }
+    if (entry == nullptr) {
+      SNAPSIM_ASSERT(used_ < entries_.size());  // fallback, its finer name, valid_flag_sticky
+      entry = &entries_[used_++];
+      entry->name = name;
+    }
+    ++entry->checked;
+    if (!held) ++entry->failed;
+  }
+  void AddTo(Verdicts& verdicts) const {
+    for (size_t i = 0; i < used_; ++i) {
+      verdicts.Tally(entries_[i].name, entries_[i].checked, entries_[i].failed);
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string_view name;
+    uint64_t checked = 0;
+    uint64_t failed = 0;
+  };
+  std::array<Entry, 4> entries_;
+  size_t used_ = 0;
+};
+
+}  // namespace
+
 void Checker::CheckView(CheckedWorld& world, View view, bool after_crash,
                         const absl::btree_set<chunk_t>& extra, const SnapshotTable& table,
                         const CheckSettings& settings) {
-  ViewModel& model_view = model_.view(view);
-  const uint32_t c = settings.chunk_sectors;
-  const sector_t device_sectors = settings.origin_sectors;
   // Reads after a crash ignore their time window; a check that leaves the model alone takes none.
   const bool model_unchanged = after_crash && settings.model_ends_with_check;
   ViewsMemo* memo = views_memo_.get();
   SNAPSIM_ASSERT(memo == nullptr || model_unchanged);
   const size_t v = static_cast<size_t>(view);
-  absl::btree_set<chunk_t> chunks_now;
-  if (memo == nullptr || !memo->chunks[v]) {
-    chunks_now = extra;
-    for (const auto& [sector, history] : model_view.sectors()) chunks_now.insert(sector / c);
-    // The snapshot must show the point-in-time data wherever the origin moved on.
-    if (view == View::kSnapshot) {
-      for (sector_t sector : model_.touched()) chunks_now.insert(sector / c);
-    }
-    if (memo != nullptr) memo->chunks[v] = std::move(chunks_now);
+  std::vector<PlannedRead> fresh_plan;
+  if (memo == nullptr) {
+    fresh_plan = PlanView(world, view, after_crash, extra, table, settings, /*ask_stable=*/false);
+  } else if (!memo->plan[v]) {
+    memo->plan[v] = PlanView(world, view, after_crash, extra, table, settings, /*ask_stable=*/true);
   }
-  const absl::btree_set<chunk_t>& chunks = memo != nullptr ? *memo->chunks[v] : chunks_now;
-  std::string_view fallback = model_.merged()         ? invariant::kMergeImage
-                              : view == View::kOrigin ? invariant::kOriginImage
-                                                      : invariant::kSnapshotImage;
+  std::vector<PlannedRead>& plan = memo != nullptr ? *memo->plan[v] : fresh_plan;
+  const std::string_view fallback = model_.merged()         ? invariant::kMergeImage
+                                    : view == View::kOrigin ? invariant::kOriginImage
+                                                            : invariant::kSnapshotImage;
+  const ViewModel& model_view = model_.view(view);
+  TallyBatch tallies;
   bool held = true;
   std::vector<std::pair<sector_t, std::optional<Stamp>>> observed_all;
-  std::vector<uint8_t> data(size_t{c} << kSectorShift);  // one chunk, read after read
-  for (chunk_t chunk : chunks) {
-    const sector_t first = chunk * c;
-    if (first >= device_sectors) continue;
-    const uint32_t count = static_cast<uint32_t>(std::min<sector_t>(c, device_sectors - first));
-    // The read and the model's word on each sector, from the memo where the world says the
-    // read gives what it gave before.
-    ViewsMemo::Chunk* memo_chunk = nullptr;
-    bool known = false;
-    if (memo != nullptr) {
-      auto [it, added] = memo->chunk_reads[v].try_emplace(chunk);
-      memo_chunk = &it->second;
-      if (added) {
-        memo_chunk->stable = world.ReadIsStable(view, first, count);
-      } else {
-        known = memo_chunk->stable;
-      }
+  std::vector<uint8_t> data(size_t{settings.chunk_sectors} << kSectorShift);  // read after read
+  for (PlannedRead& planned : plan) {
+    // A stable read gives what it gave the first time (KeepViewsAcrossStates).
+    ChunkRead fresh;
+    if (!planned.read) {
+      fresh = ReadChunk(world, view, planned, after_crash, model_unchanged, data, observed_all);
+      if (planned.stable) planned.read = fresh;
     }
-    ChunkRead read;
-    if (known) {
-      read = memo_chunk->read;
-    } else {
-      const uint64_t submit_seq = model_unchanged ? 0 : model_.NextSeq();
-      read.error = world.ReadThroughTarget(view, first, count, data.data());
-      const uint64_t complete_seq = model_unchanged ? 0 : model_.NextSeq();
-      read.bad_sector = count;
-      for (uint32_t i = 0; i < count && read.error == 0; ++i) {
-        const sector_t sector = first + i;
-        std::optional<Stamp> observed = stamps_.Decode(data.data() + (size_t{i} << kSectorShift));
-        const SectorHistory& history = model_view.History(sector);
-        const bool ok = after_crash
-                            ? history.AcceptableAfterCrash(sector, observed)
-                            : history.AcceptableRead(sector, observed, submit_seq, complete_seq);
-        if (!ok) {
-          read.bad_sector = i;
-          read.bad_observed = observed;
-          break;
-        }
-        if (after_crash && !model_unchanged) observed_all.emplace_back(sector, observed);
-      }
-      if (memo_chunk != nullptr && memo_chunk->stable) memo_chunk->read = read;
-    }
-    const bool is_mapped = view == View::kSnapshot && table.contains(chunk);
-    std::string_view name =
-        is_mapped && !model_.merged() ? invariant::kExceptionDataIntact : fallback;
-    // An invalidated snapshot that came back valid (its invalid header was lost) and now reads
-    // wrong data is the valid-flag promise broken, whatever chunk shows it.
-    if (view == View::kSnapshot && after_crash && model_.saw_invalid()) {
-      name = invariant::kValidFlagSticky;
-    }
+    const ChunkRead& read = planned.read ? *planned.read : fresh;
+    const std::string_view name = planned.name;
     if (read.error != 0 && settings.eio_faults_on) continue;  // a latent error or failed medium
     if (read.error != 0) {
       held = false;
-      verdicts_.Tally(name, false);
+      tallies.Add(name, false);
       verdicts_.AddFinding(name, "the read succeeds", ErrorText(read.error),
                            absl::StrFormat("Reading %s chunk %u after %s failed.", ViewName(view),
-                                           chunk, after_crash ? "recovery" : "a drain"));
+                                           planned.chunk, after_crash ? "recovery" : "a drain"));
       break;
     }
-    if (read.bad_sector < count) {
+    if (read.bad_sector < planned.count) {
       held = false;
-      const sector_t sector = first + read.bad_sector;
+      const sector_t sector = planned.first + read.bad_sector;
       verdicts_.AddFinding(
           name, model_view.History(sector).Describe(sector, after_crash),
           StampText(read.bad_observed),
-          absl::StrFormat("Sector %u (chunk %u%s) of the %s read back %s%s.", sector, chunk,
-                          is_mapped ? absl::StrFormat(", mapped to COW chunk %u", table.at(chunk))
-                                    : std::string(", not mapped"),
+          absl::StrFormat("Sector %u (chunk %u%s) of the %s read back %s%s.", sector, planned.chunk,
+                          planned.is_mapped
+                              ? absl::StrFormat(", mapped to COW chunk %u", table.at(planned.chunk))
+                              : std::string(", not mapped"),
                           model_.merged() ? "merging snapshot" : ViewName(view),
                           after_crash ? "after recovery from crash point " : "at a quiescent point",
                           after_crash ? settings.last_crash_point : std::string_view()));
     }
-    if (name != fallback) verdicts_.Tally(name, held);
+    if (name != fallback) tallies.Add(name, held);
     if (!held) break;
   }
-  verdicts_.Tally(fallback, held);
+  tallies.Add(fallback, held);
+  tallies.AddTo(verdicts_);
   if (after_crash) {
+    ViewModel& rebased = model_.view(view);
     for (const auto& [sector, observed] : observed_all) {
-      model_view.MutableHistory(sector).Rebase(observed);
+      rebased.MutableHistory(sector).Rebase(observed);
     }
   }
 }

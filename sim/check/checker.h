@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_map.h"
 #include "core/inspect.h"
 #include "sim/check/model.h"
 #include "sim/check/verdicts.h"
@@ -99,16 +98,28 @@ class Checker {
     uint32_t bad_sector = 0;
     std::optional<Stamp> bad_observed;
   };
-  // KeepViewsAcrossStates: per view (index: View), the chunks to read, and per chunk whether
-  // the world calls its read stable and, if so, what it gave.
-  struct ViewsMemo {
-    struct Chunk {
-      bool stable = false;
-      ChunkRead read;  // when stable
-    };
-    std::optional<absl::btree_set<chunk_t>> chunks[2];
-    absl::flat_hash_map<chunk_t, Chunk> chunk_reads[2];  // lookups only, never iterated
+  // One chunk a view's check reads, in the order it reads them, and what it is held to.
+  struct PlannedRead {
+    chunk_t chunk = 0;
+    sector_t first = 0;
+    uint32_t count = 0;
+    bool is_mapped = false;         // the snapshot view, and the table maps it
+    std::string_view name;          // the invariant the chunk breaks if wrong
+    bool stable = false;            // KeepViewsAcrossStates: the world calls the read stable
+    std::optional<ChunkRead> read;  // a stable read, once done
   };
+  // KeepViewsAcrossStates: per view (index: View), its planned reads.
+  struct ViewsMemo {
+    std::optional<std::vector<PlannedRead>> plan[2];
+  };
+
+  std::vector<PlannedRead> PlanView(CheckedWorld& world, View view, bool after_crash,
+                                    const absl::btree_set<chunk_t>& extra,
+                                    const SnapshotTable& table, const CheckSettings& settings,
+                                    bool ask_stable) const;
+  ChunkRead ReadChunk(CheckedWorld& world, View view, const PlannedRead& planned, bool after_crash,
+                      bool model_unchanged, std::vector<uint8_t>& data,
+                      std::vector<std::pair<sector_t, std::optional<Stamp>>>& observed_all);
 
   void CheckView(CheckedWorld& world, View view, bool after_crash,
                  const absl::btree_set<chunk_t>& extra_chunks, const SnapshotTable& table,

@@ -5,12 +5,13 @@
 
 namespace snapsim {
 
-void Verdicts::Tally(std::string_view invariant, bool held) {
+void Verdicts::Tally(std::string_view invariant, bool held) { Tally(invariant, 1, held ? 0 : 1); }
+
+void Verdicts::Tally(std::string_view invariant, uint64_t checked, uint64_t failed) {
   auto it = counts_.find(invariant);
   if (it == counts_.end()) it = counts_.emplace(std::string(invariant), Verdict{}).first;
-  Verdict& v = it->second;
-  ++v.checked;
-  if (!held) ++v.failed;
+  it->second.checked += checked;
+  it->second.failed += failed;
 }
 
 void Verdicts::AddFinding(std::string_view invariant, std::string expected, std::string actual,

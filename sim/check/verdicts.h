@@ -28,6 +28,8 @@ class Verdicts {
   explicit Verdicts(Announce announce) : announce_(std::move(announce)) {}
 
   void Tally(std::string_view invariant, bool held);
+  // `checked` checks of `invariant`, `failed` of them failed (a batch of Tally calls).
+  void Tally(std::string_view invariant, uint64_t checked, uint64_t failed);
   void AddFinding(std::string_view invariant, std::string expected, std::string actual,
                   std::string detail);
   // Adds another run's counts (the explorer's scratch runs).

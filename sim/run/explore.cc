@@ -17,26 +17,35 @@
 namespace snapsim {
 namespace {
 
-// The bytes a crash state leaves on the sectors the non-durable writes touch, hashed 8 bytes at a
-// time in four independent lanes (so the multiplies overlap): equal keys (with equal write lists)
-// mean equal images, up to a 2^-64 collision per pair.
-uint64_t ImageKey(const SectorSource& image, const std::vector<CachedWrite>& writes,
-                  uint64_t seed) {
-  constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
-  constexpr uint32_t kBufferSectors = 8;
-  uint64_t lanes[4] = {seed, ~seed, seed ^ 0x5851f42d4c957f2dULL, seed ^ 0x14057b7ef767814fULL};
-  uint64_t words[kBufferSectors * kSectorSize / sizeof(uint64_t)];
+// The sectors the non-durable writes touch (where they land), each once, in increasing order.
+std::vector<sector_t> TouchedSectors(const std::vector<CachedWrite>& writes) {
+  std::vector<sector_t> sectors;
   for (const CachedWrite& w : writes) {
-    for (uint32_t done = 0; done < w.sector_count;) {
-      const uint32_t n = std::min(kBufferSectors, w.sector_count - done);
-      image.Read(w.sector + done, n, reinterpret_cast<uint8_t*>(words));
-      for (size_t i = 0; i < n * kSectorSize / sizeof(uint64_t); i += 4) {
-        for (size_t lane = 0; lane < 4; ++lane) {
-          uint64_t h = (lanes[lane] ^ words[i + lane]) * kMultiplier;
-          lanes[lane] = h ^ (h >> 31);
-        }
+    for (uint32_t i = 0; i < w.sector_count; ++i) sectors.push_back(w.sector + i);
+  }
+  std::sort(sectors.begin(), sectors.end());
+  sectors.erase(std::unique(sectors.begin(), sectors.end()), sectors.end());
+  return sectors;
+}
+
+// The bytes a crash state leaves on the touched sectors, hashed 8 bytes at a time in four
+// independent lanes (so the multiplies overlap): equal keys (with equal write lists) mean equal
+// images, up to a 2^-64 collision per pair.
+uint64_t ImageKey(const SectorSource& image, const std::vector<sector_t>& touched, uint64_t seed) {
+  constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
+  constexpr uint32_t kRunSectors = 8;
+  uint64_t lanes[4] = {seed, ~seed, seed ^ 0x5851f42d4c957f2dULL, seed ^ 0x14057b7ef767814fULL};
+  uint64_t words[kRunSectors * kSectorSize / sizeof(uint64_t)];
+  for (size_t next = 0; next < touched.size();) {
+    const sector_t first = touched[next];
+    uint32_t n = 0;  // consecutive sectors: one read
+    while (next < touched.size() && touched[next] == first + n && n < kRunSectors) ++next, ++n;
+    image.Read(first, n, reinterpret_cast<uint8_t*>(words));
+    for (size_t i = 0; i < n * kSectorSize / sizeof(uint64_t); i += 4) {
+      for (size_t lane = 0; lane < 4; ++lane) {
+        const uint64_t h = (lanes[lane] ^ words[i + lane]) * kMultiplier;
+        lanes[lane] = h ^ (h >> 31);
       }
-      done += n;
     }
   }
   return Mix64(lanes[0] ^ Mix64(lanes[1] ^ Mix64(lanes[2] ^ Mix64(lanes[3]))));
@@ -145,11 +154,13 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
       end_state = first_state + 1;
     }
     std::vector<CrashEnumerator> enumerators;
+    std::vector<std::vector<sector_t>> touched;  // per device: what the pruning key reads
     std::vector<const SimDevice*> devices;
     // Each device's crash image, rebuilt state after state (SimDevice::RebuildCrashImage).
     std::vector<DurableMedium> images;
     for (size_t d = 0; d < writes.size(); ++d) {
       enumerators.emplace_back(writes[d], tears);
+      touched.push_back(TouchedSectors(writes[d]));
       devices.push_back(d == 0 ? context.origin : context.cows[d - 1]);
       images.push_back(devices.back()->medium());
     }
@@ -157,21 +168,27 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
     state.origin = &images[0];
     for (size_t d = 1; d < images.size(); ++d) state.cows.push_back(&images[d]);
     absl::flat_hash_set<std::vector<uint64_t>> seen;  // lookups only, never iterated
+    // Per device, the choice its image and key were last built for: in mixed radix only the
+    // origin's changes at every state, so the COWs' are rebuilt and hashed far less often.
+    std::vector<std::optional<uint64_t>> built_choice(writes.size());
+    std::vector<uint64_t> key(writes.size());
     for (uint64_t i = first_state; i < end_state; ++i) {
       ++result.states_enumerated;
       // State i in mixed radix, the origin's choice the lowest digit: with one COW, the origin's
       // choice is i % origin_states and the COW's i / origin_states.
       uint64_t rest = i;
-      std::vector<uint64_t> key;
       for (size_t d = 0; d < enumerators.size(); ++d) {
         const uint64_t count = enumerators[d].count();
-        devices[d]->RebuildCrashImage(enumerators[d].At(rest % count), images[d]);
+        const uint64_t choice = rest % count;
         rest /= count;
+        if (built_choice[d] == choice) continue;
+        built_choice[d] = choice;
+        devices[d]->RebuildCrashImage(enumerators[d].At(choice), images[d]);
         if (options.prune && !options.only_state) {
-          key.push_back(ImageKey(images[d], writes[d], kImageKeySeeds[d]));
+          key[d] = ImageKey(images[d], touched[d], kImageKeySeeds[d]);
         }
       }
-      if (options.prune && !options.only_state && !seen.insert(std::move(key)).second) {
+      if (options.prune && !options.only_state && !seen.insert(key).second) {
         ++result.states_pruned;
         continue;
       }

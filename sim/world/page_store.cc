@@ -97,6 +97,10 @@ Page& PageStore::MutablePage(uint64_t page_index, bool will_overwrite_all) {
 
 void PageStore::Read(sector_t sector, uint64_t count, uint8_t* out) const {
   SNAPSIM_ASSERT(sector <= size_sectors_ && count <= size_sectors_ - sector);
+  if (pages_.empty() && base_ != nullptr) {  // an overlay nothing was written to yet
+    base_->Read(sector, count, out);
+    return;
+  }
   while (count > 0) {
     const uint64_t page_index = sector / kSectorsPerPage;
     const uint32_t in_page = static_cast<uint32_t>(sector % kSectorsPerPage);
