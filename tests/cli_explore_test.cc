@@ -115,5 +115,24 @@ TEST(CliExploreTest, JsonGivesTheWorkersTheWallTimeAndTheRate) {
   EXPECT_GT(j.at("states_per_second").get<double>(), 0.0);
 }
 
+TEST(CliExploreTest, NoIncrementalRecoversEveryStateAndFindsTheSame) {
+  const std::string dir = PlantedScenarioDir();
+  nlohmann::json results[2];
+  for (bool incremental : {true, false}) {
+    const CliResult r = RunSnapsim(absl::StrCat("explore --scenario-dir ", dir, " --scenario ",
+                                                kPlanted, " --bound 16 --jobs 1 --json",
+                                                incremental ? "" : " --no-incremental"));
+    ASSERT_EQ(r.exit_code, 1) << r.err;  // the planted bug's findings
+    results[incremental] = nlohmann::json::parse(r.out);
+    EXPECT_EQ(results[incremental].at("incremental"), incremental);
+  }
+  const uint64_t checked = results[0].at("states_checked");
+  EXPECT_EQ(results[0].at("states_recovered"), checked);
+  EXPECT_LT(results[1].at("states_recovered").get<uint64_t>(), checked);
+  for (const char* key : {"states_checked", "states_pruned", "verdicts", "findings"}) {
+    EXPECT_EQ(results[0].at(key), results[1].at(key)) << key;
+  }
+}
+
 }  // namespace
 }  // namespace snapsim

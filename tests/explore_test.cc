@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sim/run/explore_workers.h"
 #include "sim/workload/scenario.h"
@@ -51,6 +52,18 @@ TEST(ExploreTest, CorrectedStoreOnExploreSmallIsCleanUpToTheStatedBound) {
   ASSERT_TRUE(r.verdicts.contains("snapshot_image"));
   EXPECT_GE(r.verdicts.at("snapshot_image").checked, r.states_checked)
       << "every checked state checks the snapshot image";
+}
+
+TEST(ExploreTest, TheSummaryNamesPointsWhoseTearsWereLeftOut) {
+  ExploreOptions options;
+  options.bound = kBound;
+  options.max_states_per_point = 64;
+  const ExploreResult r = Explore(LoadCorrectedScenario("explore-small"), options);
+  ASSERT_GT(r.points_without_tears, 0u);
+  const std::string summary = r.Summary(kBound);
+  EXPECT_NE(summary.find(absl::StrCat(r.points_without_tears, " points without sector tears")),
+            std::string::npos)
+      << summary;
 }
 
 TEST(ExploreTest, MutatedTargetIsFoundAndTheSummaryNamesTheInvariant) {
@@ -150,6 +163,7 @@ ExploreResult ExpectWorkersChangeNothing(const Scenario& scenario, uint32_t boun
 void ExpectCheckReadsAgree(const Scenario& scenario, uint32_t bound) {
   ExploreOptions options;
   options.bound = bound;
+  options.max_states_per_point = 16384;  // the reads through the target are slow
   options.check_reads = CheckReads::kThroughTarget;
   const ExploreResult through_target = Explore(scenario, options);
   options.check_reads = CheckReads::kDirect;
@@ -200,6 +214,7 @@ void ExpectIncrementalAgreesWithScratch(const Scenario& scenario, uint32_t bound
   for (bool incremental : {false, true}) {
     ExploreOptions options;
     options.bound = bound;
+    options.max_states_per_point = 16384;  // bound 64 of explore-small: 102,047 states
     options.incremental = incremental;
     options.on_state_checked = [&](uint32_t point, uint64_t state,
                                    const std::vector<Finding>& findings) {

@@ -63,8 +63,12 @@ std::string ExploreResult::Summary(uint32_t bound) const {
   if (findings.empty()) {
     return absl::StrFormat(
         "all %u crash states up to bound %u hold (%u crash points, %u states enumerated, %u "
-        "pruned%s)",
+        "pruned%s%s)",
         states_checked, bound, crash_points, states_enumerated, states_pruned,
+        points_without_tears > 0
+            ? absl::StrFormat(", %u points without sector tears (over the state limit)",
+                              points_without_tears)
+            : std::string(),
         points_over_bound > 0
             ? absl::StrFormat(", %u points over the state limit skipped", points_over_bound)
             : std::string());
