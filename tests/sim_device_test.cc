@@ -362,6 +362,44 @@ TEST(SimDevice, RebuildingCrashImagesOneAfterAnotherGivesEachStateAsIfBuiltAfres
   }
 }
 
+// The explorer reuses a scratch check whose recovery wrote: its device, built over an overlay on
+// the explorer's crash state, must show the state as it is now under the same writes, also on
+// the sectors of the writes' pages they did not touch (a page written over an overlay was filled
+// from the base as it was then).
+TEST(SimDevice, ReplayOverBaseShowsTheBaseAsItIsNowUnderTheRecordedWrites) {
+  constexpr sector_t kSectors = 64;
+  World world;
+  SimDevice& parent = world.Make(DeviceRole::kCow, kSectors);
+  ASSERT_EQ(WriteSync(parent, 0, 8, 1, /*fua=*/true), 0);
+  DurableMedium base = parent.medium();
+  SimDevice scratch(
+      SimDeviceConfig{"scratch", DeviceRole::kCow, kSectors, kSectorSize, ZeroContent()},
+      PageStore::OverlayOn(base), world.scheduler(), world.prng(), world.profile(), world.probes(),
+      &world.trace());
+  std::vector<SimDevice::CompletedWrite> writes;
+  scratch.RecordCompletedWritesInto(&writes);
+  ASSERT_EQ(WriteSync(scratch, 1, 1, 10), 0);                // cached
+  ASSERT_EQ(WriteSync(scratch, 3, 1, 11, /*fua=*/true), 0);  // durable: on the scratch's medium
+  scratch.RecordCompletedWritesInto(nullptr);
+  ASSERT_EQ(WriteSync(scratch, 5, 1, 12), 0);  // not recorded: gone after the replay
+  ASSERT_EQ(writes.size(), 2u);
+
+  // The base becomes another crash state: sectors of the written page, written or not.
+  const std::vector<uint8_t> other = StampedData(0, 8, 20);
+  base.Land(0, 0, 8, other.data());
+  EXPECT_EQ(WriteIdAt(scratch.current_image(), 2), 1u) << "the page was filled from the old base";
+
+  scratch.ReplayOverBase(writes);
+  EXPECT_EQ(WriteIdAt(scratch.current_image(), 0), 20u);
+  EXPECT_EQ(WriteIdAt(scratch.current_image(), 1), 10u);
+  EXPECT_EQ(WriteIdAt(scratch.current_image(), 2), 20u);
+  EXPECT_EQ(WriteIdAt(scratch.current_image(), 3), 11u);
+  EXPECT_EQ(WriteIdAt(scratch.current_image(), 5), 20u);
+  uint8_t bytes[kSectorSize];
+  EXPECT_EQ(scratch.ReadAsQuietRead(2, 1, bytes), 0);
+  EXPECT_EQ(DecodeStamp(bytes)->write_id, 20u);
+}
+
 TEST(SimDeviceAssertions, IoToACrashedDeviceAsserts) {
   World world;
   SimDevice& cow = world.Make();

@@ -8,10 +8,15 @@ namespace snapsim {
 void Verdicts::Tally(std::string_view invariant, bool held) { Tally(invariant, 1, held ? 0 : 1); }
 
 void Verdicts::Tally(std::string_view invariant, uint64_t checked, uint64_t failed) {
-  auto it = counts_.find(invariant);
-  if (it == counts_.end()) it = counts_.emplace(std::string(invariant), Verdict{}).first;
-  it->second.checked += checked;
-  it->second.failed += failed;
+  VerdictCounts::value_type* entry = last_tallied_.entry;
+  if (entry == nullptr || entry->first != invariant) {
+    auto it = counts_.find(invariant);
+    if (it == counts_.end()) it = counts_.emplace(std::string(invariant), Verdict{}).first;
+    entry = &*it;
+    last_tallied_.entry = entry;
+  }
+  entry->second.checked += checked;
+  entry->second.failed += failed;
 }
 
 void Verdicts::AddFinding(std::string_view invariant, std::string expected, std::string actual,
@@ -45,6 +50,7 @@ void Verdicts::MergeCounts(const VerdictCounts& counts) {
 }
 
 void Verdicts::RestoreFrom(const Verdicts& earlier) {
+  last_tallied_.entry = nullptr;  // its entry may be erased below
   // Assigned in place: the names tallied since are usually the same, so nothing is allocated.
   auto from = earlier.counts_.begin();
   for (auto at = counts_.begin(); at != counts_.end();) {

@@ -46,8 +46,21 @@ class Verdicts {
   const std::vector<Finding>& findings() const { return findings_; }
 
  private:
+  // The entry last tallied (map entries keep their address): checks tally the same few names
+  // over and over. Never copied: a copy's entries are elsewhere.
+  struct LastTallied {
+    LastTallied() = default;
+    LastTallied(const LastTallied&) {}
+    LastTallied& operator=(const LastTallied&) {
+      entry = nullptr;
+      return *this;
+    }
+    VerdictCounts::value_type* entry = nullptr;
+  };
+
   Announce announce_;
   VerdictCounts counts_;
+  LastTallied last_tallied_;
   std::vector<Finding> findings_;
   bool stop_requested_ = false;
   uint32_t snapshot_ = 0;

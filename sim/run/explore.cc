@@ -66,11 +66,12 @@ std::string ExploreResult::Summary(uint32_t bound) const {
         "pruned%s%s)",
         states_checked, bound, crash_points, states_enumerated, states_pruned,
         points_without_tears > 0
-            ? absl::StrFormat(", %u points without sector tears (over the state limit)",
-                              points_without_tears)
+            ? absl::StrFormat(", %u point%s without sector tears (over the state limit)",
+                              points_without_tears, points_without_tears == 1 ? "" : "s")
             : std::string(),
         points_over_bound > 0
-            ? absl::StrFormat(", %u points over the state limit skipped", points_over_bound)
+            ? absl::StrFormat(", %u point%s over the state limit skipped", points_over_bound,
+                              points_over_bound == 1 ? "" : "s")
             : std::string());
   }
   std::string names;

@@ -173,9 +173,13 @@ class Simulation : private CheckedWorld {
   struct ViewsCheckpoint {
     absl::btree_set<sector_t> origin_reads;
     absl::btree_set<sector_t> cow_reads;
-    // What those sectors held (the devices read through to the explorer's current state).
+    // What those sectors held in the crash state.
     std::vector<std::pair<sector_t, SectorBytes>> origin_metadata;
     std::vector<std::pair<sector_t, SectorBytes>> cow_metadata;
+    // What the recovery wrote (a new snapshot's header and first area): the same again for every
+    // state with those metadata bytes.
+    std::vector<SimDevice::CompletedWrite> origin_writes;
+    std::vector<SimDevice::CompletedWrite> cow_writes;
     // The explorer's media the devices read through to (CrashState).
     const DurableMedium* origin_state = nullptr;
     const DurableMedium* cow_state = nullptr;

@@ -228,6 +228,8 @@ void Simulation::StartRecordingReads(const CrashState& state,
   views_checkpoint_ = std::make_unique<ViewsCheckpoint>();
   views_checkpoint_->origin_state = state.origin;
   views_checkpoint_->cow_state = state.cows[0];
+  world_->origin_device().RecordCompletedWritesInto(&views_checkpoint_->origin_writes);
+  world_->cow_device().RecordCompletedWritesInto(&views_checkpoint_->cow_writes);
   views_checkpoint_->origin_volatile = origin_volatile;
   views_checkpoint_->cow_volatile = cow_volatile;
   world_->RecordReadsInto(&views_checkpoint_->origin_reads, &views_checkpoint_->cow_reads);
@@ -236,26 +238,26 @@ void Simulation::StartRecordingReads(const CrashState& state,
 void Simulation::KeepViewsCheckpoint(const InspectReport& report) {
   if (views_checkpoint_ == nullptr) return;
   world_->RecordReadsInto(nullptr, nullptr);
+  world_->origin_device().RecordCompletedWritesInto(nullptr);
+  world_->cow_device().RecordCompletedWritesInto(nullptr);
   // The views' checks must read straight from the devices (CanReadDirectly) and change nothing
-  // but the model and the verdicts, which the checkpoint keeps; what recovery did must depend on
-  // the bytes it read alone: nothing written, nothing in flight, no merge.
-  const bool reusable = WorldAllowsDirectReads() && !resume_pending_ &&
-                        world_->origin_device().writes_submitted() == 0 &&
-                        world_->cow_device().writes_submitted() == 0;
-  if (!reusable) {
+  // but the verdicts, which the checkpoint keeps; what recovery did must depend on the bytes it
+  // read alone: nothing in flight (every write it made completed, and is replayed), no merge.
+  if (!WorldAllowsDirectReads() || resume_pending_) {
     views_checkpoint_.reset();
     return;
   }
-  auto keep = [](const absl::btree_set<sector_t>& sectors, const SimDevice& device,
+  auto keep = [](const absl::btree_set<sector_t>& sectors, const DurableMedium& state,
                  std::vector<std::pair<sector_t, SectorBytes>>& bytes) {
     for (sector_t sector : sectors) {
       bytes.emplace_back(sector, SectorBytes{});
-      device.ReadCurrent(sector, 1, bytes.back().second.data());
+      state.Read(sector, 1, bytes.back().second.data());
     }
   };
-  keep(views_checkpoint_->origin_reads, world_->origin_device(),
+  keep(views_checkpoint_->origin_reads, *views_checkpoint_->origin_state,
        views_checkpoint_->origin_metadata);
-  keep(views_checkpoint_->cow_reads, world_->cow_device(), views_checkpoint_->cow_metadata);
+  keep(views_checkpoint_->cow_reads, *views_checkpoint_->cow_state,
+       views_checkpoint_->cow_metadata);
   views_checkpoint_->report = report;
   views_checkpoint_->model_seq = model_.seq();
   views_checkpoint_->saw_invalid = model_.saw_invalid();
@@ -298,9 +300,16 @@ bool Simulation::SameMetadata(const CrashState& state) const {
 
 std::vector<Finding> Simulation::RecheckViews(const CrashState& state) {
   SNAPSIM_ASSERT(views_checkpoint_ != nullptr && views_checkpoint_->report);
-  // The devices read through to the state's media (CrashState): they hold this state now.
+  // The devices read through to the state's media (CrashState): they hold this state now, under
+  // what the recovery wrote.
   SNAPSIM_ASSERT(state.origin == views_checkpoint_->origin_state &&
                  state.cows[0] == views_checkpoint_->cow_state);
+  if (!views_checkpoint_->origin_writes.empty()) {
+    world_->origin_device().ReplayOverBase(views_checkpoint_->origin_writes);
+  }
+  if (!views_checkpoint_->cow_writes.empty()) {
+    world_->cow_device().ReplayOverBase(views_checkpoint_->cow_writes);
+  }
   // The views' checks left the model as the checkpoint found it (model_ends_with_check); only
   // the end of the last recovery may have cleared the invalid mark.
   SNAPSIM_ASSERT(model_.seq() == views_checkpoint_->model_seq);

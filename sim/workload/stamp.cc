@@ -136,7 +136,8 @@ namespace {
 class InitialContentMemo {
  public:
   void Fill(sector_t sector, uint8_t* out) {
-    if (slots_.empty()) slots_.resize(kSlots);  // only generators that are read pay for it
+    // Only generators that are read pay for the slots, and not for zeroing their bytes.
+    if (slots_ == nullptr) slots_ = std::unique_ptr<Slot[]>(new Slot[kSlots]);
     Slot& slot = slots_[sector % kSlots];
     if (!slot.filled || slot.sector != sector) {
       FillStampedSector(InitialOriginStamp(sector), slot.bytes);
@@ -151,9 +152,9 @@ class InitialContentMemo {
   struct Slot {
     bool filled = false;
     sector_t sector = 0;
-    uint8_t bytes[kSectorSize];
+    uint8_t bytes[kSectorSize];  // valid once filled
   };
-  std::vector<Slot> slots_;
+  std::unique_ptr<Slot[]> slots_;
 };
 
 }  // namespace

@@ -71,6 +71,13 @@ void DurableMedium::Damage(sector_t sector, const uint8_t* bytes) {
   std::memcpy(slot.data(), bytes, kSectorSize);
 }
 
+void DurableMedium::DropOverlayPages() {
+  SNAPSIM_ASSERT(pristine_.is_overlay());
+  pristine_.Clear();
+  damaged_.clear();
+  latent_errors_.clear();
+}
+
 void DurableMedium::CopySectorsFrom(const DurableMedium& from, sector_t sector, uint64_t count) {
   SNAPSIM_ASSERT(sector <= size_sectors() && count <= size_sectors() - sector);
   SNAPSIM_ASSERT(sector <= from.size_sectors() && count <= from.size_sectors() - sector);

@@ -58,6 +58,9 @@ class DurableMedium final : public SectorSource {
   // The medium holds `bytes` (one sector) at `sector` whatever pristine() says.
   void Damage(sector_t sector, const uint8_t* bytes);
 
+  // A medium over an overlay (the constructor): reads its base again, as when it was made, with
+  // no fault. REQUIRES: pristine() is an overlay.
+  void DropOverlayPages();
   // [sector, +count) becomes exactly what `from` holds there: pristine bytes, damage and latent
   // errors. REQUIRES: the range in both media.
   void CopySectorsFrom(const DurableMedium& from, sector_t sector, uint64_t count);

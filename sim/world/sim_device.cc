@@ -115,7 +115,6 @@ void SimDevice::Submit(Bio bio) {
   if (bio.preflush) ++flushes_submitted_;
   if (bio.op == BioOp::kRead) RecordRead(bio.sector, bio.sector_count);
   if (bio.is_write() && bio.sector_count != 0) {
-    ++writes_submitted_;
     if (io.error == 0 && prng_.Chance(profile_.misdirected_write)) {
       const sector_t room = (config_.size_sectors - bio.sector_count) / lbs_sectors;
       io.target = prng_.UintInclusive(0, room) * lbs_sectors;
@@ -181,6 +180,7 @@ void SimDevice::CompleteWrite(uint64_t id, InFlightIo& io) {
   const uint32_t count = io.bio.sector_count;
   const uint64_t seq = writes_completed_++;
   current_.Write(sector, io.data);
+  if (write_log_ != nullptr) write_log_->push_back(CompletedWrite{sector, io.data});
   // A rewrite clears latent errors; a fresh one may appear on the new sectors.
   medium_.ClearLatentErrors(sector, count);
   if (prng_.Chance(faults().latent_read_error)) {
@@ -257,6 +257,13 @@ PageStore SimDevice::CrashImage(const std::vector<WriteFate>& fates) const {
   DurableMedium medium = medium_;
   ApplyFates(fates, medium);
   return std::move(medium).Flattened();
+}
+
+void SimDevice::ReplayOverBase(const std::vector<CompletedWrite>& writes) {
+  SNAPSIM_ASSERT(in_flight_.empty() && !crashed_ && !medium_.has_faults());
+  medium_.DropOverlayPages();
+  current_.Clear();
+  for (const CompletedWrite& w : writes) current_.Write(w.sector, w.data);
 }
 
 void SimDevice::RebuildCrashImage(const std::vector<WriteFate>& fates, DurableMedium& image) const {

@@ -74,6 +74,12 @@ struct AppliedFault {
 
 class SimDevice : public BlockDevice {
  public:
+  // A write that completed: where it landed and its data (RecordCompletedWritesInto).
+  struct CompletedWrite {
+    sector_t sector = 0;
+    WriteBuffer data;
+  };
+
   static constexpr size_t kMaxInFlight = 1u << 16;
   static constexpr size_t kMaxCachedWrites = 1u << 20;
   static constexpr size_t kMaxAppliedFaults = 1u << 16;  // older entries are not kept
@@ -149,12 +155,18 @@ class SimDevice : public BlockDevice {
   size_t in_flight() const { return in_flight_.size(); }
   size_t cached_writes() const { return cache_.size(); }
   uint64_t ios_submitted() const { return next_io_id_ - 1; }
-  // Write bios with data submitted since the device was built (flushes without data not counted).
-  uint64_t writes_submitted() const { return writes_submitted_; }
 
   // Every sector read from now on (read bios, ReadCurrent, ReadAsQuietRead) is added to `sectors`
   // until this is called again with null. The explorer learns what a recovery read this way.
   void RecordReadsInto(absl::btree_set<sector_t>* sectors) { read_log_ = sectors; }
+  // Every write that completes from now on is added to `writes`, in completion order, until this
+  // is called again with null.
+  void RecordCompletedWritesInto(std::vector<CompletedWrite>* writes) { write_log_ = writes; }
+  // The explorer's reuse of a scratch check's recovery: the device reads as when it was built
+  // over its durable image (an overlay, whose base holds another crash state now), with `writes`
+  // (what the recovery wrote, recorded) completed over it again.
+  // REQUIRES: built over an overlay; nothing in flight; no fault since (quiet).
+  void ReplayOverBase(const std::vector<CompletedWrite>& writes);
 
  private:
   struct InFlightIo {
@@ -209,8 +221,8 @@ class SimDevice : public BlockDevice {
   std::vector<AppliedFault> applied_faults_;
 
   uint64_t next_io_id_ = 1;
-  uint64_t writes_submitted_ = 0;
-  absl::btree_set<sector_t>* read_log_ = nullptr;  // RecordReadsInto
+  absl::btree_set<sector_t>* read_log_ = nullptr;     // RecordReadsInto
+  std::vector<CompletedWrite>* write_log_ = nullptr;  // RecordCompletedWritesInto
   uint64_t writes_completed_ = 0;
   uint64_t flushes_submitted_ = 0;
   SimTime last_completion_ = 0;  // latest completion time scheduled (FIFO clamp)
