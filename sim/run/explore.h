@@ -12,9 +12,15 @@
 // touches are the same disk image, so only the first is checked. States are compared by a 64-bit
 // hash of those bytes per device (a collision, odds 2^-64 per pair, would skip a state). That
 // covers a write identical to the durable content and a write fully overwritten by a later kept
-// one. Because recovery and
-// checks are deterministic functions of the images and the model, pruning never hides a finding
-// (tests/explore_test.cc shows it against the unpruned enumeration).
+// one. Because recovery and checks are deterministic functions of the images and the model,
+// pruning never hides a finding (tests/explore_test.cc shows it against the unpruned
+// enumeration).
+//
+// Incremental checks (ExploreOptions::incremental): each device's crash image is rebuilt in
+// place from state to state, and a state whose bytes equal an earlier state's on every sector
+// that state's recovery read reuses its recovery and re-reads only the chunks the point's writes
+// touch (docs/checker.md, "Incremental checks"). Every state gets the findings and verdict
+// counts a recovery from scratch gives it (tests/explore_test.cc compares them state by state).
 //
 // Each finding carries the command that explores exactly its crash point and state again
 // (ExploreOptions::only_point, only_state), which reproduces it (tests/cli_explore_test.cc).

@@ -198,7 +198,8 @@ std::vector<Finding> Simulation::CheckCrashState(const CrashState& state) {
   for (const DurableMedium* cow : state.cows) images.cows.push_back(PageStore::OverlayOn(*cow));
   scratch->BuildWorld(std::move(images));
   scratch->world_->CopyWhichSnapshotsExist(*world_);
-  if (options_.reuse_recovery && world_->snapshot_count() == 1) {
+  if (options_.reuse_recovery && options_.check_reads == CheckReads::kDirect &&
+      world_->snapshot_count() == 1) {
     if (!volatile_sectors_) {
       auto touched = [](const SimDevice& device) {
         absl::btree_set<sector_t> sectors;
