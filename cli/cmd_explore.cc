@@ -184,6 +184,11 @@ int ExploreMain(const std::vector<std::string>& args) {
     absl::PrintF("%s\n", result.Summary(options.bound));
     absl::PrintF("rate: %.0f crash states checked/s with %u worker%s over %.2f s\n",
                  states_per_second, jobs, jobs == 1 ? "" : "s", wall_seconds);
+    absl::PrintF("recovered from scratch: %u of %u states checked (%s)\n", result.states_recovered,
+                 result.states_checked,
+                 options.incremental ? "the others reused the recovery of a state with the same "
+                                       "metadata bytes"
+                                     : "--no-incremental");
   }
   return result.findings.empty() ? kExitOk : kExitFindings;
 }

@@ -132,6 +132,12 @@ TEST(CliExploreTest, NoIncrementalRecoversEveryStateAndFindsTheSame) {
   for (const char* key : {"states_checked", "states_pruned", "verdicts", "findings"}) {
     EXPECT_EQ(results[0].at(key), results[1].at(key)) << key;
   }
+  // The text says how many states were recovered from scratch.
+  const CliResult text =
+      RunSnapsim("explore --scenario explore-small --option corrected --bound 12 --jobs 1");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_TRUE(absl::StrContains(text.out, "recovered from scratch: ")) << text.out;
+  EXPECT_TRUE(absl::StrContains(text.out, "reused the recovery")) << text.out;
 }
 
 }  // namespace
