@@ -170,6 +170,7 @@ PointResult ExplorePoint(const Scenario& scenario, const std::vector<Step>& step
       images.push_back(devices.back()->medium());
     }
     CrashState state;
+    state.touched = &touched;
     state.origin = &images[0];
     for (size_t d = 1; d < images.size(); ++d) state.cows.push_back(&images[d]);
     absl::flat_hash_set<std::vector<uint64_t>> seen;  // lookups only, never iterated

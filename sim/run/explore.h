@@ -45,8 +45,8 @@ namespace snapsim {
 
 // Crash states a point may have before tears are left out, then the point is skipped (both
 // counted in the result and named in its summary). With 65,536 explore-small up to bound 64 skips
-// no point and keeps the tears of 30 of its 51 (335,000 states: about 2.5 s on one core, 1.3 s
-// on two; 16,384 kept them at 23 points, 4,096 skipped three points).
+// no point and keeps the tears of 30 of its 51 (335,487 states: 1.7 s on one core, 0.8-0.9 s on
+// two; 16,384 kept them at 23 points, 4,096 skipped three points).
 inline constexpr uint64_t kDefaultMaxStatesPerPoint = 65536;
 
 struct ExploreOptions {

@@ -54,12 +54,12 @@ struct RunOptions {
   std::function<void(CrashPointContext&)> on_crash_point;
   // How the checks of a crash state read (the explorer's: kDirect unless asked otherwise).
   CheckReads check_reads = CheckReads::kThroughTarget;
-  // Explorer: a crash state with the same bytes as the last state checked from scratch at this
-  // crash point on every sector that state's recovery and table checks read reuses that
-  // recovery: same activation, same table, so only the views are checked again on the new
-  // images. Taken where CheckReads::kDirect reads directly and recovery wrote nothing, with one
-  // snapshot; elsewhere every state recovers from scratch. The verdicts are the same either way
-  // (tests/explore_test.cc compares every state).
+  // Explorer: a crash state with the same bytes as a state recovered from scratch at this crash
+  // point, on every sector that state's recovery and table checks read, reuses that recovery
+  // (same activation, same table, what it wrote written again), so only the views are checked
+  // again on the new images. Taken where CheckReads::kDirect reads directly, with one snapshot
+  // and no merge; elsewhere every state recovers from scratch. The verdicts are the same either
+  // way (tests/explore_test.cc compares every state).
   bool reuse_recovery = false;
   // Write the durable images at the first crash (or at the end) here, if set: "<dir>/origin.img"
   // and "<dir>/cow.img".

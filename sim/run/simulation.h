@@ -60,6 +60,9 @@ struct CrashImages {
 struct CrashState {
   const DurableMedium* origin = nullptr;
   std::vector<const DurableMedium*> cows;  // as CrashImages::cows
+  // Per device, the origin's then each COW's: the sectors a non-durable write of the point lands
+  // on, in increasing order (the only ones where two of its states differ).
+  const std::vector<std::vector<sector_t>>* touched = nullptr;
 };
 
 // A crash point of the exhaustive explorer: the devices just before the crash (their
@@ -180,25 +183,22 @@ class Simulation : private CheckedWorld {
     // state with those metadata bytes.
     std::vector<SimDevice::CompletedWrite> origin_writes;
     std::vector<SimDevice::CompletedWrite> cow_writes;
-    // The explorer's media the devices read through to (CrashState).
+    // The explorer's media the devices read through to, and the sectors where they change from
+    // state to state (CrashState).
     const DurableMedium* origin_state = nullptr;
     const DurableMedium* cow_state = nullptr;
-    // The sectors a non-durable write of the crash point touches, origin's and COW's: the only
-    // ones where two crash states of the point differ.
-    absl::btree_set<sector_t> origin_volatile;
-    absl::btree_set<sector_t> cow_volatile;
+    const std::vector<sector_t>* origin_volatile = nullptr;
+    const std::vector<sector_t>* cow_volatile = nullptr;
     std::optional<InspectReport> report;  // set once kept
     uint64_t model_seq = 0;               // the views' checks leave the model alone
     bool saw_invalid = false;             // but the end of a recovery may clear this mark
     std::optional<Verdicts> verdicts;
   };
-  // In a scratch check: record the sectors recovery reads, to keep a ViewsCheckpoint; the
-  // sectors this run's crash point may leave either way are given.
-  void StartRecordingReads(const CrashState& state,
-                           const absl::btree_set<sector_t>& origin_volatile,
-                           const absl::btree_set<sector_t>& cow_volatile);
+  // In a scratch check of `state`: record what recovery reads and writes, to keep a
+  // ViewsCheckpoint.
+  void StartRecordingReads(const CrashState& state);
   // In a scratch check, before the views are checked: keep a checkpoint if a later state may
-  // reuse this recovery (nothing written, nothing in flight, reads direct, one snapshot).
+  // reuse this recovery (nothing in flight, reads direct, no merge, one snapshot).
   void KeepViewsCheckpoint(const InspectReport& report);
   // The state holds the checkpoint's bytes on every sector its recovery read.
   bool SameMetadata(const CrashState& state) const;
@@ -263,13 +263,11 @@ class Simulation : private CheckedWorld {
   CrashTriggers triggers_;
   uint32_t chunk_sectors_ = 0;
 
-  // Explorer (RunOptions::reuse_recovery): in a scratch check, the sectors its recovery read
-  // while recording, and the checkpoint kept for later states; in the run, the last scratch
-  // check of this crash point that kept one.
+  // Explorer (RunOptions::reuse_recovery): in a scratch check, what its recovery read while
+  // recording, and the checkpoint kept for later states; in the run, the last (at most
+  // kMaxReusableRecoveries) scratch checks of this crash point that kept one.
   std::unique_ptr<ViewsCheckpoint> views_checkpoint_;
   std::vector<std::unique_ptr<Simulation>> reusable_scratches_;  // the last used first
-  // In the run at its crash point: ViewsCheckpoint's volatile sectors, once computed.
-  std::optional<std::pair<absl::btree_set<sector_t>, absl::btree_set<sector_t>>> volatile_sectors_;
   uint64_t states_recovered_ = 0;  // crash states checked by a new scratch check
 
   std::map<uint64_t, std::unique_ptr<UserBio>> user_bios_;  // by id, in flight

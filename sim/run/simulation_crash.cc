@@ -200,17 +200,7 @@ std::vector<Finding> Simulation::CheckCrashState(const CrashState& state) {
   scratch->world_->CopyWhichSnapshotsExist(*world_);
   if (options_.reuse_recovery && options_.check_reads == CheckReads::kDirect &&
       world_->snapshot_count() == 1) {
-    if (!volatile_sectors_) {
-      auto touched = [](const SimDevice& device) {
-        absl::btree_set<sector_t> sectors;
-        for (const CachedWrite& w : device.NonDurableWrites()) {
-          for (uint32_t i = 0; i < w.sector_count; ++i) sectors.insert(w.sector + i);
-        }
-        return sectors;
-      };
-      volatile_sectors_.emplace(touched(world_->origin_device()), touched(world_->cow_device()));
-    }
-    scratch->StartRecordingReads(state, volatile_sectors_->first, volatile_sectors_->second);
+    scratch->StartRecordingReads(state);
   }
   scratch->RecoverFromCrash();
   verdicts_.MergeCounts(scratch->verdicts_.counts());
@@ -222,23 +212,24 @@ std::vector<Finding> Simulation::CheckCrashState(const CrashState& state) {
   return found;
 }
 
-void Simulation::StartRecordingReads(const CrashState& state,
-                                     const absl::btree_set<sector_t>& origin_volatile,
-                                     const absl::btree_set<sector_t>& cow_volatile) {
+void Simulation::StartRecordingReads(const CrashState& state) {
   SNAPSIM_ASSERT(scratch_ && world_->snapshot_count() == 1 && state.cows.size() == 1);
+  SNAPSIM_ASSERT(state.touched != nullptr && state.touched->size() == 2);
   views_checkpoint_ = std::make_unique<ViewsCheckpoint>();
   views_checkpoint_->origin_state = state.origin;
   views_checkpoint_->cow_state = state.cows[0];
+  views_checkpoint_->origin_volatile = &(*state.touched)[0];
+  views_checkpoint_->cow_volatile = &(*state.touched)[1];
+  world_->origin_device().RecordReadsInto(&views_checkpoint_->origin_reads);
+  world_->cow_device().RecordReadsInto(&views_checkpoint_->cow_reads);
   world_->origin_device().RecordCompletedWritesInto(&views_checkpoint_->origin_writes);
   world_->cow_device().RecordCompletedWritesInto(&views_checkpoint_->cow_writes);
-  views_checkpoint_->origin_volatile = origin_volatile;
-  views_checkpoint_->cow_volatile = cow_volatile;
-  world_->RecordReadsInto(&views_checkpoint_->origin_reads, &views_checkpoint_->cow_reads);
 }
 
 void Simulation::KeepViewsCheckpoint(const InspectReport& report) {
   if (views_checkpoint_ == nullptr) return;
-  world_->RecordReadsInto(nullptr, nullptr);
+  world_->origin_device().RecordReadsInto(nullptr);
+  world_->cow_device().RecordReadsInto(nullptr);
   world_->origin_device().RecordCompletedWritesInto(nullptr);
   world_->cow_device().RecordCompletedWritesInto(nullptr);
   // The views' checks must read straight from the devices (CanReadDirectly) and change nothing
@@ -269,18 +260,18 @@ void Simulation::KeepViewsCheckpoint(const InspectReport& report) {
 bool Simulation::ReadIsStable(View view, sector_t sector, uint32_t count) const {
   if (views_checkpoint_ == nullptr || !views_checkpoint_->report) return false;
   if (!CanReadDirectly(view, 0, sector, count)) return false;
-  const absl::btree_set<sector_t>* volatile_sectors = &views_checkpoint_->origin_volatile;
+  const std::vector<sector_t>* volatile_sectors = views_checkpoint_->origin_volatile;
   sector_t at = sector;
   if (view == View::kSnapshot) {  // as ReadDirectly maps it
     const SnapshotTarget& snapshot = *world_->target();
     if (!snapshot.valid()) return true;  // fails with EIO in every state
     const uint32_t c = snapshot.chunk_size();
     if (std::optional<chunk_t> cow_chunk = snapshot.CompletedException(sector / c)) {
-      volatile_sectors = &views_checkpoint_->cow_volatile;
+      volatile_sectors = views_checkpoint_->cow_volatile;
       at = *cow_chunk * c;
     }
   }
-  auto it = volatile_sectors->lower_bound(at);
+  auto it = std::lower_bound(volatile_sectors->begin(), volatile_sectors->end(), at);
   return it == volatile_sectors->end() || *it >= at + count;
 }
 

@@ -64,13 +64,6 @@ World::~World() {
   AbandonTarget();
 }
 
-void World::RecordReadsInto(absl::btree_set<sector_t>* origin_reads,
-                            absl::btree_set<sector_t>* cow_reads) {
-  SNAPSIM_ASSERT(!several_snapshots());
-  origin_dev_->RecordReadsInto(origin_reads);
-  cow_dev_->RecordReadsInto(cow_reads);
-}
-
 void World::BuildDevices(std::optional<PageStore> origin_image, std::optional<PageStore> cow_image,
                          const std::vector<IoObserver*>& observers,
                          std::vector<PageStore> further_cow_images,

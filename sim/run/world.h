@@ -27,7 +27,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/kernel_log.h"
@@ -94,10 +93,6 @@ class World {
   // snapshots "<dir>/cow-<i>.img" for each further snapshot i: all or none, never over an
   // existing file.
   absl::Status ExportDurableImages(const std::string& dir) const;
-  // The explorer's incremental checks, one snapshot only: every sector read from the origin and
-  // the COW device is added to `origin_reads` and `cow_reads` (null: no longer).
-  void RecordReadsInto(absl::btree_set<sector_t>* origin_reads,
-                       absl::btree_set<sector_t>* cow_reads);
   // Operations in flight in every target and the Origin (0: the world is idle).
   uint64_t TargetsInFlight() const;
   // A bio to the origin device: through the Origin with several snapshots, else the target.
